@@ -1,0 +1,1 @@
+//! Workspace diffs: what an edit will change, per file, before anything is written.

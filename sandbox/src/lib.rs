@@ -1,0 +1,1 @@
+//! Sandboxes that run the agent's commands: docker (bollard), bubblewrap and none.

@@ -1,0 +1,1 @@
+//! The agent core: turn loop, model client, tools, policy and approvals.

@@ -1,0 +1,1 @@
+//! Skills: markdown prompts with front matter, discovered, overridden by name and rendered.

@@ -1,0 +1,1 @@
+//! redb persistence of sessions, the event log, approvals and metrics.

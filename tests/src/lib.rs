@@ -1,0 +1,1 @@
+//! The testkit (scripted model server, peers, daemon spawner) and the end-to-end suite.
