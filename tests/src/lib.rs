@@ -1,1 +1,6 @@
-//! The testkit (scripted model server, peers, daemon spawner) and the end-to-end suite.
+//! The testkit: a scripted OpenAI-compatible model server that plays conversations from
+//! `fixtures/models/` and injects faults, and a daemon spawner that runs the real `lathe`
+//! binary under a private `LATHE_HOME`. Only the model is ever replaced; editors, MCP peers,
+//! Docker, the browser and the database in tests are real.
+
+pub mod scripted_model;
