@@ -1,0 +1,2 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests of the skills crate: the loader, the registry and the built-in library.
