@@ -2,8 +2,9 @@
 //! is the user prompt with `$ARGUMENTS` and `$1`…`$9`) and Agent Skills (`*/SKILL.md`, the
 //! body is instructions, i.e. the system prompt).
 //!
-//! Invariants: front matter is read leniently, as Claude Code does (unknown keys ignored; a
-//! file whose front matter is not valid YAML is read line by line, with a warning); the body
+//! Invariants: front matter is read leniently, as Claude Code does (unknown keys ignored;
+//! front matter that is not valid YAML, such as the documented `argument-hint: [a] [b]`, is
+//! read as `key: value` lines); the body
 //! is escaped so that only `$ARGUMENTS`/`$N` become template variables; Claude tool names
 //! (`Read`, `Bash(git add:*)`…) are mapped to Lathe's.
 
@@ -22,7 +23,7 @@ type Fields = BTreeMap<String, (String, u32)>;
 /// Parses a Claude Code command; `stem` (the file name without `.md`) is its name.
 pub(crate) fn parse_command(text: &str, stem: &str, origin: SkillOrigin) -> Loaded {
     let mut problems = Problems::new(&origin.path);
-    let (fields, body) = read(text, stem, &mut problems)?;
+    let (fields, body) = read(text, stem, &origin.path)?;
     let mut description =
         field(&fields, "description").unwrap_or_else(|| parse::first_line(body.text));
     if let Some(hint) = field(&fields, "argument-hint") {
@@ -67,7 +68,7 @@ pub(crate) fn parse_skill(
     origin: SkillOrigin,
 ) -> Loaded {
     let mut problems = Problems::new(&origin.path);
-    let (fields, body) = read(text, dir_name, &mut problems)?;
+    let (fields, body) = read(text, dir_name, &origin.path)?;
     let name = field(&fields, "name").unwrap_or_else(|| dir_name.to_owned());
     let description = field(&fields, "description").unwrap_or_else(|| parse::first_line(body.text));
     let mut system_prompt = body.text.trim().to_owned();
@@ -104,28 +105,20 @@ pub(crate) fn parse_skill(
 }
 
 /// Splits the file and reads its front matter into fields; `Err` is a broken file.
-fn read<'a>(
-    text: &'a str,
-    name: &str,
-    problems: &mut Problems,
-) -> Result<(Fields, Piece<'a>), Broken> {
+fn read<'a>(text: &'a str, name: &str, path: &str) -> Result<(Fields, Piece<'a>), Broken> {
     let doc = markdown::split_front_matter(text).map_err(|(line, message)| {
-        let mut only = Problems::new(problems.path());
-        only.error(line, message);
+        let mut problems = Problems::new(path);
+        problems.error(line, message);
         Broken {
             name: Some(name.to_owned()),
-            problems: only.into_vec(),
+            problems: problems.into_vec(),
         }
     })?;
-    let fields = doc
-        .front_matter
-        .map(|fm| fields(fm, problems))
-        .unwrap_or_default();
-    Ok((fields, doc.body))
+    Ok((doc.front_matter.map(fields).unwrap_or_default(), doc.body))
 }
 
 /// The front matter as text fields: YAML when it parses, else `key: value` lines.
-fn fields(fm: Piece<'_>, problems: &mut Problems) -> Fields {
+fn fields(fm: Piece<'_>) -> Fields {
     let yaml: Result<BTreeMap<String, Value>, _> = parse::parse_yaml(fm);
     match yaml {
         Ok(map) => map
@@ -135,13 +128,7 @@ fn fields(fm: Piece<'_>, problems: &mut Problems) -> Fields {
                 Some((key, (as_text(&value)?, line)))
             })
             .collect(),
-        Err((line, message)) => {
-            problems.warn(
-                line,
-                format!("{message}; read line by line as Claude Code does"),
-            );
-            line_fields(fm)
-        }
+        Err(_) => line_fields(fm),
     }
 }
 
@@ -270,7 +257,7 @@ fn split_tools(value: &str) -> Vec<String> {
 /// `{{argN}}`; the input is appended as `ARGUMENTS:` when the body does not use it (as Claude
 /// Code does), and the editor context (selection, file, diagnostics) always.
 fn command_template(body: &str) -> String {
-    let escaped = body.replace("{{", "\\{{");
+    let escaped = body.trim_end().replace("{{", "\\{{");
     let mut out = String::with_capacity(escaped.len() + skill::CONTEXT_TEMPLATE.len());
     let mut uses_input = false;
     let mut rest = escaped.as_str();
@@ -294,10 +281,10 @@ fn command_template(body: &str) -> String {
         }
     }
     out.push_str(rest);
-    if !uses_input {
-        out.push_str("\n{{#input}}\n\nARGUMENTS: {{input}}\n{{/input}}");
-    }
     out.push('\n');
+    if !uses_input {
+        out.push_str("{{#input}}\n\nARGUMENTS: {{input}}\n{{/input}}\n");
+    }
     out.push_str(skill::CONTEXT_TEMPLATE);
     out
 }
@@ -326,7 +313,9 @@ mod tests {
         );
         let t = command_template("Review the code.");
         assert!(
-            t.starts_with("Review the code.\n{{#input}}\n\nARGUMENTS: {{input}}\n{{/input}}\n"),
+            t.starts_with(
+                "Review the code.\n{{#input}}\n\nARGUMENTS: {{input}}\n{{/input}}\n{{#symbol}}"
+            ),
             "{t}"
         );
     }

@@ -30,6 +30,7 @@ mod tools;
 
 pub use builtin::builtin_files;
 pub use error::SkillError;
+pub use lathe_protocol::config::ApprovalMode;
 pub use lathe_protocol::skill::{
     McpServerHint, RenderedSkill, SkillArgument, SkillKind, SkillSource, SkillSpec, SkillVars,
     tool_pattern_matches,

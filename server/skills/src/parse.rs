@@ -188,18 +188,26 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
     })
 }
 
-/// Drops serde_norway's trailing " at line N column M" (the problem carries the line).
+/// Drops serde_norway's " at line N column M" (the problem carries the line).
 fn strip_location(message: &str) -> String {
-    if let Some(at) = message.rfind(" at line ") {
-        let rest = &message[at + " at line ".len()..];
-        if rest
-            .split(" column ")
-            .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        {
-            return message[..at].to_owned();
-        }
+    const AT: &str = " at line ";
+    let Some(at) = message.find(AT) else {
+        return message.to_owned();
+    };
+    let rest = &message[at + AT.len()..];
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let line_len = digits(rest);
+    let Some(after) = rest[line_len..]
+        .strip_prefix(" column ")
+        .filter(|_| line_len > 0)
+    else {
+        return message.to_owned();
+    };
+    let column_len = digits(after);
+    if column_len == 0 {
+        return message.to_owned();
     }
-    message.to_owned()
+    format!("{}{}", &message[..at], &after[column_len..])
 }
 
 fn key_or(fm: Piece<'_>, key: &str) -> u32 {
@@ -378,6 +386,12 @@ mod tests {
         assert_eq!(
             strip_location("did not find expected key"),
             "did not find expected key"
+        );
+        assert_eq!(
+            strip_location(
+                "did not find expected key at line 3 column 24, while parsing a block mapping"
+            ),
+            "did not find expected key, while parsing a block mapping"
         );
         assert_eq!(strip_location("a at line two"), "a at line two");
     }

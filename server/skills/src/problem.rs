@@ -53,10 +53,6 @@ impl Problems {
         }
     }
 
-    pub(crate) fn path(&self) -> &str {
-        &self.path
-    }
-
     pub(crate) fn error(&mut self, line: u32, message: impl Into<String>) {
         self.push(line, Severity::Error, message.into());
     }
