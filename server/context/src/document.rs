@@ -1,0 +1,273 @@
+//! A source document: a rope, its syntax tree and its tags, all updated incrementally.
+//!
+//! Invariants:
+//! - After every [`Document::apply_edit`] the tree is the incremental reparse of the new text
+//!   (`Tree::edit` + reparse with the old tree), structurally equal to a fresh parse.
+//! - Tags are refreshed lazily: an edit shifts the cached tags and records the byte ranges
+//!   whose syntax changed; the next read re-runs the tags query only over those ranges (tags
+//!   queries are rooted, so this yields exactly the tags a full run would).
+//! - Nothing here panics on bad input: positions are clamped and the clamps returned.
+
+use std::ops::Range;
+use std::path::Path;
+
+use ropey::Rope;
+use serde::{Deserialize, Serialize};
+use tree_sitter::{InputEdit, Parser, Point, Tree};
+
+use crate::error::ContextError;
+use crate::language::{Language, LanguageSpec};
+use crate::tags::{self, RawTag};
+use crate::text::{self, Clamp, Encoding, TextRange};
+
+/// What an edit did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct EditOutcome {
+    /// Positions that were out of range and were clamped.
+    pub clamps: Vec<Clamp>,
+    /// Whether the syntax tree was updated (false for plain-text documents).
+    pub reparsed: bool,
+}
+
+#[derive(Default)]
+struct TagCache {
+    tags: Option<Vec<RawTag>>,
+    /// Byte ranges (current text) whose tags must be recomputed.
+    pending: Vec<Range<usize>>,
+}
+
+/// A document: text, tree (when the language is known) and tags.
+pub struct Document {
+    rope: Rope,
+    language: Option<Language>,
+    syntax: Option<Syntax>,
+    tags: TagCache,
+}
+
+struct Syntax {
+    spec: &'static LanguageSpec,
+    parser: Parser,
+    tree: Option<Tree>,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("language", &self.language)
+            .field("bytes", &self.rope.len_bytes())
+            .field("lines", &self.rope.len_lines())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Document {
+    /// A document in `language` (`None`: plain text, no tree).
+    pub fn new(text: &str, language: Option<Language>) -> Result<Self, ContextError> {
+        let syntax = match language {
+            Some(lang) => {
+                let spec = lang.spec()?;
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&spec.grammar)
+                    .map_err(|e| ContextError::Grammar {
+                        language: lang.name(),
+                        message: e.to_string(),
+                    })?;
+                Some(Syntax {
+                    spec,
+                    parser,
+                    tree: None,
+                })
+            }
+            None => None,
+        };
+        let mut doc = Self {
+            rope: Rope::from_str(text),
+            language,
+            syntax,
+            tags: TagCache::default(),
+        };
+        doc.reparse_full();
+        Ok(doc)
+    }
+
+    /// A document whose language is detected from `path`'s extension.
+    pub fn for_path(path: &Path, text: &str) -> Result<Self, ContextError> {
+        Self::new(text, Language::from_path(path))
+    }
+
+    /// The language, if the document has a grammar.
+    pub fn language(&self) -> Option<Language> {
+        self.language
+    }
+
+    /// The text.
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    /// The text as a string.
+    pub fn text(&self) -> String {
+        self.rope.to_string()
+    }
+
+    /// The current syntax tree.
+    pub fn tree(&self) -> Option<&Tree> {
+        self.syntax.as_ref().and_then(|s| s.tree.as_ref())
+    }
+
+    /// Whether the tree contains syntax errors (context is still produced).
+    pub fn has_syntax_errors(&self) -> bool {
+        self.tree().is_some_and(|t| t.root_node().has_error())
+    }
+
+    /// Replaces the whole text (full sync) and parses from scratch.
+    pub fn set_text(&mut self, text: &str) {
+        self.rope = Rope::from_str(text);
+        self.tags = TagCache::default();
+        self.reparse_full();
+    }
+
+    /// Replaces `range` (in `encoding` code units) by `text` and reparses incrementally.
+    pub fn apply_edit(&mut self, range: TextRange, text: &str, encoding: Encoding) -> EditOutcome {
+        let (bytes, clamps) = text::range_to_bytes(&self.rope, range, encoding);
+        let reparsed = self.edit_bytes(bytes, text);
+        EditOutcome { clamps, reparsed }
+    }
+
+    /// Replaces a byte range (already valid) and reparses incrementally.
+    fn edit_bytes(&mut self, bytes: Range<usize>, text: &str) -> bool {
+        let start = bytes.start;
+        let old_end = bytes.end;
+        let start_position = text::byte_to_point(&self.rope, start);
+        let old_end_position = text::byte_to_point(&self.rope, old_end);
+        let start_char = self.rope.byte_to_char(start);
+        let old_end_char = self.rope.byte_to_char(old_end);
+        self.rope.remove(start_char..old_end_char);
+        self.rope.insert(start_char, text);
+        let new_end = start + text.len();
+        let new_end_position = text::byte_to_point(&self.rope, new_end);
+        let edit = InputEdit {
+            start_byte: start,
+            old_end_byte: old_end,
+            new_end_byte: new_end,
+            start_position,
+            old_end_position,
+            new_end_position,
+        };
+        self.shift_tags(start, old_end, new_end);
+        let Some(syntax) = self.syntax.as_mut() else {
+            return false;
+        };
+        let Some(mut old_tree) = syntax.tree.take() else {
+            self.reparse_full();
+            return self.tree().is_some();
+        };
+        old_tree.edit(&edit);
+        let new_tree = parse_rope(&mut syntax.parser, &self.rope, Some(&old_tree));
+        if let Some(tree) = &new_tree {
+            self.tags
+                .pending
+                .extend(old_tree.changed_ranges(tree).map(|r| r.start_byte..r.end_byte));
+        } else {
+            self.tags.tags = None;
+        }
+        syntax.tree = new_tree;
+        syntax.tree.is_some()
+    }
+
+    fn shift_tags(&mut self, start: usize, old_end: usize, new_end: usize) {
+        let Some(tags) = self.tags.tags.as_mut() else {
+            return;
+        };
+        for tag in tags.iter_mut() {
+            tag.shift(start, old_end, new_end);
+        }
+        let map = |p: usize| {
+            if p >= old_end {
+                p - old_end + new_end
+            } else {
+                p.min(new_end).max(start.min(p))
+            }
+        };
+        for r in &mut self.tags.pending {
+            *r = map(r.start)..map(r.end).max(map(r.start));
+            if r.start <= new_end && r.end >= start {
+                r.start = r.start.min(start);
+                r.end = r.end.max(new_end);
+            }
+        }
+        self.tags.pending.push(start..new_end);
+    }
+
+    fn reparse_full(&mut self) {
+        self.tags = TagCache::default();
+        if let Some(syntax) = self.syntax.as_mut() {
+            syntax.tree = parse_rope(&mut syntax.parser, &self.rope, None);
+        }
+    }
+
+    /// The current tags, refreshed over the ranges changed since the last read.
+    pub(crate) fn raw_tags(&mut self) -> &[RawTag] {
+        let Some(syntax) = self.syntax.as_ref() else {
+            return &[];
+        };
+        let Some(tree) = syntax.tree.as_ref() else {
+            return &[];
+        };
+        let cache = &mut self.tags;
+        match cache.tags.as_mut() {
+            None => {
+                cache.tags = Some(tags::extract(syntax.spec, tree, &self.rope, None));
+                cache.pending.clear();
+            }
+            Some(tags) if !cache.pending.is_empty() => {
+                let ranges = merge_ranges(&mut cache.pending, self.rope.len_bytes());
+                tags.retain(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
+                for r in &ranges {
+                    tags.extend(tags::extract(syntax.spec, tree, &self.rope, Some(r.clone())));
+                }
+                tags.sort_by_key(RawTag::order_key);
+                tags.dedup();
+            }
+            Some(_) => {}
+        }
+        cache.tags.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Whether a node range intersects a query range, as tree-sitter's query cursor decides it.
+fn intersects(node: &Range<usize>, range: &Range<usize>) -> bool {
+    let empty = node.start == node.end;
+    (node.end > range.start || (empty && node.end == range.start)) && node.start < range.end
+}
+
+/// Sorts, widens by one byte and merges pending ranges; clears them.
+fn merge_ranges(pending: &mut Vec<Range<usize>>, len: usize) -> Vec<Range<usize>> {
+    let mut ranges: Vec<Range<usize>> = pending
+        .drain(..)
+        .map(|r| r.start.saturating_sub(1)..(r.end + 1).min(len.max(1)))
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Parses the rope chunk by chunk (no copy of the text).
+pub(crate) fn parse_rope(parser: &mut Parser, rope: &Rope, old: Option<&Tree>) -> Option<Tree> {
+    let len = rope.len_bytes();
+    let mut read = |byte: usize, _: Point| -> &[u8] {
+        if byte >= len {
+            return &[];
+        }
+        let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
+        chunk.as_bytes().get(byte - chunk_start..).unwrap_or(&[])
+    };
+    parser.parse_with_options(&mut read, old, None)
+}

@@ -1,0 +1,59 @@
+//! The crate's one error type.
+//!
+//! Problems with user input (bad positions, binary files, invalid UTF-8, files that vanish
+//! during a scan) are not errors: they are reported as data next to the result. `ContextError`
+//! is for what stops an operation: I/O on the paths the caller asked for, a grammar that
+//! cannot be loaded, an unreadable tokenizer, a cache that cannot be written.
+
+use std::path::PathBuf;
+
+/// What can stop a context operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// Reading or writing a path failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done ("read", "write", "create directory", ...).
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A grammar could not be loaded into the parser (ABI mismatch).
+    #[error("cannot load the {language} grammar: {message}")]
+    Grammar {
+        /// Language name.
+        language: &'static str,
+        /// What tree-sitter said.
+        message: String,
+    },
+    /// A tags query shipped with this crate does not compile against its grammar.
+    #[error("tags query for {language} is invalid: {message}")]
+    Query {
+        /// Language name.
+        language: &'static str,
+        /// What tree-sitter said.
+        message: String,
+    },
+    /// The o200k_base tokenizer could not be built.
+    #[error("cannot load the o200k_base tokenizer: {0}")]
+    Tokenizer(String),
+    /// The workspace root is not a directory.
+    #[error("workspace root {0} is not a directory")]
+    NotADirectory(PathBuf),
+    /// A `FILE:LINE:COL` argument could not be understood.
+    #[error("bad location {0:?}: expected FILE:LINE[:COL] with 1-based numbers")]
+    BadLocation(String),
+}
+
+impl ContextError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
