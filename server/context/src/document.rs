@@ -222,7 +222,7 @@ impl Document {
                 cache.pending.clear();
             }
             Some(tags) if !cache.pending.is_empty() => {
-                let ranges = merge_ranges(&mut cache.pending, self.rope.len_bytes());
+                let ranges = merge_ranges(&mut cache.pending);
                 tags.retain(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
                 for r in &ranges {
                     tags.extend(tags::extract(syntax.spec, tree, &self.rope, Some(r.clone())));
@@ -242,11 +242,12 @@ fn intersects(node: &Range<usize>, range: &Range<usize>) -> bool {
     (node.end > range.start || (empty && node.end == range.start)) && node.start < range.end
 }
 
-/// Sorts, widens by one byte and merges pending ranges; clears them.
-fn merge_ranges(pending: &mut Vec<Range<usize>>, len: usize) -> Vec<Range<usize>> {
+/// Sorts, widens by one byte on each side (so that tags squashed to an empty range at an
+/// edit are caught) and merges pending ranges; clears them.
+fn merge_ranges(pending: &mut Vec<Range<usize>>) -> Vec<Range<usize>> {
     let mut ranges: Vec<Range<usize>> = pending
         .drain(..)
-        .map(|r| r.start.saturating_sub(1)..(r.end + 1).min(len.max(1)))
+        .map(|r| r.start.saturating_sub(1)..r.end + 1)
         .collect();
     ranges.sort_by_key(|r| r.start);
     let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());

@@ -1,1 +1,149 @@
-//! placeholder
+//! Documents: edits in every encoding, clamping, and the incremental-reparse property.
+
+use lathe_context::{
+    Clamp, ClampReason, Document, EditOutcome, Encoding, Language, Position, TextRange,
+};
+use pretty_assertions::assert_eq;
+use proptest::prelude::*;
+
+fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> TextRange {
+    TextRange::new(Position::new(l1, c1), Position::new(l2, c2))
+}
+
+#[test]
+fn edits_in_each_encoding_hit_the_same_place() {
+    // "😀" is 4 UTF-8 bytes, 2 UTF-16 units, 1 scalar; "é" is 2, 1, 1.
+    let text = "let s = \"é😀x\";\n";
+    for (enc, col) in [(Encoding::Utf8, 15), (Encoding::Utf16, 12), (Encoding::Utf32, 11)] {
+        let mut doc = Document::new(text, Some(Language::Rust)).unwrap();
+        let outcome = doc.apply_edit(range(0, col, 0, col + 1), "y", enc);
+        assert_eq!(outcome, EditOutcome { clamps: vec![], reparsed: true });
+        assert_eq!(doc.text(), "let s = \"é😀y\";\n", "{enc:?}");
+    }
+}
+
+#[test]
+fn out_of_range_positions_are_clamped_and_reported() {
+    let mut doc = Document::new("ab😀\ncd\n", Some(Language::Python)).unwrap();
+    // Column past the end of line 1, and a line past the end of the document.
+    let outcome = doc.apply_edit(range(1, 10, 9, 0), "!", Encoding::Utf16);
+    assert_eq!(
+        outcome.clamps,
+        vec![
+            Clamp {
+                requested: Position::new(1, 10),
+                used: Position::new(1, 2),
+                reason: ClampReason::PastEndOfLine,
+            },
+            Clamp {
+                requested: Position::new(9, 0),
+                used: Position::new(2, 0),
+                reason: ClampReason::PastEndOfDocument,
+            },
+        ]
+    );
+    assert_eq!(doc.text(), "ab😀\ncd!");
+    // Between the two UTF-16 units of 😀: clamped to its start.
+    let outcome = doc.apply_edit(range(0, 3, 0, 3), "-", Encoding::Utf16);
+    assert_eq!(
+        outcome.clamps,
+        vec![
+            Clamp {
+                requested: Position::new(0, 3),
+                used: Position::new(0, 2),
+                reason: ClampReason::InsideCharacter,
+            };
+            2
+        ]
+    );
+    assert_eq!(doc.text(), "ab-😀\ncd!");
+    // Reversed ranges are swapped.
+    let outcome = doc.apply_edit(range(0, 2, 0, 0), "", Encoding::Utf8);
+    assert_eq!(outcome.clamps.len(), 1);
+    assert_eq!(outcome.clamps[0].reason, ClampReason::Reversed);
+    assert_eq!(doc.text(), "-😀\ncd!");
+}
+
+#[test]
+fn crlf_lines_count_once() {
+    let mut doc = Document::new("a\r\nbc\r\n", None).unwrap();
+    doc.apply_edit(range(1, 2, 1, 2), "d", Encoding::Utf8);
+    assert_eq!(doc.text(), "a\r\nbcd\r\n");
+}
+
+#[test]
+fn syntax_errors_still_give_an_outline() {
+    let mut doc = Document::new("fn ok() {}\nfn broken( {\nstruct S;\n", Some(Language::Rust)).unwrap();
+    assert!(doc.has_syntax_errors());
+    let names: Vec<String> = doc.outline(Encoding::Utf8).into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"ok".to_owned()), "{names:?}");
+}
+
+const RUST_BASE: &str = "use std::fmt;\n\nstruct Point { x: i32 }\n\nimpl Point {\n    fn new() -> Self {\n        Point { x: 0 }\n    }\n}\n\nfn main() {\n    let p = Point::new();\n    println!(\"{}\", p.x);\n}\n";
+
+const PYTHON_BASE: &str = "import os\n\nclass A:\n    def f(self, x):\n        return g(x)\n\ndef g(y):\n    return os.path.join(y, 'é')\n";
+
+const PIECES: &[&str] = &[
+    "", "a", "fn ", "(", ")", "{", "}", "\n", " ", "é", "😀", ":", "def h():\n    pass\n",
+    "struct S;", "impl S { fn m(&self) {} }", "//", "\"", "let x = 1;", "class B:\n", "    ",
+];
+
+#[derive(Debug, Clone)]
+struct Edit {
+    start: (u32, u32),
+    end: (u32, u32),
+    text: String,
+}
+
+fn edit_strategy() -> impl Strategy<Value = Edit> {
+    (0u32..18, 0u32..24, 0u32..3, 0u32..12, proptest::sample::select(PIECES), proptest::sample::select(PIECES))
+        .prop_map(|(l, c, dl, dc, a, b)| Edit {
+            start: (l, c),
+            end: (l + dl, if dl == 0 { c + dc } else { dc }),
+            text: format!("{a}{b}"),
+        })
+}
+
+/// Applies the edits incrementally and checks tree and tags against a fresh parse, after
+/// every edit.
+fn check_incremental(base: &str, language: Language, encoding: Encoding, edits: &[Edit]) {
+    let mut doc = Document::new(base, Some(language)).unwrap();
+    // Prime the tag cache so that later reads are incremental.
+    doc.tags(encoding);
+    for edit in edits {
+        let r = range(edit.start.0, edit.start.1, edit.end.0, edit.end.1);
+        doc.apply_edit(r, &edit.text, encoding);
+        let text = doc.text();
+        let mut fresh = Document::new(&text, Some(language)).unwrap();
+        assert_eq!(
+            doc.tree().unwrap().root_node().to_sexp(),
+            fresh.tree().unwrap().root_node().to_sexp(),
+            "tree after {edit:?} on {text:?}"
+        );
+        assert_eq!(doc.tags(encoding), fresh.tags(encoding), "tags after {edit:?} on {text:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn incremental_rust_utf8(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
+        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf8, &edits);
+    }
+
+    #[test]
+    fn incremental_rust_utf16(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
+        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf16, &edits);
+    }
+
+    #[test]
+    fn incremental_python_utf16(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
+        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf16, &edits);
+    }
+
+    #[test]
+    fn incremental_python_utf8(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
+        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf8, &edits);
+    }
+}
