@@ -1,0 +1,204 @@
+//! The HTTP execution under async-openai: a tower service (installed with
+//! `Client::with_http_service`) that sends each attempt with a request timeout and retries
+//! 429, 5xx, timeouts and connection errors with exponential backoff and full jitter,
+//! honouring `Retry-After` (seconds or an HTTP date) and `retry-after-ms`.
+//!
+//! async-openai reads an error response's body but drops its headers, so `Retry-After` can
+//! only be seen below it; that is why the retries live here rather than around the client.
+//! When retries run out, the last response goes up unchanged and async-openai turns it into
+//! its `ApiError` with the status.
+
+use super::openai::RetryPolicy;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use reqwest::header::HeaderMap;
+use reqwest::{Response, StatusCode};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The attempt did not get response headers within the request timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("no response within {0:?}")]
+pub(super) struct AttemptTimedOut(pub(super) Duration);
+
+/// The retrying service.
+#[derive(Clone, Debug)]
+pub(super) struct RetryingHttp {
+    client: reqwest::Client,
+    policy: RetryPolicy,
+}
+
+impl RetryingHttp {
+    pub(super) fn new(client: reqwest::Client, policy: RetryPolicy) -> Self {
+        Self { client, policy }
+    }
+}
+
+fn retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The server's requested wait, if it gave one.
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+    {
+        return Some(Duration::from_secs_f64(ms / 1000.0));
+    }
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate_to_unix(value)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(Duration::from_secs(when.saturating_sub(now)))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
+fn httpdate_to_unix(text: &str) -> Option<u64> {
+    let mut parts = text.split_whitespace().skip(1);
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::try_from(day).ok()? - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days)
+        .ok()
+        .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter for retry number `attempt` (0-based).
+    pub(super) fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(self.max_delay);
+        exp.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+    }
+}
+
+impl tower::Service<HttpRequestFactory> for RetryingHttp {
+    type Response = Response;
+    type Error = OpenAIError;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, OpenAIError>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let client = self.client.clone();
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let mut attempt = 0u32;
+            loop {
+                let request = factory.build().await?;
+                let last = attempt >= policy.max_retries;
+                let wait =
+                    match tokio::time::timeout(policy.request_timeout, client.execute(request))
+                        .await
+                    {
+                        Err(_elapsed) if last => {
+                            return Err(OpenAIError::Boxed(Box::new(AttemptTimedOut(
+                                policy.request_timeout,
+                            ))));
+                        }
+                        Err(_elapsed) => policy.backoff(attempt),
+                        Ok(Err(error)) if last || !(error.is_connect() || error.is_timeout()) => {
+                            return Err(OpenAIError::Reqwest(error));
+                        }
+                        Ok(Err(_)) => policy.backoff(attempt),
+                        Ok(Ok(response)) if last || !retryable_status(response.status()) => {
+                            return Ok(response);
+                        }
+                        Ok(Ok(response)) => retry_after(response.headers())
+                            .map(|wait| wait.min(policy.max_retry_after))
+                            .unwrap_or_else(|| policy.backoff(attempt)),
+                    };
+                tracing::warn!(attempt, ?wait, "model request failed; retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_milliseconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("retry-after-ms", "250".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+        assert_eq!(
+            httpdate_to_unix("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        let mut past = HeaderMap::new();
+        past.insert(
+            "retry-after",
+            "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&past), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(350),
+            max_retry_after: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(1),
+        };
+        for attempt in 0..6 {
+            let wait = policy.backoff(attempt);
+            let cap =
+                Duration::from_millis(100 * 2u64.pow(attempt)).min(Duration::from_millis(350));
+            assert!(
+                wait >= cap / 2 && wait <= cap,
+                "attempt {attempt}: {wait:?} vs {cap:?}"
+            );
+        }
+    }
+}
