@@ -1,1 +1,34 @@
-fn main() {}
+//! `lathe`: the daemon and the command line.
+//!
+//! This is the only crate that knows every other: it loads configuration, sets up tracing,
+//! and wires the store, the agent and the front ends together. Commands that share stdout
+//! with a protocol (`lsp`, `mcp`) never print to it themselves.
+
+mod cli;
+mod client;
+mod config;
+mod daemon;
+mod instance;
+mod logging;
+mod paths;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("lathe: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(cli::run(cli));
+    // stdin readers of the shims may still be blocked in a read: do not wait for them.
+    runtime.shutdown_background();
+    code
+}

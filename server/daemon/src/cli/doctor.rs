@@ -1,0 +1,215 @@
+//! `lathe doctor`: checks the setup; every line says OK or exactly what to do.
+//!
+//! Exit code 0 when nothing failed (warnings allowed), 1 otherwise.
+
+use crate::config::{self, NO_MODEL_HELP};
+use crate::instance;
+use crate::paths::Paths;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, verdict: Verdict, what: &str, detail: impl AsRef<str>) {
+        let tag = match verdict {
+            Verdict::Ok => "OK  ",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        };
+        self.failed |= verdict == Verdict::Fail;
+        println!("{tag}  {what:<10} {}", detail.as_ref());
+    }
+}
+
+pub async fn run(paths: Paths) -> anyhow::Result<ExitCode> {
+    let mut report = Report { failed: false };
+    let workspace = std::env::current_dir().ok();
+    let loaded = config::load(&paths, workspace.as_deref());
+
+    if loaded.problems.is_empty() {
+        let files: Vec<String> = loaded
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        let detail = if files.is_empty() {
+            "no config files (defaults and environment)".to_owned()
+        } else {
+            files.join(", ")
+        };
+        report.line(Verdict::Ok, "config", detail);
+    }
+    for problem in &loaded.problems {
+        report.line(
+            Verdict::Fail,
+            "config",
+            format!("{problem} (fix it; the file is ignored until then)"),
+        );
+    }
+
+    check_model(&mut report, &loaded.config.model).await;
+    check_docker(&mut report).await;
+    check_bwrap(&mut report).await;
+
+    match lathe_store::Store::open(&paths.store_file()) {
+        Ok(store) => {
+            let sessions = store.sessions().map(|s| s.len()).unwrap_or(0);
+            report.line(
+                Verdict::Ok,
+                "store",
+                format!(
+                    "{} ({sessions} sessions, {} bytes)",
+                    store.path().display(),
+                    store.size_bytes()
+                ),
+            );
+        }
+        Err(error) => report.line(
+            Verdict::Fail,
+            "store",
+            format!(
+                "{error}; check the permissions of {}",
+                paths.state_dir.display()
+            ),
+        ),
+    }
+
+    match (instance::is_locked(&paths), instance::read_info(&paths)) {
+        (true, Some(info)) => report.line(
+            Verdict::Ok,
+            "daemon",
+            format!("running, pid {}, {}", info.pid, info.url),
+        ),
+        _ => report.line(
+            Verdict::Ok,
+            "daemon",
+            "not running; `lathe serve` starts it (editors start it on demand)",
+        ),
+    }
+
+    Ok(if report.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn check_model(report: &mut Report, model: &lathe_protocol::config::ModelConfig) {
+    let (Some(base_url), Some(name)) = (&model.base_url, &model.model) else {
+        report.line(Verdict::Fail, "model", NO_MODEL_HELP);
+        return;
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            report.line(
+                Verdict::Fail,
+                "model",
+                format!("cannot build an HTTP client: {error}"),
+            );
+            return;
+        }
+    };
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let mut request = client.get(&url);
+    if let Some(key) = &model.api_key {
+        request = request.bearer_auth(key);
+    }
+    match request.send().await {
+        Ok(response) if response.status().is_success() => {
+            report.line(Verdict::Ok, "model", format!("{name} at {base_url} (endpoint answers)"))
+        }
+        Ok(response) if matches!(response.status().as_u16(), 401 | 403) => report.line(
+            Verdict::Fail,
+            "model",
+            format!("{base_url} refused the API key ({}); set LATHE_API_KEY or [model] api_key", response.status()),
+        ),
+        Ok(response) => report.line(
+            Verdict::Warn,
+            "model",
+            format!("{base_url} answers but GET /models gave {}; chat may still work — is the base URL the API root including /v1?", response.status()),
+        ),
+        Err(error) => report.line(
+            Verdict::Fail,
+            "model",
+            format!("cannot reach {url}: {error}; is the model server running and LATHE_BASE_URL right?"),
+        ),
+    }
+}
+
+async fn check_docker(report: &mut Report) {
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|host| host.strip_prefix("unix://").map(str::to_owned))
+        .unwrap_or_else(|| "/var/run/docker.sock".to_owned());
+    let ping = async {
+        let mut stream = tokio::net::UnixStream::connect(&socket).await?;
+        stream
+            .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<bool, std::io::Error>(
+            answer.starts_with(b"HTTP/1.0 200") || answer.starts_with(b"HTTP/1.1 200"),
+        )
+    };
+    match tokio::time::timeout(Duration::from_secs(3), ping).await {
+        Ok(Ok(true)) => report.line(Verdict::Ok, "docker", format!("engine answers at {socket}")),
+        Ok(Ok(false)) => report.line(Verdict::Warn, "docker", format!("{socket} answers but not as a Docker engine")),
+        Ok(Err(error)) => report.line(
+            Verdict::Warn,
+            "docker",
+            format!("no engine at {socket} ({error}); install Docker (Debian: `apt install docker.io`) and start it, or set DOCKER_HOST; bubblewrap is used meanwhile"),
+        ),
+        Err(_) => report.line(Verdict::Warn, "docker", format!("{socket} did not answer within 3s")),
+    }
+}
+
+async fn check_bwrap(report: &mut Report) {
+    let probe = tokio::process::Command::new("bwrap")
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-all",
+            "--die-with-parent",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .await;
+    match probe {
+        Ok(output) if output.status.success() => {
+            report.line(Verdict::Ok, "bwrap", "bubblewrap works")
+        }
+        Ok(output) => report.line(
+            Verdict::Warn,
+            "bwrap",
+            format!(
+                "bubblewrap is installed but cannot create namespaces: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        ),
+        Err(_) => report.line(
+            Verdict::Warn,
+            "bwrap",
+            "not installed (Debian/Ubuntu: `apt install bubblewrap`)",
+        ),
+    }
+}

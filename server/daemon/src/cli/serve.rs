@@ -1,0 +1,62 @@
+//! `lathe serve [--port N] [--foreground]`.
+
+use crate::client;
+use crate::daemon::{self, ControlRequest, ServeOptions};
+use crate::instance;
+use crate::logging;
+use crate::paths::Paths;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// HTTP port on 127.0.0.1 (default 7878, or [daemon] port); 0 picks a free port.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Run in this process instead of starting a background daemon.
+    #[arg(long)]
+    foreground: bool,
+}
+
+pub async fn run(args: ServeArgs, paths: Paths) -> anyhow::Result<ExitCode> {
+    if args.foreground {
+        let _logs = logging::init(Some(&paths.log_dir()), false);
+        daemon::serve(paths, ServeOptions { port: args.port }).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if instance::is_locked(&paths) {
+        let at = instance::read_info(&paths)
+            .map(|info| format!(" (pid {}, {})", info.pid, info.dashboard_url()))
+            .unwrap_or_default();
+        anyhow::bail!("a Lathe daemon is already running for this home{at}");
+    }
+    let mut child = client::start_background(&paths, args.port)?;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if client::control(&paths, &ControlRequest::Status)
+            .await
+            .is_ok()
+        {
+            if let Some(info) = instance::read_info(&paths) {
+                println!("Lathe daemon running (pid {})", info.pid);
+                println!("  dashboard: {}", info.dashboard_url());
+                println!("  editors:   run `lathe lsp` as the language server");
+                println!("  MCP:       run `lathe mcp` as the MCP server");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            anyhow::bail!(
+                "the daemon exited ({status}); see {}",
+                paths.log_dir().join("daemon.out").display()
+            );
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "the daemon did not answer within 15s; see {}",
+                paths.log_dir().display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

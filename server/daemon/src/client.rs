@@ -1,0 +1,98 @@
+//! Reaching the daemon from a CLI process: connect to its socket, starting it in the
+//! background when nothing answers.
+//!
+//! Autostart runs `lathe serve --foreground` in its own process group (so an editor that
+//! kills its language server's group does not take the shared daemon down), with output to
+//! `state/logs/daemon.out`. Two shims that race to start it are fine: the loser's daemon
+//! finds the home locked and exits, and both shims connect to the winner.
+
+use crate::daemon::{ControlRequest, SurfaceKind};
+use crate::paths::Paths;
+use anyhow::Context;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+/// How long a shim waits for a daemon it started.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connects to a running daemon and announces the surface.
+pub async fn connect(paths: &Paths, kind: SurfaceKind) -> std::io::Result<UnixStream> {
+    let mut stream = UnixStream::connect(paths.socket()).await?;
+    stream.write_all(kind.header().as_bytes()).await?;
+    Ok(stream)
+}
+
+/// Connects to the daemon, starting one in the background if none answers.
+pub async fn connect_or_start(paths: &Paths, kind: SurfaceKind) -> anyhow::Result<UnixStream> {
+    if let Ok(stream) = connect(paths, kind).await {
+        return Ok(stream);
+    }
+    let mut child = start_background(paths, None)?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut delay = Duration::from_millis(2);
+    loop {
+        if let Ok(stream) = connect(paths, kind).await {
+            return Ok(stream);
+        }
+        // A daemon that exited may have lost a start race to another one: keep waiting for
+        // the socket until the deadline either way.
+        let _ = child.try_wait();
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "the Lathe daemon did not start within {}s; see {}",
+                START_TIMEOUT.as_secs(),
+                paths.log_dir().join("daemon.out").display()
+            );
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Starts `lathe serve --foreground` detached from this process.
+pub fn start_background(paths: &Paths, port: Option<u16>) -> anyhow::Result<tokio::process::Child> {
+    paths
+        .create()
+        .context("cannot create Lathe's directories")?;
+    std::fs::create_dir_all(paths.log_dir())?;
+    let log_path = paths.log_dir().join("daemon.out");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let exe = std::env::current_exe().context("cannot find the lathe executable")?;
+    let mut command = tokio::process::Command::new(exe);
+    command.arg("serve").arg("--foreground");
+    if let Some(port) = port {
+        command.arg("--port").arg(port.to_string());
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .process_group(0)
+        .kill_on_drop(false);
+    command.spawn().context("cannot start the Lathe daemon")
+}
+
+/// Sends one control request to a running daemon and returns its JSON answer.
+pub async fn control(paths: &Paths, request: &ControlRequest) -> anyhow::Result<serde_json::Value> {
+    let stream = connect(paths, SurfaceKind::Control)
+        .await
+        .context("the Lathe daemon is not running")?;
+    let (read, mut write) = stream.into_split();
+    write
+        .write_all(format!("{}\n", serde_json::to_string(request)?).as_bytes())
+        .await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let answer: serde_json::Value =
+        serde_json::from_str(&line).context("the daemon sent an unreadable answer")?;
+    if let Some(error) = answer.get("error").and_then(|e| e.as_str()) {
+        anyhow::bail!("the daemon refused: {error}");
+    }
+    Ok(answer)
+}

@@ -1,0 +1,218 @@
+//! Configuration: `~/.config/lathe/config.toml`, overlaid by `<workspace>/.lathe/config.toml`,
+//! overlaid by the environment.
+//!
+//! Invariants: loading never fails. A file that does not parse or does not fit the schema is
+//! skipped as a whole and reported as a [`ConfigProblem`] with file, line and column; the rest
+//! still applies. Precedence, lowest first: user file, workspace file, `LATHE_*` variables.
+//! `OPENAI_BASE_URL` and `OPENAI_API_KEY` only fill what nothing else set.
+
+use crate::paths::Paths;
+use lathe_protocol::config::{ModelConfig, PolicyConfig};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub policy: PolicyConfig,
+    pub sandbox: SandboxSection,
+    pub daemon: DaemonSection,
+    /// MCP servers by name, in the `mcpServers` shape of Claude Code and Cursor.
+    pub mcp_servers: BTreeMap<String, toml::Table>,
+}
+
+/// `[sandbox]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxSection {
+    /// `docker`, `bwrap` or `none`; unset means the best one available.
+    pub backend: Option<SandboxBackend>,
+}
+
+/// The sandbox backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxBackend {
+    Docker,
+    Bwrap,
+    None,
+}
+
+/// `[daemon]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DaemonSection {
+    /// The HTTP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        Self { port: 7878 }
+    }
+}
+
+/// Something wrong in a config source, located as precisely as possible.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    /// The file, or `environment` for a variable.
+    pub source: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => {
+                write!(f, "{}:{line}:{column}: {}", self.source, self.message)
+            }
+            _ => write!(f, "{}: {}", self.source, self.message),
+        }
+    }
+}
+
+/// The configuration in force, where it came from, and what was wrong.
+#[derive(Clone, Debug, Default)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// The files that were read and applied.
+    pub files: Vec<PathBuf>,
+    pub problems: Vec<ConfigProblem>,
+}
+
+/// Loads the configuration for a workspace (if any) from files and the process environment.
+pub fn load(paths: &Paths, workspace: Option<&Path>) -> LoadedConfig {
+    load_with_env(paths, workspace, |name| {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    })
+}
+
+/// [`load`] with an explicit environment (tests).
+pub fn load_with_env(
+    paths: &Paths,
+    workspace: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> LoadedConfig {
+    let mut loaded = LoadedConfig::default();
+    let mut merged = toml::Table::new();
+    let candidates = std::iter::once(paths.user_config_file())
+        .chain(workspace.map(|w| w.join(".lathe").join("config.toml")));
+    for file in candidates {
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => {
+                loaded.problems.push(ConfigProblem {
+                    source: file.display().to_string(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot read: {error}"),
+                });
+                continue;
+            }
+        };
+        match parse_file(&text) {
+            Ok(table) => {
+                merge(&mut merged, table);
+                loaded.files.push(file);
+            }
+            Err(error) => loaded.problems.push(problem_at(&file, &text, &error)),
+        }
+    }
+    loaded.config = match Config::deserialize(merged) {
+        Ok(config) => config,
+        Err(error) => {
+            loaded.problems.push(ConfigProblem {
+                source: "configuration".into(),
+                line: None,
+                column: None,
+                message: error.message().to_owned(),
+            });
+            Config::default()
+        }
+    };
+    apply_env(&mut loaded, env);
+    loaded
+}
+
+/// Checks a file against the schema (so errors carry positions) and returns its table.
+fn parse_file(text: &str) -> Result<toml::Table, toml::de::Error> {
+    toml::from_str::<Config>(text)?;
+    toml::from_str::<toml::Table>(text)
+}
+
+fn problem_at(file: &Path, text: &str, error: &toml::de::Error) -> ConfigProblem {
+    let (line, column) = match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (Some(line), Some(column))
+        }
+        None => (None, None),
+    };
+    ConfigProblem {
+        source: file.display().to_string(),
+        line,
+        column,
+        message: error.message().trim().to_owned(),
+    }
+}
+
+/// Deep merge: tables merge key by key, anything else in `over` replaces what is in `base`.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(over_table)) => {
+                merge(base_table, over_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn apply_env(loaded: &mut LoadedConfig, env: impl Fn(&str) -> Option<String>) {
+    let model = &mut loaded.config.model;
+    if let Some(url) = env("LATHE_BASE_URL") {
+        model.base_url = Some(url);
+    }
+    if let Some(name) = env("LATHE_MODEL") {
+        model.model = Some(name);
+    }
+    if let Some(key) = env("LATHE_API_KEY") {
+        model.api_key = Some(key);
+    }
+    if model.base_url.is_none() {
+        model.base_url = env("OPENAI_BASE_URL");
+    }
+    if model.api_key.is_none() {
+        model.api_key = env("OPENAI_API_KEY");
+    }
+    if let Some(value) = env("LATHE_SANDBOX") {
+        match toml::Value::String(value.clone()).try_into::<SandboxBackend>() {
+            Ok(backend) => loaded.config.sandbox.backend = Some(backend),
+            Err(_) => loaded.problems.push(ConfigProblem {
+                source: "environment".into(),
+                line: None,
+                column: None,
+                message: format!(
+                    "LATHE_SANDBOX={value} is not a sandbox backend; use docker, bwrap or none"
+                ),
+            }),
+        }
+    }
+}
+
+/// What to tell a user who has no model configured.
+pub const NO_MODEL_HELP: &str = "no model is configured. Set LATHE_BASE_URL (the API base \
+including /v1, e.g. http://127.0.0.1:11434/v1 for Ollama) and LATHE_MODEL, and LATHE_API_KEY \
+if the server needs one; or put base_url, model and api_key under [model] in \
+~/.config/lathe/config.toml";

@@ -1,0 +1,109 @@
+//! `lathe serve`: the daemon.
+//!
+//! Start-up order matters: take the home's lock, clear what a dead daemon left, open the
+//! store, bind the HTTP listener and the Unix socket, and only then write `daemon.json`, so
+//! that anyone who reads the runtime file can connect at once. Shutdown (SIGTERM, SIGINT or
+//! a `shutdown` control request) stops accepting, lets open connections finish their
+//! current message, and removes the socket and runtime file.
+
+mod control;
+mod http;
+mod socket;
+mod sse;
+mod state;
+mod unserved;
+
+pub use control::{ControlRequest, Status};
+pub use socket::SurfaceKind;
+
+use crate::config;
+use crate::instance::{self, DaemonInfo};
+use crate::paths::Paths;
+use anyhow::Context;
+use state::DaemonState;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Options of `lathe serve`.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Overrides `[daemon] port`; 0 picks a free port.
+    pub port: Option<u16>,
+}
+
+/// Runs the daemon until it is told to stop.
+pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
+    paths
+        .create()
+        .with_context(|| format!("cannot create {}", paths.runtime_dir.display()))?;
+    let _lock = instance::acquire(&paths)?;
+    instance::clear_stale(&paths);
+
+    let loaded = config::load(&paths, None);
+    for problem in &loaded.problems {
+        tracing::warn!(%problem, "configuration problem; the rest of the configuration applies");
+    }
+    let store = lathe_store::Store::open(&paths.store_file())?;
+    let port = options.port.unwrap_or(loaded.config.daemon.port);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is the port in use? (`lathe serve --port 0` picks a free one)"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let socket = socket::bind(&paths.socket())?;
+
+    let info = DaemonInfo {
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        socket: paths.socket(),
+        url,
+        token: instance::new_token()?,
+        started_at: lathe_store::now_ms(),
+    };
+    let shutdown = CancellationToken::new();
+    let state = Arc::new(DaemonState::new(
+        info.clone(),
+        loaded,
+        store,
+        shutdown.clone(),
+    ));
+
+    let http_task = tokio::spawn(http::serve(listener, state.clone()));
+    let socket_task = tokio::spawn(socket::accept_loop(socket, state.clone()));
+    instance::write_info(&paths, &info)?;
+    tracing::info!(url = %info.url, socket = %info.socket.display(), pid = info.pid, "daemon ready");
+    println!("Lathe daemon ready");
+    println!("  dashboard: {}", info.dashboard_url());
+    println!("  socket:    {}", info.socket.display());
+
+    wait_for_stop(&shutdown).await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let _ = http_task.await;
+    let _ = socket_task.await;
+    let _ = std::fs::remove_file(paths.socket());
+    let _ = std::fs::remove_file(paths.daemon_file());
+    Ok(())
+}
+
+async fn wait_for_stop(shutdown: &CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(error) => {
+            tracing::error!(%error, "cannot watch SIGTERM");
+            shutdown.cancelled().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// Serves a surface on this process's stdin and stdout (`--in-process`).
+pub async fn serve_stdio(kind: SurfaceKind, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    unserved::serve(kind, stdin, tokio::io::stdout(), shutdown).await
+}

@@ -1,0 +1,134 @@
+//! The daemon's Unix socket, where `lathe lsp`, `lathe mcp` and the CLI connect.
+//!
+//! A connection starts with one header line, `LATHE/1 <surface>\n`, naming what speaks
+//! next: `lsp` (LSP base protocol), `mcp` (newline-delimited JSON-RPC) or `control`
+//! (one JSON request, one JSON answer). Anything else gets a one-line error and is closed;
+//! a connection that fails never affects another.
+
+use super::state::DaemonState;
+use super::{control, unserved};
+use anyhow::Context;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tracing::Instrument;
+
+/// What every connection's first line starts with.
+pub const HEADER_PREFIX: &str = "LATHE/1 ";
+
+/// How long a new connection may take to send its header line.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_HEADER: usize = 256;
+
+/// The surfaces a socket connection can speak.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SurfaceKind {
+    Lsp,
+    Mcp,
+    Control,
+}
+
+impl SurfaceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SurfaceKind::Lsp => "lsp",
+            SurfaceKind::Mcp => "mcp",
+            SurfaceKind::Control => "control",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "lsp" => Some(SurfaceKind::Lsp),
+            "mcp" => Some(SurfaceKind::Mcp),
+            "control" => Some(SurfaceKind::Control),
+            _ => None,
+        }
+    }
+
+    /// The header line a client sends first.
+    pub fn header(self) -> String {
+        format!("{HEADER_PREFIX}{}\n", self.name())
+    }
+}
+
+pub(crate) fn bind(path: &Path) -> anyhow::Result<UnixListener> {
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot bind {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+pub(crate) async fn accept_loop(listener: UnixListener, state: Arc<DaemonState>) {
+    let mut next_id: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    next_id += 1;
+                    let span = tracing::info_span!("connection", id = next_id);
+                    tokio::spawn(handle(stream, state.clone()).instrument(span));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let kind = match tokio::time::timeout(HEADER_TIMEOUT, read_header(&mut reader)).await {
+        Ok(Ok(kind)) => kind,
+        Ok(Err(message)) => {
+            tracing::warn!(%message, "rejected connection");
+            let _ = write
+                .write_all(format!("LATHE/1 error {message}\n").as_bytes())
+                .await;
+            return;
+        }
+        Err(_) => {
+            tracing::warn!("connection sent no header in time");
+            return;
+        }
+    };
+    tracing::info!(surface = kind.name(), "connected");
+    let result = match kind {
+        SurfaceKind::Control => control::serve(&mut reader, &mut write, &state).await,
+        SurfaceKind::Lsp => unserved::serve(kind, reader, write, &state.shutdown).await,
+        SurfaceKind::Mcp => unserved::serve(kind, reader, write, &state.shutdown).await,
+    };
+    match result {
+        Ok(()) => tracing::info!(surface = kind.name(), "disconnected"),
+        Err(error) => {
+            tracing::warn!(surface = kind.name(), %error, "connection ended with an error")
+        }
+    }
+}
+
+async fn read_header(
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> Result<SurfaceKind, String> {
+    let mut line = Vec::new();
+    let mut limited = (&mut *reader).take(MAX_HEADER as u64);
+    limited
+        .read_until(b'\n', &mut line)
+        .await
+        .map_err(|e| format!("cannot read the header: {e}"))?;
+    let line = String::from_utf8(line).map_err(|_| "the header is not UTF-8".to_owned())?;
+    let Some(rest) = line.strip_suffix('\n') else {
+        return Err(format!("expected a header line `{HEADER_PREFIX}<surface>`"));
+    };
+    let name = rest
+        .strip_prefix(HEADER_PREFIX)
+        .ok_or_else(|| format!("expected `{HEADER_PREFIX}<surface>`, got {rest:?}"))?;
+    SurfaceKind::parse(name.trim())
+        .ok_or_else(|| format!("unknown surface {name:?}; this daemon serves lsp, mcp and control"))
+}

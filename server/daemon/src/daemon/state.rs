@@ -1,0 +1,33 @@
+//! What every connection and request of the daemon shares.
+
+use crate::config::LoadedConfig;
+use crate::instance::DaemonInfo;
+use lathe_store::Store;
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) struct DaemonState {
+    pub info: DaemonInfo,
+    pub config: LoadedConfig,
+    pub store: Store,
+    pub started: Instant,
+    /// Cancelled once to stop the whole daemon.
+    pub shutdown: CancellationToken,
+}
+
+impl DaemonState {
+    pub fn new(
+        info: DaemonInfo,
+        config: LoadedConfig,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            info,
+            config,
+            store,
+            started: Instant::now(),
+            shutdown,
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Metrics rollups: daily counters derived from events as they are stored.
+//!
+//! Latencies are kept as histogram buckets (counts of calls at or under each bound) so that
+//! percentiles can be estimated for any range of days without keeping every sample.
+
+use crate::StoreError;
+use lathe_protocol::{CustomEvent, EventPayload, TimestampMs};
+use redb::{ReadableTable, Table};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Upper bounds, in milliseconds, of the latency histogram buckets.
+pub const LATENCY_BUCKETS_MS: [u64; 10] = [
+    50,
+    100,
+    250,
+    500,
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    30_000,
+    u64::MAX,
+];
+
+/// A counter the store keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKey {
+    Events,
+    Runs,
+    RunErrors,
+    ModelCalls,
+    InputTokens,
+    OutputTokens,
+    /// Cost in millionths of a US dollar.
+    CostMicroUsd,
+    ToolCalls,
+    ToolErrors,
+    ApprovalsRequested,
+    ApprovalsDenied,
+}
+
+impl MetricKey {
+    /// The counter's stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricKey::Events => "events",
+            MetricKey::Runs => "runs",
+            MetricKey::RunErrors => "run_errors",
+            MetricKey::ModelCalls => "model_calls",
+            MetricKey::InputTokens => "input_tokens",
+            MetricKey::OutputTokens => "output_tokens",
+            MetricKey::CostMicroUsd => "cost_micro_usd",
+            MetricKey::ToolCalls => "tool_calls",
+            MetricKey::ToolErrors => "tool_errors",
+            MetricKey::ApprovalsRequested => "approvals_requested",
+            MetricKey::ApprovalsDenied => "approvals_denied",
+        }
+    }
+}
+
+/// The rollups as read back: per day (days since the Unix epoch) and in total.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    pub totals: BTreeMap<String, u64>,
+    pub daily: BTreeMap<u64, BTreeMap<String, u64>>,
+}
+
+impl Metrics {
+    /// The total of one counter.
+    pub fn total(&self, key: MetricKey) -> u64 {
+        self.totals.get(key.name()).copied().unwrap_or(0)
+    }
+}
+
+const MS_PER_DAY: u64 = 86_400_000;
+
+/// Adds what one stored event contributes to the counters.
+pub(crate) fn record(
+    table: &mut Table<(&str, u64), u64>,
+    payload: &EventPayload,
+    at: TimestampMs,
+) -> Result<(), StoreError> {
+    let day = at / MS_PER_DAY;
+    let mut add = |name: &str, amount: u64| -> Result<(), StoreError> {
+        if amount == 0 {
+            return Ok(());
+        }
+        let current = table
+            .get((name, day))
+            .map_err(StoreError::db)?
+            .map(|v| v.value())
+            .unwrap_or(0);
+        table
+            .insert((name, day), current.saturating_add(amount))
+            .map_err(StoreError::db)?;
+        Ok(())
+    };
+    add(MetricKey::Events.name(), 1)?;
+    match payload {
+        EventPayload::RunStarted { .. } => add(MetricKey::Runs.name(), 1)?,
+        EventPayload::RunError { .. } => add(MetricKey::RunErrors.name(), 1)?,
+        EventPayload::ToolCallResult { is_error, .. } => {
+            add(MetricKey::ToolCalls.name(), 1)?;
+            if *is_error {
+                add(MetricKey::ToolErrors.name(), 1)?;
+            }
+        }
+        EventPayload::Custom(CustomEvent::Usage(usage)) => {
+            add(MetricKey::ModelCalls.name(), 1)?;
+            add(MetricKey::InputTokens.name(), usage.input_tokens)?;
+            add(MetricKey::OutputTokens.name(), usage.output_tokens)?;
+            if let Some(cost) = usage.cost_usd {
+                add(MetricKey::CostMicroUsd.name(), (cost * 1e6).round() as u64)?;
+            }
+            add(&latency_bucket("model_latency_ms", usage.latency_ms), 1)?;
+            if let Some(ttft) = usage.time_to_first_token_ms {
+                add(&latency_bucket("model_ttft_ms", ttft), 1)?;
+            }
+        }
+        EventPayload::Custom(CustomEvent::ApprovalRequested(_)) => {
+            add(MetricKey::ApprovalsRequested.name(), 1)?
+        }
+        EventPayload::Custom(CustomEvent::ApprovalResolved(resolved))
+            if !resolved.decision.allows() =>
+        {
+            add(MetricKey::ApprovalsDenied.name(), 1)?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The counter name of the histogram bucket a latency falls in, e.g. `model_latency_ms_le_250`.
+pub fn latency_bucket(histogram: &str, latency_ms: u64) -> String {
+    let bound = LATENCY_BUCKETS_MS
+        .iter()
+        .copied()
+        .find(|bound| latency_ms <= *bound)
+        .unwrap_or(u64::MAX);
+    if bound == u64::MAX {
+        format!("{histogram}_le_inf")
+    } else {
+        format!("{histogram}_le_{bound}")
+    }
+}
+
+pub(crate) fn read(
+    table: &impl ReadableTable<(&'static str, u64), u64>,
+) -> Result<Metrics, StoreError> {
+    let mut metrics = Metrics::default();
+    for entry in table.iter().map_err(StoreError::db)? {
+        let (key, value) = entry.map_err(StoreError::db)?;
+        let (name, day) = key.value();
+        let value = value.value();
+        *metrics.totals.entry(name.to_owned()).or_default() += value;
+        *metrics
+            .daily
+            .entry(day)
+            .or_default()
+            .entry(name.to_owned())
+            .or_default() += value;
+    }
+    Ok(metrics)
+}

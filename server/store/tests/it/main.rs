@@ -1,0 +1,6 @@
+//! lathe-store integration tests: ordering, durability boundaries, concurrency, rollups.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod concurrency;
+mod log;
+mod records;

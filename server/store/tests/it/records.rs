@@ -1,0 +1,82 @@
+use lathe_protocol::{
+    Approval, ApprovalDecision, ApprovalId, ApprovalRequest, ApprovalStatus, SessionId,
+    SessionMeta, SessionStatus, Surface,
+};
+use lathe_store::Store;
+use pretty_assertions::assert_eq;
+
+fn session(id: &str, updated_at: u64) -> SessionMeta {
+    SessionMeta {
+        id: SessionId::from(id),
+        title: format!("session {id}"),
+        workspace: "/w".into(),
+        status: SessionStatus::Idle,
+        created_at: 1,
+        updated_at,
+        origin: "cli".into(),
+        model: None,
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_listed_most_recent_first_and_updated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
+    store.put_session(&session("old", 10)).await.unwrap();
+    store.put_session(&session("new", 20)).await.unwrap();
+    let mut finished = session("old", 30);
+    finished.status = SessionStatus::Finished;
+    store.put_session(&finished).await.unwrap();
+
+    assert_eq!(
+        store.sessions().unwrap(),
+        vec![finished.clone(), session("new", 20)]
+    );
+    assert_eq!(
+        store.session(&SessionId::from("old")).unwrap(),
+        Some(finished)
+    );
+    assert_eq!(store.session(&SessionId::from("missing")).unwrap(), None);
+}
+
+#[tokio::test]
+async fn approvals_keep_who_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
+    let request = |id: &str, session: &str, at| ApprovalRequest {
+        id: ApprovalId::from(id),
+        session_id: SessionId::from(session),
+        tool_call_id: None,
+        tool: "run_command".into(),
+        action: "run_command(cargo test)".into(),
+        summary: "run cargo test".into(),
+        requested_at: at,
+        expires_at: at + 60_000,
+    };
+    let pending = Approval {
+        request: request("a1", "s1", 1),
+        status: ApprovalStatus::Pending,
+    };
+    let other = Approval {
+        request: request("a2", "s2", 2),
+        status: ApprovalStatus::Pending,
+    };
+    store.put_approval(&pending).await.unwrap();
+    store.put_approval(&other).await.unwrap();
+    let resolved = Approval {
+        request: pending.request.clone(),
+        status: ApprovalStatus::Resolved {
+            decision: ApprovalDecision::AllowForSession,
+            by: Surface::Lsp,
+            who: Some("Neovim".into()),
+            at: 5,
+        },
+    };
+    store.put_approval(&resolved).await.unwrap();
+
+    assert_eq!(
+        store.approvals(Some(&SessionId::from("s1"))).unwrap(),
+        vec![resolved.clone()]
+    );
+    assert_eq!(store.approvals(None).unwrap(), vec![resolved, other]);
+}
