@@ -82,20 +82,15 @@ impl SkillListing {
             .iter()
             .map(|s| {
                 let aliases: Vec<String> = s.aliases.iter().map(|a| format!("/{a}")).collect();
-                let status = match &s.shadowed_by {
-                    Some(by) => format!("shadowed by {by}"),
-                    None => s.status.label().to_owned(),
-                };
-                let description = if s.status == SkillStatus::Shadowed {
-                    String::new()
-                } else {
-                    shorten(&s.description, 72)
+                let description = match &s.shadowed_by {
+                    Some(by) => format!("overridden by {by}"),
+                    None => shorten(&s.description, 72),
                 };
                 [
                     format!("/{}", s.name),
                     aliases.join(" "),
                     s.source.label().to_owned(),
-                    status,
+                    s.status.label().to_owned(),
                     description,
                 ]
             })

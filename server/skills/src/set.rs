@@ -111,6 +111,15 @@ impl SkillSet {
             };
             entries.push(entry);
         }
+        for i in 0..entries.len() {
+            if let State::Shadowed { .. } = entries[i].state
+                && let Some(&winner) = by_name.get(&entries[i].name)
+            {
+                entries[i].state = State::Shadowed {
+                    by: entries[winner].path.clone(),
+                };
+            }
+        }
         let mut set = Self {
             skills: Vec::new(),
             commands: BTreeMap::new(),

@@ -67,10 +67,10 @@ fn every_problem_has_a_file_and_a_line() {
     expect![[r#"
         $ROOT/ws/.lathe/skills/aliases.md:5: warning: duplicate alias `al`
         $ROOT/ws/.lathe/skills/aliases.md:7: warning: alias `aliases` is the skill's own name
+        $ROOT/ws/.lathe/skills/aliases.md:9: warning: alias `review` is the name of the skill in <built-in>/review.md; the alias is ignored
         $ROOT/ws/.lathe/skills/aliases.md:10: warning: invalid alias `/slash` ignored: use letters, digits, `-`, `_`, `.` or `:`
         $ROOT/ws/.lathe/skills/bad-var.md:10: error: template: unknown variable `selectoin`: use input, selection, file, language, diagnostics, symbol, arg1…arg9 or an argument declared in `arguments`
-        $ROOT/ws/.lathe/skills/binary.md:2: warning: missing `description`: the first line of the body is shown instead
-        $ROOT/ws/.lathe/skills/broken-yaml.md:3: error: front matter: description: invalid type: sequence, expected a string
+        $ROOT/ws/.lathe/skills/broken-yaml.md:3: error: front matter: mapping values are not allowed in this context
         $ROOT/ws/.lathe/skills/good.md:4: warning: alias `g` is already used by skill `aliases` in $ROOT/ws/.lathe/skills/aliases.md; ignored here
         $ROOT/ws/.lathe/skills/latin1.md:1: error: not UTF-8 text: invalid utf-8 sequence of 1 bytes from index 13
         $ROOT/ws/.lathe/skills/nameless.md:1: error: missing `name` in the front matter
@@ -99,8 +99,15 @@ fn the_rest_still_load() {
             .map(|s| s.status)
             .collect()
     };
-    assert_eq!(status("good"), vec![SkillStatus::Warning, SkillStatus::Error]);
-    assert_eq!(set.get("g").map(|s| s.name()), Some("aliases"), "on a tie the first path wins");
+    assert_eq!(
+        status("good"),
+        vec![SkillStatus::Warning, SkillStatus::Error]
+    );
+    assert_eq!(
+        set.get("g").map(|s| s.name()),
+        Some("aliases"),
+        "on a tie the first path wins"
+    );
     assert_eq!(set.get("al").map(|s| s.name()), Some("aliases"));
     assert_eq!(status("aliases"), vec![SkillStatus::Warning]);
     assert_eq!(status("unused"), vec![SkillStatus::Warning]);
