@@ -40,6 +40,9 @@ pub enum ContextError {
     /// The o200k_base tokenizer could not be built.
     #[error("cannot load the o200k_base tokenizer: {0}")]
     Tokenizer(String),
+    /// The repo-map cache could not be encoded.
+    #[error("cannot encode the repo-map cache: {0}")]
+    Cache(String),
     /// The workspace root is not a directory.
     #[error("workspace root {0} is not a directory")]
     NotADirectory(PathBuf),

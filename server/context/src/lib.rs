@@ -19,6 +19,7 @@ mod error;
 mod language;
 mod outline;
 mod render;
+mod repomap;
 mod tags;
 mod text;
 mod tokens;
@@ -30,6 +31,10 @@ pub use cursor::{
 pub use document::{Document, EditOutcome};
 pub use outline::{Symbol, Tag, TagRole};
 pub use render::render_outline;
+pub use repomap::{
+    DEFAULT_MAP_BUDGET, DEFAULT_MAX_FILE_BYTES, IndexOptions, MapDefinition, MapRequest, Problem,
+    ProblemKind, RepoIndex, RepoMap, ScanReport,
+};
 pub use tokens::TokenCounter;
 pub use error::ContextError;
 pub use language::{Language, SymbolKind};
