@@ -1,5 +1,6 @@
-//! Embeds the repository's `skills/*.md` into the crate: writes `builtin_skills.rs` to
-//! `OUT_DIR` with one `(file name, include_str!(…))` pair per skill, sorted by file name.
+//! Embeds the repository's `skills/*.md` (all but `README.md`) into the crate: writes
+//! `builtin_skills.rs` to `OUT_DIR` with one `(file name, include_str!(…))` pair per skill,
+//! sorted by file name.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -12,7 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(&dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "md") {
+        let readme = path
+            .file_name()
+            .is_some_and(|n| n.eq_ignore_ascii_case("README.md"));
+        if path.extension().is_some_and(|e| e == "md") && !readme {
             println!("cargo:rerun-if-changed={}", path.display());
             files.push(path);
         }

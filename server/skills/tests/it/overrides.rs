@@ -220,3 +220,20 @@ fn changes_on_disk_are_seen_without_restart() {
     assert!(removed.get("deploy-docs").is_none());
     assert!(Arc::ptr_eq(&removed, &registry.snapshot()));
 }
+
+#[test]
+fn the_registry_is_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<lathe_skills::Registry>();
+    shareable::<lathe_skills::SkillSet>();
+    let dirs = Dirs::new();
+    let registry = Arc::new(dirs.registry());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let registry = Arc::clone(&registry);
+            std::thread::spawn(move || registry.snapshot().get("fix").map(|s| s.name().to_owned()))
+        })
+        .collect();
+    let names: Vec<Option<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(names, vec![Some("fix".to_owned()); 4]);
+}
