@@ -23,6 +23,7 @@
 (macro_invocation macro: (identifier) @name) @reference.call
 (macro_invocation macro: (scoped_identifier name: (identifier) @name)) @reference.call
 (type_identifier) @name @reference.type
+(token_tree (identifier) @name) @reference.macro
 (scoped_identifier path: (identifier) @name) @reference.path
 (use_list (identifier) @name) @reference.import
 (scoped_use_list list: (use_list (identifier) @name)) @reference.import

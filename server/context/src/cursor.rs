@@ -4,7 +4,8 @@
 //! - Works on any document: plain text (unknown language) gets a window of lines, a file
 //!   with syntax errors gets whatever tree-sitter's error recovery yields.
 //! - The budget (o200k tokens) bounds the rendering: the enclosing chain and the focus come
-//!   first (the focus shrinks to an excerpt around the selection when too long), then
+//!   first (the focus shrinks to an excerpt around the selection when too long, taking at
+//!   most three quarters of the room left), then
 //!   diagnostics, imports, referenced definitions and sibling signatures while they fit.
 //!   `tokens` is the exact count of [`CursorContext::render`].
 //! - Cost is proportional to the tags of the file plus the focus, never a full reparse.
@@ -27,6 +28,9 @@ pub const DEFAULT_CURSOR_BUDGET: usize = 2048;
 
 /// Lines shown around the cursor when it is outside every definition.
 const WINDOW_LINES: usize = 20;
+
+/// Estimated tokens a list item costs beyond its text (prefix, line number, section title).
+const ITEM_OVERHEAD: usize = 6;
 
 /// Definitions shown per referenced name.
 const MAX_DEFS_PER_NAME: usize = 3;
@@ -61,6 +65,8 @@ pub struct Diagnostic {
 /// What to compute a context for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorRequest {
+    /// The file's path as shown in the rendering.
+    pub path: Option<String>,
     /// The selection (empty for a plain cursor).
     pub selection: TextRange,
     /// Encoding of every position in the request and the answer.
@@ -75,6 +81,7 @@ impl CursorRequest {
     /// A cursor at `position`, default budget, no diagnostics.
     pub fn at(position: Position, encoding: Encoding) -> Self {
         Self {
+            path: None,
             selection: TextRange::point(position),
             encoding,
             budget: DEFAULT_CURSOR_BUDGET,
@@ -160,7 +167,7 @@ pub struct Omitted {
 /// The context of a position or selection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorContext {
-    /// The file, if known (set by [`crate::cursor_context_for_file`]).
+    /// The file, if known.
     pub path: Option<String>,
     /// The language (none: plain text).
     pub language: Option<Language>,
@@ -172,6 +179,8 @@ pub struct CursorContext {
     pub clamps: Vec<Clamp>,
     /// Whether the file has syntax errors.
     pub syntax_errors: bool,
+    /// Whether the file was not valid UTF-8 (decoded lossily).
+    pub invalid_utf8: bool,
     /// Enclosing definitions, outermost first.
     pub enclosing: Vec<Scope>,
     /// The focus text.
@@ -203,6 +212,7 @@ impl Document {
         let (sel, clamps) = text::range_to_bytes(&rope, request.selection, enc);
         let language = self.language();
         let syntax_errors = self.has_syntax_errors();
+        let invalid_utf8 = self.invalid_utf8();
         let tags = self.raw_tags();
         let defs = tags::definitions(tags);
         let chain = enclosing_chain(&defs, &sel);
@@ -242,12 +252,13 @@ impl Document {
             }
         };
         let mut ctx = CursorContext {
-            path: None,
+            path: request.path.clone(),
             language,
             encoding: enc,
             selection: to_range(&sel),
             clamps,
             syntax_errors,
+            invalid_utf8,
             enclosing,
             focus: Excerpt {
                 source,
@@ -263,17 +274,34 @@ impl Document {
             omitted: Omitted::default(),
             tokens: 0,
         };
+        // Reserve room for the focus header and for the "left out" note.
+        ctx.focus.text = "x".to_owned();
+        ctx.omitted = Omitted {
+            imports: 99,
+            referenced: 99,
+            siblings: 99,
+            diagnostics: 99,
+        };
         let fixed = counter.count(&ctx.render());
-        let focus_budget = request.budget.saturating_sub(fixed).max(request.budget / 4);
-        let (focus_text, truncated) =
-            excerpt(&rope, counter, region, header, sel_lines, focus_budget);
-        ctx.focus.text = focus_text;
-        ctx.focus.truncated = truncated;
-        let mut used = counter.count(&ctx.render());
+        ctx.omitted = Omitted::default();
+        // A long focus leaves a quarter of the room to the lists.
+        let mut focus_budget = (request.budget.saturating_sub(fixed) * 3 / 4).max(request.budget / 4);
+        let mut used = 0;
+        for _ in 0..4 {
+            let (focus_text, truncated) =
+                excerpt(&rope, counter, region, header, sel_lines, focus_budget);
+            ctx.focus.text = focus_text;
+            ctx.focus.truncated = truncated;
+            used = counter.count(&ctx.render());
+            if used <= request.budget || !truncated {
+                break;
+            }
+            focus_budget = focus_budget.saturating_sub(used - request.budget + 4);
+        }
 
         let region_bytes = rope.line_to_byte(region.0)..line_content_end(&rope, region.1);
         let fits = |text: &str, used: &mut usize| {
-            let cost = counter.count(text) + 2;
+            let cost = counter.count(text) + ITEM_OVERHEAD;
             if *used + cost <= request.budget {
                 *used += cost;
                 true
@@ -326,7 +354,47 @@ impl Document {
         kept.sort_by_key(|s| s.line);
         ctx.siblings = kept;
         ctx.tokens = counter.count(&ctx.render());
+        while ctx.tokens > request.budget && ctx.drop_least_important() {
+            ctx.tokens = counter.count(&ctx.render());
+        }
+        for _ in 0..4 {
+            if ctx.tokens <= request.budget || focus_budget == 0 {
+                break;
+            }
+            focus_budget = focus_budget.saturating_sub(ctx.tokens - request.budget + 4);
+            let (focus_text, truncated) =
+                excerpt(&rope, counter, region, header, sel_lines, focus_budget);
+            ctx.focus.text = focus_text;
+            ctx.focus.truncated = truncated;
+            ctx.tokens = counter.count(&ctx.render());
+        }
         Ok(ctx)
+    }
+}
+
+impl CursorContext {
+    /// Drops one item of the least important non-empty list; false when none is left.
+    fn drop_least_important(&mut self) -> bool {
+        let o = &mut self.omitted;
+        if let Some(far) = self
+            .siblings
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, s)| s.line.abs_diff(self.selection.start.line))
+            .map(|(i, _)| i)
+        {
+            self.siblings.remove(far);
+            o.siblings += 1;
+        } else if self.referenced.pop().is_some() {
+            o.referenced += 1;
+        } else if self.imports.pop().is_some() {
+            o.imports += 1;
+        } else if self.diagnostics.pop().is_some() {
+            o.diagnostics += 1;
+        } else {
+            return false;
+        }
+        true
     }
 }
 

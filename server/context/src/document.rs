@@ -42,6 +42,7 @@ pub struct Document {
     language: Option<Language>,
     syntax: Option<Syntax>,
     tags: TagCache,
+    invalid_utf8: bool,
 }
 
 struct Syntax {
@@ -86,6 +87,7 @@ impl Document {
             language,
             syntax,
             tags: TagCache::default(),
+            invalid_utf8: false,
         };
         doc.reparse_full();
         Ok(doc)
@@ -114,6 +116,16 @@ impl Document {
     /// The current syntax tree.
     pub fn tree(&self) -> Option<&Tree> {
         self.syntax.as_ref().and_then(|s| s.tree.as_ref())
+    }
+
+    /// Whether the text was decoded lossily from invalid UTF-8.
+    pub fn invalid_utf8(&self) -> bool {
+        self.invalid_utf8
+    }
+
+    /// Records that the text was decoded lossily from invalid UTF-8.
+    pub fn set_invalid_utf8(&mut self, lossy: bool) {
+        self.invalid_utf8 = lossy;
     }
 
     /// Whether the tree contains syntax errors (context is still produced).

@@ -46,6 +46,9 @@ pub enum ContextError {
     /// The workspace root is not a directory.
     #[error("workspace root {0} is not a directory")]
     NotADirectory(PathBuf),
+    /// The file is binary (contains NUL bytes).
+    #[error("{0} is a binary file")]
+    BinaryFile(PathBuf),
     /// A `FILE:LINE:COL` argument could not be understood.
     #[error("bad location {0:?}: expected FILE:LINE[:COL] with 1-based numbers")]
     BadLocation(String),

@@ -16,6 +16,7 @@
 mod cursor;
 mod document;
 mod error;
+mod file;
 mod language;
 mod outline;
 mod render;
@@ -37,5 +38,6 @@ pub use repomap::{
 };
 pub use tokens::TokenCounter;
 pub use error::ContextError;
+pub use file::{cursor_context_for_file, parse_location, read_document};
 pub use language::{Language, SymbolKind};
 pub use text::{Clamp, ClampReason, Encoding, Position, TextRange};

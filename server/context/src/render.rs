@@ -28,6 +28,9 @@ impl CursorContext {
                 e.character + 1
             );
         }
+        if self.invalid_utf8 {
+            out.push_str("Note: the file is not valid UTF-8; invalid bytes are shown as U+FFFD.\n");
+        }
         if self.syntax_errors {
             out.push_str("Note: the file has syntax errors; structure is best effort.\n");
         }

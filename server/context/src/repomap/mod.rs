@@ -104,6 +104,24 @@ impl RepoMap {
         index.map(request)
     }
 
+    /// The map for people: the text, then a line with the token count and the problems met.
+    pub fn render(&self) -> String {
+        let mut out = self.text.clone();
+        out.push_str(&format!(
+            "({} tokens of {}; {} of {} definitions from {} files",
+            self.tokens,
+            self.budget,
+            self.definitions.len(),
+            self.total_definitions,
+            self.total_files
+        ));
+        if !self.scan.problems.is_empty() {
+            out.push_str(&format!("; {} files skipped or decoded lossily", self.scan.problems.len()));
+        }
+        out.push_str(")\n");
+        out
+    }
+
     /// The map as JSON (includes `tokens`).
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
