@@ -5,7 +5,7 @@
 use crate::error::EditError;
 use crate::hash::content_hash;
 use crate::source::FileSource;
-use crate::text::{count_lines, decode, line_starts, split_bom};
+use crate::text::{advance_lines, count_lines, decode, split_bom};
 use crate::{FileOp, Hunk, WorkspaceDiff};
 use std::collections::HashSet;
 
@@ -20,11 +20,10 @@ pub struct FileWrite {
 /// A leading BOM is kept and is not part of any line.
 pub fn apply_hunks(path: &str, base: &str, hunks: &[Hunk]) -> Result<String, EditError> {
     let (bom, body) = split_bom(base);
-    let starts = line_starts(body);
-    let n_lines = count_lines(body);
     let mut out = String::with_capacity(body.len() + 64);
     out.push_str(bom);
     let mut copied = 0;
+    let mut line_cursor = (1usize, 0usize);
     for (i, hunk) in hunks.iter().enumerate() {
         let bad = |reason: String| EditError::BadHunk {
             path: path.to_owned(),
@@ -32,17 +31,25 @@ pub fn apply_hunks(path: &str, base: &str, hunks: &[Hunk]) -> Result<String, Edi
             reason,
         };
         let line = hunk.old_start as usize;
-        if line == 0 || line > n_lines + 1 {
-            return Err(bad(format!(
-                "it starts at line {line} but the file has {n_lines} lines"
-            )));
+        if line < line_cursor.0 {
+            return Err(bad(
+                "it overlaps the previous hunk or is out of order".into()
+            ));
         }
-        let at = starts.get(line - 1).copied().unwrap_or(body.len());
+        let at = advance_lines(body, line_cursor.1, line - line_cursor.0)
+            .filter(|at| *at < body.len() || hunk.old_text.is_empty())
+            .ok_or_else(|| {
+                bad(format!(
+                    "it starts at line {line} but the file has {} lines",
+                    count_lines(body)
+                ))
+            })?;
         if at < copied {
             return Err(bad(
                 "it overlaps the previous hunk or is out of order".into()
             ));
         }
+        line_cursor = (line, at);
         let end = at + hunk.old_text.len();
         if body.get(at..end) != Some(hunk.old_text.as_str()) {
             return Err(bad(format!(

@@ -3,7 +3,7 @@
 //! hunk invariants (sorted, non-overlapping, whole lines, minimal: no unchanged leading or
 //! trailing lines) hold for all of them.
 
-use crate::text::{count_lines, line_starts};
+use crate::text::{count_lines, count_newlines};
 use lathe_protocol::diff::Hunk;
 
 /// Replace `body[start..end]` with `text`.
@@ -18,28 +18,20 @@ pub(crate) struct Replacement {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct OverlapAt(pub(crate) usize);
 
-/// The hunks and the resulting body of applying the replacements to `body`.
-pub(crate) fn build_hunks(
-    body: &str,
-    mut reps: Vec<Replacement>,
-) -> Result<(Vec<Hunk>, String), OverlapAt> {
+/// The hunks that apply the replacements to `body` (the body itself is not rebuilt:
+/// [`crate::apply_hunks`] does that from the hunks).
+pub(crate) fn build_hunks(body: &str, mut reps: Vec<Replacement>) -> Result<Vec<Hunk>, OverlapAt> {
     reps.sort_by_key(|r| (r.start, r.end));
-    let starts = line_starts(body);
-    let line_of = |offset: usize| starts.partition_point(|s| *s <= offset);
     for pair in reps.windows(2) {
         if pair[1].start < pair[0].end {
-            return Err(OverlapAt(line_of(pair[1].start)));
+            let line = 1 + count_newlines(&body.as_bytes()[..pair[1].start]);
+            return Err(OverlapAt(line));
         }
     }
-    let lines = Lines {
-        body,
-        starts: &starts,
-    };
-
+    let lines = Lines { body };
     let mut hunks = Vec::new();
-    let mut new_body = String::with_capacity(body.len());
-    let mut copied = 0;
     let mut delta: i64 = 0;
+    let mut counted = (0usize, 1usize);
     let mut i = 0;
     while i < reps.len() {
         let ls = lines.start_of(reps[i].start);
@@ -61,14 +53,12 @@ pub(crate) fn build_hunks(
         let (ls, le, new_text) = trim_common_lines(body, ls, le, new_text);
         if body[ls..le] != new_text {
             let old_text = &body[ls..le];
-            let old_start = line_of(ls);
+            let old_start = counted.1 + count_newlines(&body.as_bytes()[counted.0..ls]);
+            counted = (ls, old_start);
             let old_lines = count_lines(old_text);
             let new_lines = count_lines(&new_text);
             let new_start = old_start as i64 + delta;
             delta += new_lines as i64 - old_lines as i64;
-            new_body.push_str(&body[copied..ls]);
-            new_body.push_str(&new_text);
-            copied = le;
             hunks.push(Hunk {
                 old_start: to_u32(old_start),
                 old_lines: to_u32(old_lines),
@@ -80,8 +70,7 @@ pub(crate) fn build_hunks(
         }
         i = group_end;
     }
-    new_body.push_str(&body[copied..]);
-    Ok((hunks, new_body))
+    Ok(hunks)
 }
 
 fn to_u32(n: usize) -> u32 {
@@ -90,14 +79,12 @@ fn to_u32(n: usize) -> u32 {
 
 struct Lines<'a> {
     body: &'a str,
-    starts: &'a [usize],
 }
 
 impl Lines<'_> {
     /// Start of the line containing `offset`.
     fn start_of(&self, offset: usize) -> usize {
-        let idx = self.starts.partition_point(|s| *s <= offset);
-        self.starts[idx.saturating_sub(1)]
+        self.body[..offset].rfind('\n').map_or(0, |i| i + 1)
     }
 
     fn is_line_start(&self, offset: usize) -> bool {
@@ -175,9 +162,17 @@ fn trim_common_lines(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::apply::apply_hunks;
     use pretty_assertions::assert_eq;
+
+    fn build(body: &str, reps: Vec<Replacement>) -> (Vec<Hunk>, String) {
+        let hunks = build_hunks(body, reps).unwrap();
+        let new = apply_hunks("t", body, &hunks).unwrap();
+        (hunks, new)
+    }
 
     fn rep(start: usize, end: usize, text: &str) -> Replacement {
         Replacement {
@@ -201,7 +196,7 @@ mod tests {
     #[test]
     fn expands_to_whole_lines_and_trims_context() {
         let body = "a\nbcd\ne\nf\n";
-        let (hunks, new) = build_hunks(body, vec![rep(3, 4, "X"), rep(8, 10, "")]).unwrap();
+        let (hunks, new) = build(body, vec![rep(3, 4, "X"), rep(8, 10, "")]);
         assert_eq!(new, "a\nbXd\ne\n");
         assert_eq!(
             hunks,
@@ -215,7 +210,7 @@ mod tests {
     #[test]
     fn merges_replacements_on_one_line_and_joins_lines() {
         let body = "one two\nthree\n";
-        let (hunks, new) = build_hunks(body, vec![rep(0, 3, "1"), rep(4, 8, "2 ")]).unwrap();
+        let (hunks, new) = build(body, vec![rep(0, 3, "1"), rep(4, 8, "2 ")]);
         assert_eq!(new, "1 2 three\n");
         assert_eq!(
             hunks,
@@ -225,7 +220,7 @@ mod tests {
 
     #[test]
     fn inserts_at_end_of_unterminated_file() {
-        let (hunks, new) = build_hunks("a\nb", vec![rep(3, 3, "\nc")]).unwrap();
+        let (hunks, new) = build("a\nb", vec![rep(3, 3, "\nc")]);
         assert_eq!(new, "a\nb\nc");
         assert_eq!(hunks, vec![hunk(2, 1, 2, 2, "b", "b\nc")]);
     }

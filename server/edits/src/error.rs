@@ -36,7 +36,7 @@ pub enum EditError {
     EmptyOldString { path: String },
 
     #[error(
-        "old_string was not found in {path} (tried exact, ignoring trailing whitespace, ignoring indentation and normalizing Unicode punctuation).{closest} Read the file again and copy old_string exactly, including whitespace."
+        "old_string was not found in {path} (tried exact, ignoring trailing whitespace, ignoring indentation and normalizing Unicode punctuation).\n{closest}Read the file again and copy old_string exactly, including whitespace."
     )]
     NotFound { path: String, closest: String },
 

@@ -9,6 +9,7 @@ pub fn content_hash(bytes: &[u8]) -> ContentHash {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -22,6 +22,8 @@ pub(crate) struct LineHunk {
     pub(crate) old: Vec<String>,
     /// Context and added lines.
     pub(crate) new: Vec<String>,
+    /// For each line of `new`: the index in `old` when it is a context line.
+    pub(crate) context: Vec<Option<usize>>,
     /// 0-based line where the old lines start according to the patch (unified diffs).
     pub(crate) hint: Option<usize>,
     /// The old lines end at the end of the file (`*** End of File`).
@@ -30,6 +32,23 @@ pub(crate) struct LineHunk {
     pub(crate) old_no_newline: bool,
     /// `\ No newline at end of file` follows the new side.
     pub(crate) new_no_newline: bool,
+}
+
+impl LineHunk {
+    pub(crate) fn push_context(&mut self, text: &str) {
+        self.context.push(Some(self.old.len()));
+        self.old.push(text.to_owned());
+        self.new.push(text.to_owned());
+    }
+
+    pub(crate) fn push_removed(&mut self, text: &str) {
+        self.old.push(text.to_owned());
+    }
+
+    pub(crate) fn push_added(&mut self, text: &str) {
+        self.context.push(None);
+        self.new.push(text.to_owned());
+    }
 }
 
 /// Where and how each hunk of one file matched.
@@ -63,7 +82,7 @@ pub(crate) fn locate_hunks(
                     path: path.to_owned(),
                     hunk: number,
                     after: after_text(cursor),
-                    expected: format!("@@ {anchor}\n"),
+                    expected: format!("    @@ {anchor}\n"),
                     closest: closest_text(&hay, &[anchor.as_str()]),
                 });
             };
@@ -105,11 +124,18 @@ pub(crate) fn locate_hunks(
             shift = start as i64 - h as i64;
         }
         let window = &hay.lines()[start..start + old.len()];
-        let new_lines: Vec<String> = if level.reindents() {
+        let mut new_lines: Vec<String> = if level.reindents() {
             reindent(&new, &old, window)
         } else {
             new.iter().map(|l| (*l).to_owned()).collect()
         };
+        if level != MatchLevel::Exact {
+            for (line, origin) in new_lines.iter_mut().zip(&hunk.context) {
+                if let Some(actual) = origin.and_then(|k| window.get(k)) {
+                    *line = (*actual).to_owned();
+                }
+            }
+        }
         let mut rep = line_replacement(spans, start, old.len(), &new_lines, eol);
         let last = spans[start + old.len() - 1];
         let at_end = start + old.len() == n_lines;

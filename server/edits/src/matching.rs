@@ -4,7 +4,7 @@
 //!
 //! Invariant: a level only accepts what every stricter level accepts, and the caller always
 //! tries the levels in order, so a fallback is used only when stricter matching found
-//! nothing. Lookups go through per-level hash indexes of the file's lines, built lazily, so
+//! nothing. Lookups go through per-level hash tables of the file's lines, built lazily, so
 //! locating many hunks in a large file stays linear.
 
 use crate::text::LineSpan;
@@ -127,17 +127,87 @@ fn same_relative_indent(window: &[&str], pattern: &[&str]) -> bool {
     })
 }
 
-/// The lines of one file, with lazily built lookup indexes per match level.
+/// A fast non-cryptographic hash of a line key (FxHash-style, 8 bytes at a time).
+fn hash_key(text: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = text.len() as u64;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    for byte in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(*byte)).wrapping_mul(K);
+    }
+    h
+}
+
+/// Lines bucketed by key hash: chains of line indexes in ascending order.
+struct LineTable {
+    hashes: Vec<u64>,
+    heads: Vec<u32>,
+    counts: Vec<u32>,
+    next: Vec<u32>,
+    mask: u64,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl LineTable {
+    fn new(lines: &[&str], level: MatchLevel) -> Self {
+        let size = (lines.len() * 2).next_power_of_two().max(16);
+        let mask = size as u64 - 1;
+        let hashes: Vec<u64> = lines.iter().map(|l| hash_key(&key(level, l))).collect();
+        let mut heads = vec![NONE; size];
+        let mut counts = vec![0u32; size];
+        let mut next = vec![NONE; lines.len()];
+        for (i, h) in hashes.iter().enumerate().rev() {
+            let bucket = (h & mask) as usize;
+            next[i] = heads[bucket];
+            heads[bucket] = u32::try_from(i).unwrap_or(NONE);
+            counts[bucket] += 1;
+        }
+        Self {
+            hashes,
+            heads,
+            counts,
+            next,
+            mask,
+        }
+    }
+
+    fn bucket_len(&self, hash: u64) -> u32 {
+        self.counts[(hash & self.mask) as usize]
+    }
+
+    /// Ascending indexes of the lines whose key hash is `hash`.
+    fn lines_with(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
+        let mut at = self.heads[(hash & self.mask) as usize];
+        std::iter::from_fn(move || {
+            while at != NONE {
+                let i = at as usize;
+                at = self.next[i];
+                if self.hashes[i] == hash {
+                    return Some(i);
+                }
+            }
+            None
+        })
+    }
+}
+
+/// The lines of one file, with lazily built lookup tables per match level.
 pub(crate) struct Haystack<'a> {
     lines: Vec<&'a str>,
-    indexes: [OnceCell<HashMap<Cow<'a, str>, Vec<u32>>>; 4],
+    tables: [OnceCell<LineTable>; 4],
 }
 
 impl<'a> Haystack<'a> {
     pub(crate) fn new(body: &'a str, spans: &[LineSpan]) -> Self {
         Self {
             lines: spans.iter().map(|s| &body[s.start..s.end]).collect(),
-            indexes: Default::default(),
+            tables: Default::default(),
         }
     }
 
@@ -145,15 +215,8 @@ impl<'a> Haystack<'a> {
         &self.lines
     }
 
-    fn index(&self, level: MatchLevel) -> &HashMap<Cow<'a, str>, Vec<u32>> {
-        self.indexes[level.index()].get_or_init(|| {
-            let mut map: HashMap<Cow<'a, str>, Vec<u32>> = HashMap::with_capacity(self.lines.len());
-            for (i, line) in self.lines.iter().enumerate() {
-                let idx = u32::try_from(i).unwrap_or(u32::MAX);
-                map.entry(key(level, line)).or_default().push(idx);
-            }
-            map
-        })
+    fn table(&self, level: MatchLevel) -> &LineTable {
+        self.tables[level.index()].get_or_init(|| LineTable::new(&self.lines, level))
     }
 
     /// Whether the window starting at line `at` matches the pattern at `level`.
@@ -187,23 +250,25 @@ impl<'a> Haystack<'a> {
         if pattern.is_empty() || pattern.len() > self.lines.len() {
             return Vec::new();
         }
-        let index = self.index(level);
-        let mut best: Option<(usize, &Vec<u32>)> = None;
+        let table = self.table(level);
+        let mut best: Option<(usize, u64, u32)> = None;
         for (k, line) in pattern.iter().enumerate() {
-            let Some(hits) = index.get(&key(level, line)) else {
+            let hash = hash_key(&key(level, line));
+            let len = table.bucket_len(hash);
+            if len == 0 {
                 return Vec::new();
-            };
-            if best.is_none_or(|(_, b)| hits.len() < b.len()) {
-                best = Some((k, hits));
+            }
+            if best.is_none_or(|(_, _, b)| len < b) {
+                best = Some((k, hash, len));
             }
         }
-        let Some((k, hits)) = best else {
+        let Some((k, hash, _)) = best else {
             return Vec::new();
         };
-        let first = hits.partition_point(|h| (*h as usize) < from + k);
-        hits[first..]
-            .iter()
-            .filter_map(|h| (*h as usize).checked_sub(k))
+        table
+            .lines_with(hash)
+            .filter(|i| *i >= from + k)
+            .map(|i| i - k)
             .filter(|start| self.matches_at(pattern, *start, level))
             .collect()
     }
@@ -214,18 +279,19 @@ impl<'a> Haystack<'a> {
         if pattern.is_empty() || self.lines.is_empty() {
             return None;
         }
-        let keys: Vec<Cow<str>> = pattern
-            .iter()
-            .map(|p| key(MatchLevel::Unicode, p))
-            .collect();
-        let index = self.index(MatchLevel::Unicode);
+        let level = MatchLevel::Unicode;
+        let table = self.table(level);
         let mut score: HashMap<usize, usize> = HashMap::new();
-        for (k, pk) in keys.iter().enumerate() {
+        for (k, line) in pattern.iter().enumerate() {
+            let pk = key(level, line);
             if pk.is_empty() {
                 continue;
             }
-            for hit in index.get(pk).map(Vec::as_slice).unwrap_or_default() {
-                if let Some(start) = (*hit as usize).checked_sub(k) {
+            for hit in table.lines_with(hash_key(&pk)) {
+                if key(level, self.lines[hit]) != pk {
+                    continue;
+                }
+                if let Some(start) = hit.checked_sub(k) {
                     *score.entry(start).or_default() += 1;
                 }
             }
@@ -266,6 +332,7 @@ pub(crate) fn reindent(new_lines: &[&str], pattern: &[&str], window: &[&str]) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::text::line_spans;

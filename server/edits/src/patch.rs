@@ -155,8 +155,8 @@ pub(crate) fn update(
     let text = decode(path, &bytes)?;
     let (_, body) = split_bom(text);
     let spans = line_spans(body);
-    let located = locate_hunks(path, body, &spans, hunks, Eol::detect(body))?;
-    let (hunks, _) = build_hunks(body, located.replacements).map_err(|at| EditError::Overlap {
+    let located = locate_hunks(path, body, &spans, hunks, Eol::of_lines(&spans))?;
+    let hunks = build_hunks(body, located.replacements).map_err(|at| EditError::Overlap {
         path: path.to_owned(),
         line: at.0,
     })?;
@@ -282,6 +282,7 @@ fn parse_hunks(lines: &[(usize, &str)], mut i: usize) -> Result<(Vec<LineHunk>, 
     let mut current = LineHunk::default();
     let mut has_changes = false;
     let mut started = false;
+    let mut hunk_line = lines.get(i).map_or(0, |(n, _)| *n);
     while i < lines.len() {
         let (no, line) = lines[i];
         if line.starts_with("*** ") && line.trim() != EOF_MARKER {
@@ -291,7 +292,8 @@ fn parse_hunks(lines: &[(usize, &str)], mut i: usize) -> Result<(Vec<LineHunk>, 
             current.at_eof = true;
         } else if let Some(anchor) = line.strip_prefix("@@") {
             if started && (has_changes || !current.old.is_empty()) {
-                finish(&mut hunks, &mut current, &mut has_changes, no)?;
+                finish(&mut hunks, &mut current, &mut has_changes, hunk_line)?;
+                hunk_line = no;
             }
             started = true;
             let anchor = anchor.trim();
@@ -301,19 +303,17 @@ fn parse_hunks(lines: &[(usize, &str)], mut i: usize) -> Result<(Vec<LineHunk>, 
         } else if let Some(text) = line.strip_prefix('+') {
             started = true;
             has_changes = true;
-            current.new.push(text.to_owned());
+            current.push_added(text);
         } else if let Some(text) = line.strip_prefix('-') {
             started = true;
             has_changes = true;
-            current.old.push(text.to_owned());
+            current.push_removed(text);
         } else if let Some(text) = line.strip_prefix(' ') {
             started = true;
-            current.old.push(text.to_owned());
-            current.new.push(text.to_owned());
+            current.push_context(text);
         } else if line.is_empty() {
             if started && !only_blank_until_section(&lines[i..]) {
-                current.old.push(String::new());
-                current.new.push(String::new());
+                current.push_context("");
             }
         } else if line.starts_with('\\') {
             // `\ No newline at end of file`: the file keeps its own final-newline state.
@@ -327,9 +327,8 @@ fn parse_hunks(lines: &[(usize, &str)], mut i: usize) -> Result<(Vec<LineHunk>, 
         }
         i += 1;
     }
-    let end_no = lines.get(i).map_or(0, |(n, _)| *n);
     if has_changes || !current.old.is_empty() {
-        finish(&mut hunks, &mut current, &mut has_changes, end_no)?;
+        finish(&mut hunks, &mut current, &mut has_changes, hunk_line)?;
     }
     Ok((hunks, i))
 }
@@ -360,6 +359,7 @@ fn only_blank_until_section(lines: &[(usize, &str)]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
@@ -384,6 +384,7 @@ mod tests {
                         anchors: vec!["fn main".into()],
                         old: vec!["ctx".into(), "old".into()],
                         new: vec!["ctx".into(), "new".into()],
+                        context: vec![Some(0), None],
                         at_eof: true,
                         ..LineHunk::default()
                     }]

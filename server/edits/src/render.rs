@@ -80,6 +80,7 @@ fn push_side(out: &mut String, marker: char, text: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;

@@ -68,7 +68,7 @@ pub fn edit_file(src: &dyn FileSource, args: &EditFileArgs) -> Result<EditOutcom
     } else {
         locate(&path, body, &old, &new, eol, args.replace_all, &mut notes)?
     };
-    let (hunks, _) = build_hunks(body, reps).map_err(|at| EditError::Overlap {
+    let hunks = build_hunks(body, reps).map_err(|at| EditError::Overlap {
         path: path.clone(),
         line: at.0,
     })?;
@@ -233,7 +233,7 @@ pub(crate) fn not_found(path: &str, hay: &Haystack<'_>, pattern: &[&str]) -> Edi
     }
 }
 
-/// " The most similar lines are …:\n<numbered lines>\n" or empty.
+/// "The most similar lines … are a-b:\n<numbered lines>\n", or empty when no line is similar.
 pub(crate) fn closest_text(hay: &Haystack<'_>, pattern: &[&str]) -> String {
     let Some((start, equal)) = hay.closest(pattern) else {
         return String::new();
@@ -243,7 +243,7 @@ pub(crate) fn closest_text(hay: &Haystack<'_>, pattern: &[&str]) -> String {
         .min(lines.len())
         .min(start + 12);
     let mut out = format!(
-        " The most similar lines ({equal} of {} lines agree) are {}-{}:\n",
+        "The most similar lines ({equal} of {} lines agree) are {}-{}:\n",
         pattern.len(),
         start + 1,
         end

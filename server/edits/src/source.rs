@@ -92,6 +92,7 @@ impl FileSource for MemorySource {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -18,12 +18,16 @@ pub(crate) fn split_bom(text: &str) -> (&str, &str) {
     }
 }
 
-/// Decodes file bytes as text, refusing binary data (NUL bytes or invalid UTF-8).
+/// How far into a file a NUL byte marks it as binary (git's heuristic).
+const BINARY_SNIFF: usize = 8000;
+
+/// Decodes file bytes as text, refusing binary data (a NUL byte in the first 8000 bytes,
+/// as git decides, or invalid UTF-8 anywhere).
 pub(crate) fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, EditError> {
     let binary = || EditError::Binary {
         path: path.to_owned(),
     };
-    if bytes.contains(&0) {
+    if bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0) {
         return Err(binary());
     }
     std::str::from_utf8(bytes).map_err(|_| binary())
@@ -39,8 +43,13 @@ pub(crate) enum Eol {
 impl Eol {
     /// The dominant style of the text (CRLF when at least half the lines use it).
     pub(crate) fn detect(text: &str) -> Self {
-        let lf = text.bytes().filter(|b| *b == b'\n').count();
-        let crlf = text.matches("\r\n").count();
+        Self::of_lines(&line_spans(text))
+    }
+
+    /// The dominant style of already split lines.
+    pub(crate) fn of_lines(spans: &[LineSpan]) -> Self {
+        let lf = spans.iter().filter(|s| s.next > s.end).count();
+        let crlf = spans.iter().filter(|s| s.next == s.end + 2).count();
         if crlf > 0 && crlf * 2 >= lf {
             Eol::CrLf
         } else {
@@ -113,9 +122,43 @@ pub(crate) fn split_lines(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Number of `\n` bytes (a loop the compiler vectorizes).
+pub(crate) fn count_newlines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|b| **b == b'\n').count()
+}
+
+/// The offset where the line `n` lines after the line starting at `from` starts (`n = 0`
+/// is `from` itself; one past the last line is the text's length when it ends with a
+/// terminator), or `None` when the text has fewer lines.
+pub(crate) fn advance_lines(text: &str, from: usize, n: usize) -> Option<usize> {
+    if n == 0 {
+        return Some(from);
+    }
+    let bytes = text.as_bytes();
+    let mut left = n;
+    let mut at = from;
+    for chunk in bytes[from..].chunks(64) {
+        let count = count_newlines(chunk);
+        if count < left {
+            left -= count;
+            at += chunk.len();
+            continue;
+        }
+        for (i, b) in chunk.iter().enumerate() {
+            if *b == b'\n' {
+                left -= 1;
+                if left == 0 {
+                    return Some(at + i + 1);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Number of lines in a text: terminators, plus one for an unterminated last line.
 pub(crate) fn count_lines(text: &str) -> usize {
-    let newlines = text.bytes().filter(|b| *b == b'\n').count();
+    let newlines = count_newlines(text.as_bytes());
     if text.is_empty() || text.ends_with('\n') {
         newlines
     } else {
@@ -132,6 +175,7 @@ pub(crate) fn line_starts(text: &str) -> Vec<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
@@ -177,5 +221,10 @@ mod tests {
         assert_eq!(split_lines("a\r\nb\n"), vec!["a", "b"]);
         assert_eq!(count_lines("a\nb"), 2);
         assert_eq!(line_starts("a\nb\n"), vec![0, 2, 4]);
+        let long = "x\n".repeat(100);
+        assert_eq!(advance_lines(&long, 0, 70), Some(140));
+        assert_eq!(advance_lines(&long, 4, 96), Some(196));
+        assert_eq!(advance_lines(&long, 4, 98), Some(200));
+        assert_eq!(advance_lines(&long, 4, 99), None);
     }
 }

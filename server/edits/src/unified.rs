@@ -290,16 +290,15 @@ fn parse_hunk(
         };
         match side {
             '+' => {
-                hunk.new.push(text.to_owned());
+                hunk.push_added(text);
                 new_left = new_left.saturating_sub(1);
             }
             '-' => {
-                hunk.old.push(text.to_owned());
+                hunk.push_removed(text);
                 old_left = old_left.saturating_sub(1);
             }
             _ => {
-                hunk.old.push(text.to_owned());
-                hunk.new.push(text.to_owned());
+                hunk.push_context(text);
                 old_left = old_left.saturating_sub(1);
                 new_left = new_left.saturating_sub(1);
             }

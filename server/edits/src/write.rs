@@ -43,11 +43,10 @@ pub fn write_file(src: &dyn FileSource, args: &WriteFileArgs) -> Result<EditOutc
         Eol::CrLf => to_eol(content, Eol::CrLf),
         Eol::Lf => content.to_owned(),
     };
-    let (hunks, _) =
-        build_hunks(body, line_diff(body, &content)).map_err(|at| EditError::Overlap {
-            path: path.clone(),
-            line: at.0,
-        })?;
+    let hunks = build_hunks(body, line_diff(body, &content)).map_err(|at| EditError::Overlap {
+        path: path.clone(),
+        line: at.0,
+    })?;
     if hunks.is_empty() {
         return Err(EditError::NoChange {
             path,
