@@ -37,7 +37,7 @@ fn message(message: &Message) -> ChatCompletionRequestMessage {
                         id: call.id.to_string(),
                         function: FunctionCall {
                             name: call.name.clone(),
-                            arguments: call.arguments.clone(),
+                            arguments: wire_arguments(&call.arguments),
                         },
                     })
                 })
@@ -62,6 +62,16 @@ fn message(message: &Message) -> ChatCompletionRequestMessage {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         }),
+    }
+}
+
+/// Arguments as sent back to the server: the model's text when it is a JSON object, else
+/// `{}` (servers that render tool calls through a chat template parse them, and a call the
+/// model botched was already answered with an error saying what it sent).
+fn wire_arguments(arguments: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(arguments) {
+        Ok(serde_json::Value::Object(_)) => arguments.to_owned(),
+        _ => "{}".to_owned(),
     }
 }
 
@@ -121,7 +131,7 @@ impl ChunkDecoder {
                 };
                 if !self.started.contains(&call.index) {
                     self.started.push(call.index);
-                    let id = call.id.unwrap_or_else(|| {
+                    let id = call.id.filter(|id| !id.is_empty()).unwrap_or_else(|| {
                         self.anonymous += 1;
                         format!("call_{}", self.anonymous)
                     });

@@ -1,0 +1,274 @@
+//! [`Agent`]: the session-level entry point every surface calls. It owns the store, the
+//! model client, the tools, the policy and the approval broker, starts or continues
+//! sessions and runs one user turn at a time per session (see `turn.rs` for the loop).
+
+use crate::approval::{ApprovalBroker, now_ms};
+use crate::error::AgentError;
+use crate::model::ModelClient;
+use crate::policy::Policy;
+use crate::tools::ToolRegistry;
+use lathe_protocol::config::{ApprovalMode, ModelConfig, PolicyConfig};
+use lathe_protocol::skill::RenderedSkill;
+use lathe_protocol::{RunId, SessionId, SessionMeta, SessionStatus};
+use lathe_store::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The instructions every run starts from (a skill's prompt is appended).
+pub const DEFAULT_SYSTEM_PROMPT: &str = "You are Lathe, a coding agent working in the user's \
+workspace. Use the tools to read, search and change code and to run commands; paths are \
+relative to the workspace root. Prefer small, precise edits. When a tool fails, read its error \
+and retry differently. When the task is done, answer briefly with what you did.";
+
+/// How the agent runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentConfig {
+    /// The model, its window and prices.
+    pub model: ModelConfig,
+    pub policy: PolicyConfig,
+    /// The workspace root.
+    pub workspace: PathBuf,
+    /// Model calls allowed in one run before it stops with `turn_limit`.
+    pub max_turns: u32,
+    /// Largest tool result the model sees, in tokens (longer ones are cut in the middle).
+    pub max_tool_output_tokens: usize,
+    /// Commands run in an isolating sandbox (docker, bwrap); `false` for the host backend,
+    /// which makes every command ask.
+    pub sandbox_isolated: bool,
+    pub system_prompt: String,
+}
+
+impl AgentConfig {
+    /// Defaults for a workspace.
+    pub fn new(workspace: PathBuf, model: ModelConfig) -> Self {
+        Self {
+            model,
+            policy: PolicyConfig::default(),
+            workspace,
+            max_turns: 50,
+            max_tool_output_tokens: 8_000,
+            sandbox_isolated: true,
+            system_prompt: DEFAULT_SYSTEM_PROMPT.to_owned(),
+        }
+    }
+
+    /// The model name requests use.
+    pub fn model_name(&self) -> String {
+        self.model.model.clone().unwrap_or_else(|| "default".into())
+    }
+
+    /// Seconds an approval waits (default 300).
+    pub fn approval_timeout(&self) -> Duration {
+        Duration::from_secs(self.policy.approval_timeout_secs.unwrap_or(300))
+    }
+}
+
+/// One user turn to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// The session to continue; `None` starts a new one.
+    pub session: Option<SessionId>,
+    /// What the user asked (ignored for the prompt when a skill is given: the skill's
+    /// rendered user prompt is sent).
+    pub prompt: String,
+    pub skill: Option<RenderedSkill>,
+    /// Overrides the configured approval mode for this run.
+    pub approval: Option<ApprovalMode>,
+    /// The surface that started the run (`cli`, `lsp`, `mcp`, `dashboard`).
+    pub origin: String,
+    pub cancel: CancellationToken,
+}
+
+impl RunRequest {
+    /// A run of `prompt` in a new session.
+    pub fn new(prompt: impl Into<String>, origin: impl Into<String>) -> Self {
+        Self {
+            session: None,
+            prompt: prompt.into(),
+            skill: None,
+            approval: None,
+            origin: origin.into(),
+            cancel: CancellationToken::new(),
+        }
+    }
+}
+
+/// Tokens and cost of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunUsage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub model_calls: u32,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunOutcome {
+    pub session: SessionId,
+    pub run: RunId,
+    /// `Finished`, `Failed` or `Cancelled`.
+    pub status: SessionStatus,
+    /// The final answer (empty unless finished).
+    pub answer: String,
+    /// `(code, message)` of the `RUN_ERROR`, when the run did not finish.
+    pub error: Option<(String, String)>,
+    pub usage: RunUsage,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) model: Arc<dyn ModelClient>,
+    pub(crate) tools: ToolRegistry,
+    pub(crate) broker: ApprovalBroker,
+    pub(crate) policy: Policy,
+    pub(crate) config: AgentConfig,
+    running: Mutex<HashSet<SessionId>>,
+}
+
+/// The agent. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct Agent {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("workspace", &self.inner.config.workspace)
+            .finish()
+    }
+}
+
+/// Marks a session busy while a run holds it.
+pub(crate) struct RunGuard {
+    agent: Agent,
+    session: SessionId,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.agent.inner.running.lock() {
+            running.remove(&self.session);
+        }
+    }
+}
+
+impl Agent {
+    /// An agent over `store`, `model` and `tools`. Fails on an invalid policy rule or a
+    /// workspace that does not exist.
+    pub fn new(
+        store: Store,
+        model: Arc<dyn ModelClient>,
+        tools: ToolRegistry,
+        mut config: AgentConfig,
+    ) -> Result<Agent, AgentError> {
+        let policy = Policy::from_config(&config.policy)?;
+        config.workspace = config.workspace.canonicalize().map_err(|e| {
+            AgentError::Config(format!("workspace {}: {e}", config.workspace.display()))
+        })?;
+        let broker = ApprovalBroker::new(store.clone(), config.approval_timeout());
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                store,
+                model,
+                tools,
+                broker,
+                policy,
+                config,
+                running: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    /// The approval broker surfaces answer through.
+    pub fn broker(&self) -> &ApprovalBroker {
+        &self.inner.broker
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &AgentConfig {
+        &self.inner.config
+    }
+
+    pub fn tools(&self) -> &ToolRegistry {
+        &self.inner.tools
+    }
+
+    /// Creates a session (stored, idle) and returns its id.
+    pub async fn create_session(&self, title: &str, origin: &str) -> Result<SessionId, AgentError> {
+        let now = now_ms();
+        let meta = SessionMeta {
+            id: SessionId::new(),
+            title: title_of(title),
+            workspace: self.inner.config.workspace.to_string_lossy().into_owned(),
+            status: SessionStatus::Idle,
+            created_at: now,
+            updated_at: now,
+            origin: origin.to_owned(),
+            model: self.inner.config.model.model.clone(),
+        };
+        self.inner.store.put_session(&meta).await?;
+        Ok(meta.id)
+    }
+
+    /// Claims a session for a run: the existing one (which must not be running) or a new one.
+    pub(crate) async fn claim(
+        &self,
+        request: &RunRequest,
+    ) -> Result<(SessionMeta, RunGuard), AgentError> {
+        let id = match &request.session {
+            Some(id) => id.clone(),
+            None => {
+                self.create_session(&request.prompt, &request.origin)
+                    .await?
+            }
+        };
+        let mut meta = self
+            .inner
+            .store
+            .session(&id)?
+            .ok_or_else(|| AgentError::UnknownSession(id.clone()))?;
+        {
+            let mut running = self
+                .inner
+                .running
+                .lock()
+                .map_err(|_| AgentError::SessionBusy(id.clone()))?;
+            if !running.insert(id.clone()) {
+                return Err(AgentError::SessionBusy(id));
+            }
+        }
+        let guard = RunGuard {
+            agent: self.clone(),
+            session: id,
+        };
+        meta.status = SessionStatus::Running;
+        meta.updated_at = now_ms();
+        self.inner.store.put_session(&meta).await?;
+        Ok((meta, guard))
+    }
+}
+
+/// A session title from a prompt: its first line, at most 80 characters.
+fn title_of(prompt: &str) -> String {
+    let line = prompt
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    if line.chars().count() <= 80 {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(79).collect();
+    format!("{cut}…")
+}

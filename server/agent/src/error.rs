@@ -1,0 +1,26 @@
+//! The crate's error type. Tool failures are not errors (they are data for the model);
+//! these are failures of the agent's own machinery: the store, the configuration, a
+//! session that does not exist.
+
+use lathe_protocol::SessionId;
+
+/// What can go wrong running the agent itself.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("session store: {0}")]
+    Store(#[from] lathe_store::StoreError),
+    #[error("no session {0} in the store")]
+    UnknownSession(SessionId),
+    #[error("session {0} already has a run in progress")]
+    SessionBusy(SessionId),
+    #[error("the event writer stopped")]
+    WriterStopped,
+    #[error("model: {0}")]
+    Model(#[from] crate::model::ModelError),
+    #[error("invalid policy rule {rule:?}: {reason}")]
+    InvalidRule { rule: String, reason: String },
+    #[error("approval {0} is not pending (already answered or unknown)")]
+    ApprovalNotPending(lathe_protocol::ApprovalId),
+    #[error("configuration: {0}")]
+    Config(String),
+}

@@ -1,0 +1,341 @@
+//! The policy: allow, ask or deny a tool call, from rules in Claude Code's shape and the
+//! approval mode.
+//!
+//! Rules: `tool` (every call), `tool(argument)` (exactly that argument), `tool(prefix:*)`
+//! (arguments starting with `prefix`), `tool(*)`; the tool name may use `*` wildcards
+//! (`mcp__git__*`). Claude Code's tool names are accepted as aliases (`Bash` is
+//! `run_command`, `Read` is `read_file`…). The argument a rule sees is the tool's
+//! [`Tool::rule_argument`](crate::tools::Tool::rule_argument): the command of
+//! `run_command`, the path of file tools.
+//!
+//! Order (deny wins): a deny rule denies; read-only mode denies anything that is not
+//! read-only; an ask rule asks; a command on the host (no isolating sandbox) asks, every
+//! time; an allow rule allows; then the mode decides: read-only tools are allowed, `ask`
+//! asks for the rest, `auto` allows workspace edits and sandboxed commands and asks for
+//! tools that act outside (MCP tools not marked read-only).
+
+use crate::error::AgentError;
+use crate::tools::ToolKind;
+use lathe_protocol::config::{ApprovalMode, PolicyConfig};
+use lathe_protocol::skill::tool_pattern_matches;
+
+/// Claude Code's tool names and the built-in tools they mean.
+const ALIASES: [(&str, &str); 7] = [
+    ("Bash", "run_command"),
+    ("Read", "read_file"),
+    ("Edit", "edit_file"),
+    ("MultiEdit", "edit_file"),
+    ("Write", "write_file"),
+    ("Grep", "search"),
+    ("Glob", "list_files"),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ArgPattern {
+    Any,
+    Exact(String),
+    Prefix(String),
+}
+
+/// One parsed rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    tool: String,
+    argument: ArgPattern,
+}
+
+impl Rule {
+    /// Parses `tool`, `tool(arg)`, `tool(prefix:*)` or `tool(*)`.
+    pub fn parse(text: &str) -> Result<Rule, AgentError> {
+        let invalid = |reason: &str| AgentError::InvalidRule {
+            rule: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = text.trim();
+        let (tool, argument) = match text.split_once('(') {
+            None => (text, ArgPattern::Any),
+            Some((tool, rest)) => {
+                let inner = rest
+                    .strip_suffix(')')
+                    .ok_or_else(|| invalid("missing the closing parenthesis"))?;
+                let argument = if inner == "*" || inner.is_empty() {
+                    ArgPattern::Any
+                } else if let Some(prefix) = inner.strip_suffix(":*") {
+                    ArgPattern::Prefix(prefix.to_owned())
+                } else if let Some(prefix) = inner.strip_suffix('*') {
+                    ArgPattern::Prefix(prefix.to_owned())
+                } else {
+                    ArgPattern::Exact(inner.to_owned())
+                };
+                (tool.trim(), argument)
+            }
+        };
+        if tool.is_empty() {
+            return Err(invalid("no tool name"));
+        }
+        let tool = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == tool)
+            .map_or(tool, |(_, name)| name);
+        Ok(Rule {
+            tool: tool.to_owned(),
+            argument,
+        })
+    }
+
+    /// Whether the rule covers a call of `tool` with `argument`.
+    pub fn matches(&self, tool: &str, argument: Option<&str>) -> bool {
+        if !tool_pattern_matches(&self.tool, tool) {
+            return false;
+        }
+        match (&self.argument, argument) {
+            (ArgPattern::Any, _) => true,
+            (ArgPattern::Exact(want), Some(got)) => want == got.trim(),
+            (ArgPattern::Prefix(prefix), Some(got)) => {
+                let got = got.trim_start();
+                got.strip_prefix(prefix.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || prefix.ends_with(' ') || rest.starts_with(' ')
+                })
+            }
+            (_, None) => false,
+        }
+    }
+}
+
+/// The policy's verdict on a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Ask,
+    /// Denied, with the reason the model is told.
+    Deny(String),
+}
+
+/// Rules plus a mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    mode: ApprovalMode,
+    allow: Vec<Rule>,
+    ask: Vec<Rule>,
+    deny: Vec<Rule>,
+}
+
+impl Policy {
+    /// The policy of a configuration (every rule must parse).
+    pub fn from_config(config: &PolicyConfig) -> Result<Policy, AgentError> {
+        let parse = |rules: &[String]| -> Result<Vec<Rule>, AgentError> {
+            rules.iter().map(|r| Rule::parse(r)).collect()
+        };
+        Ok(Policy {
+            mode: config.mode,
+            allow: parse(&config.allow)?,
+            ask: parse(&config.ask)?,
+            deny: parse(&config.deny)?,
+        })
+    }
+
+    /// The same rules under another mode.
+    pub fn with_mode(mut self, mode: ApprovalMode) -> Policy {
+        self.mode = mode;
+        self
+    }
+
+    pub fn mode(&self) -> ApprovalMode {
+        self.mode
+    }
+
+    /// Judges a call. `isolated` says whether commands run in an isolating sandbox.
+    pub fn decide(
+        &self,
+        tool: &str,
+        kind: ToolKind,
+        argument: Option<&str>,
+        isolated: bool,
+    ) -> Verdict {
+        let hit = |rules: &[Rule]| rules.iter().any(|r| r.matches(tool, argument));
+        if hit(&self.deny) {
+            return Verdict::Deny(format!(
+                "`{}` is denied by a policy rule",
+                action(tool, argument)
+            ));
+        }
+        if self.mode == ApprovalMode::ReadOnly && kind != ToolKind::ReadOnly {
+            return Verdict::Deny(format!(
+                "`{tool}` changes things and this session is read-only"
+            ));
+        }
+        if hit(&self.ask) {
+            return Verdict::Ask;
+        }
+        if kind == ToolKind::Command && !isolated {
+            return Verdict::Ask;
+        }
+        if hit(&self.allow) {
+            return Verdict::Allow;
+        }
+        match (self.mode, kind) {
+            (_, ToolKind::ReadOnly) => Verdict::Allow,
+            (ApprovalMode::Auto, ToolKind::WorkspaceWrite | ToolKind::Command) => Verdict::Allow,
+            _ => Verdict::Ask,
+        }
+    }
+}
+
+/// The rule-shaped form of a call: `tool(argument)` or `tool`.
+pub fn action(tool: &str, argument: Option<&str>) -> String {
+    match argument {
+        Some(argument) => format!("{tool}({argument})"),
+        None => tool.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn policy(mode: ApprovalMode, allow: &[&str], ask: &[&str], deny: &[&str]) -> Policy {
+        let strings = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect();
+        Policy::from_config(&PolicyConfig {
+            mode,
+            allow: strings(allow),
+            ask: strings(ask),
+            deny: strings(deny),
+            approval_timeout_secs: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn rules_match_in_claude_code_shape() {
+        let rule = Rule::parse("run_command(cargo test:*)").unwrap();
+        assert!(rule.matches("run_command", Some("cargo test")));
+        assert!(rule.matches("run_command", Some("cargo test -p x")));
+        assert!(!rule.matches("run_command", Some("cargo testing")));
+        assert!(!rule.matches("run_command", Some("cargo build")));
+        assert!(!rule.matches("run_command", None));
+        assert!(
+            Rule::parse("Bash(ls)")
+                .unwrap()
+                .matches("run_command", Some("ls"))
+        );
+        assert!(
+            Rule::parse("mcp__git__*")
+                .unwrap()
+                .matches("mcp__git__status", None)
+        );
+        assert!(Rule::parse("run_command(").is_err());
+    }
+
+    #[test]
+    fn verdicts_by_mode_and_rules_with_deny_winning() {
+        let cases = [
+            (
+                ApprovalMode::Ask,
+                "read_file",
+                ToolKind::ReadOnly,
+                None,
+                true,
+                Verdict::Allow,
+            ),
+            (
+                ApprovalMode::Ask,
+                "write_file",
+                ToolKind::WorkspaceWrite,
+                Some("a.rs"),
+                true,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::Auto,
+                "write_file",
+                ToolKind::WorkspaceWrite,
+                Some("a.rs"),
+                true,
+                Verdict::Allow,
+            ),
+            (
+                ApprovalMode::Auto,
+                "run_command",
+                ToolKind::Command,
+                Some("make"),
+                true,
+                Verdict::Allow,
+            ),
+            (
+                ApprovalMode::Auto,
+                "run_command",
+                ToolKind::Command,
+                Some("make"),
+                false,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::Auto,
+                "mcp__x__y",
+                ToolKind::External,
+                None,
+                true,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::Ask,
+                "run_command",
+                ToolKind::Command,
+                Some("cargo test -q"),
+                true,
+                Verdict::Allow,
+            ),
+            (
+                ApprovalMode::Ask,
+                "run_command",
+                ToolKind::Command,
+                Some("cargo test -q"),
+                false,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::Auto,
+                "run_command",
+                ToolKind::Command,
+                Some("cargo test --release"),
+                true,
+                Verdict::Deny(
+                    "`run_command(cargo test --release)` is denied by a policy rule".into(),
+                ),
+            ),
+            (
+                ApprovalMode::ReadOnly,
+                "write_file",
+                ToolKind::WorkspaceWrite,
+                Some("a.rs"),
+                true,
+                Verdict::Deny("`write_file` changes things and this session is read-only".into()),
+            ),
+            (
+                ApprovalMode::Auto,
+                "run_command",
+                ToolKind::Command,
+                Some("git push"),
+                true,
+                Verdict::Ask,
+            ),
+        ];
+        let p = |mode| {
+            policy(
+                mode,
+                &["run_command(cargo test:*)"],
+                &["run_command(git push:*)"],
+                &["run_command(cargo test --release)"],
+            )
+        };
+        for (mode, tool, kind, arg, isolated, want) in cases {
+            assert_eq!(
+                p(mode).decide(tool, kind, arg, isolated),
+                want,
+                "{mode:?} {tool} {arg:?}"
+            );
+        }
+    }
+}

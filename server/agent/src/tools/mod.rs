@@ -1,0 +1,314 @@
+//! Tools the model can call: the [`Tool`] trait, the [`ToolRegistry`] of built-in tools
+//! and [`ToolSource`]s (the MCP hub offers its servers' tools as `mcp__<server>__<tool>`).
+//!
+//! Invariants: a tool never fails the run — every failure is a [`ToolOutput`] with
+//! `is_error` whose text tells the model what went wrong; every path a tool touches is
+//! confined to the workspace ([`confine`]); a tool's [`ToolKind`] is what the policy
+//! judges, so a tool that writes can never pass as read-only.
+
+mod files;
+mod search;
+
+pub use files::{ListFiles, ReadFile};
+pub use search::Search;
+
+use crate::model::ToolSpec;
+use crate::sink::EventSink;
+use futures::future::BoxFuture;
+use lathe_protocol::{SessionId, ToolCallId};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// What a tool does, as far as the policy is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolKind {
+    /// Only reads the workspace; calls may run concurrently.
+    ReadOnly,
+    /// Changes files inside the workspace (checkpointed, undoable).
+    WorkspaceWrite,
+    /// Runs a command in the sandbox.
+    Command,
+    /// Acts outside Lathe's control (an MCP server's tool that is not read-only).
+    External,
+}
+
+/// The result of a tool call as the model sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolOutput {
+    pub content: String,
+    pub is_error: bool,
+}
+
+impl ToolOutput {
+    pub fn ok(content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            is_error: false,
+        }
+    }
+
+    pub fn error(content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            is_error: true,
+        }
+    }
+}
+
+/// What a running tool call can use.
+#[derive(Clone, Debug)]
+pub struct ToolContext {
+    /// The workspace root (canonical).
+    pub workspace: PathBuf,
+    pub session_id: SessionId,
+    pub tool_call_id: ToolCallId,
+    /// For events the tool emits while it runs (`sandbox.output`, `file.changed`).
+    pub sink: EventSink,
+    /// Cancelled when the run is.
+    pub cancel: CancellationToken,
+}
+
+/// A tool.
+pub trait Tool: Send + Sync + 'static {
+    /// The name, description and argument schema the model sees.
+    fn spec(&self) -> ToolSpec;
+    fn kind(&self) -> ToolKind;
+    /// The argument the policy's rules match, e.g. the command of `run_command` or the path
+    /// of `write_file` (`run_command(cargo test:*)` matches the command `cargo test -q`).
+    fn rule_argument(&self, _args: &Value) -> Option<String> {
+        None
+    }
+    /// Runs the call. Failures are outputs with `is_error`, never panics.
+    fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput>;
+}
+
+/// A tool offered by a [`ToolSource`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalTool {
+    /// The spec, already named `mcp__<server>__<tool>`.
+    pub spec: ToolSpec,
+    /// The server declares the tool read-only (MCP's `readOnlyHint`).
+    pub read_only: bool,
+}
+
+/// A provider of tools from outside the agent (the MCP client hub).
+pub trait ToolSource: Send + Sync + 'static {
+    /// The tools offered now (servers come and go; this is asked at every model call).
+    fn tools(&self) -> Vec<ExternalTool>;
+    /// Calls a tool by its full name.
+    fn call(
+        &self,
+        name: &str,
+        args: Value,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, ToolOutput>;
+}
+
+struct SourceTool {
+    source: Arc<dyn ToolSource>,
+    tool: ExternalTool,
+}
+
+impl Tool for SourceTool {
+    fn spec(&self) -> ToolSpec {
+        self.tool.spec.clone()
+    }
+
+    fn kind(&self) -> ToolKind {
+        if self.tool.read_only {
+            ToolKind::ReadOnly
+        } else {
+            ToolKind::External
+        }
+    }
+
+    fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
+        self.source.call(&self.tool.spec.name, args, ctx.cancel)
+    }
+}
+
+/// The tools of a session: built-ins by name, then every source's tools.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, Arc<dyn Tool>>,
+    sources: Vec<Arc<dyn ToolSource>>,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolRegistry")
+            .field("tools", &self.tools.keys().collect::<Vec<_>>())
+            .field("sources", &self.sources.len())
+            .finish()
+    }
+}
+
+impl ToolRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in tools that need nothing but the workspace: `read_file`, `list_files`,
+    /// `search`.
+    pub fn with_file_tools() -> Self {
+        let mut registry = Self::new();
+        registry.register(Arc::new(ReadFile));
+        registry.register(Arc::new(ListFiles));
+        registry.register(Arc::new(Search));
+        registry
+    }
+
+    /// Adds (or replaces) a tool under its spec's name.
+    pub fn register(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.insert(tool.spec().name, tool);
+    }
+
+    /// Adds a source of external tools.
+    pub fn add_source(&mut self, source: Arc<dyn ToolSource>) {
+        self.sources.push(source);
+    }
+
+    /// Every tool offered now: built-ins in name order, then the sources' tools.
+    pub fn all(&self) -> Vec<Arc<dyn Tool>> {
+        let mut all: Vec<Arc<dyn Tool>> = self.tools.values().cloned().collect();
+        for source in &self.sources {
+            for tool in source.tools() {
+                if !self.tools.contains_key(&tool.spec.name) {
+                    all.push(Arc::new(SourceTool {
+                        source: source.clone(),
+                        tool,
+                    }));
+                }
+            }
+        }
+        all
+    }
+
+    /// The tool called `name`, if offered.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        if let Some(tool) = self.tools.get(name) {
+            return Some(tool.clone());
+        }
+        self.sources.iter().find_map(|source| {
+            source
+                .tools()
+                .into_iter()
+                .find(|t| t.spec.name == name)
+                .map(|tool| {
+                    Arc::new(SourceTool {
+                        source: source.clone(),
+                        tool,
+                    }) as Arc<dyn Tool>
+                })
+        })
+    }
+}
+
+/// Resolves a workspace-relative (or absolute, inside the workspace) path, refusing `..`
+/// and anything that leaves the workspace, including through symlinks. The path need not
+/// exist; its nearest existing ancestor is what is checked.
+pub fn confine(workspace: &Path, path: &str) -> Result<PathBuf, String> {
+    let requested = Path::new(path);
+    if requested
+        .components()
+        .any(|c| matches!(c, Component::ParentDir))
+    {
+        return Err(format!(
+            "path {path:?} contains `..`; use a path inside the workspace"
+        ));
+    }
+    let joined = if requested.is_absolute() {
+        requested.to_path_buf()
+    } else {
+        workspace.join(requested)
+    };
+    let mut existing = joined.as_path();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match existing.canonicalize() {
+            Ok(real) => break real,
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = parent;
+                }
+                _ => return Err(format!("path {path:?} cannot be resolved")),
+            },
+        }
+    };
+    if !resolved.starts_with(workspace) {
+        return Err(format!(
+            "path {path:?} is outside the workspace {}",
+            workspace.display()
+        ));
+    }
+    Ok(rest
+        .into_iter()
+        .rev()
+        .fold(resolved, |p, name| p.join(name)))
+}
+
+/// `path` relative to the workspace, with `/` separators, for messages to the model.
+pub fn relative(workspace: &Path, path: &Path) -> String {
+    path.strip_prefix(workspace)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+/// Reads a required string argument.
+pub fn string_arg<'a>(args: &'a Value, name: &str) -> Result<&'a str, String> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing string argument `{name}`"))
+}
+
+/// Reads an optional non-negative integer argument.
+pub fn usize_arg(args: &Value, name: &str) -> Result<Option<usize>, String> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("argument `{name}` must be a non-negative integer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn confine_refuses_parent_dirs_absolute_escapes_and_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("src")).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("escape")).unwrap();
+        assert_eq!(
+            confine(&root, "src/new.rs").unwrap(),
+            root.join("src/new.rs")
+        );
+        assert_eq!(
+            confine(&root, root.join("src").to_str().unwrap()).unwrap(),
+            root.join("src")
+        );
+        assert!(confine(&root, "../x").unwrap_err().contains(".."));
+        assert!(
+            confine(&root, "/etc/passwd")
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            confine(&root, "escape/file")
+                .unwrap_err()
+                .contains("outside")
+        );
+    }
+}
