@@ -132,6 +132,7 @@ pub fn bwrap_args(
             &["--ro-bind", &git, &format!("{WORKSPACE_MOUNT}/.git")],
         );
     }
+    push(&mut args, &["--remount-ro", "/"]);
     let dir = if cwd.as_os_str().is_empty() {
         WORKSPACE_MOUNT.to_owned()
     } else {
@@ -367,7 +368,7 @@ mod tests {
     fn default_policy_gives_the_tight_bwrap_line() {
         let env = BTreeMap::from([("CI".to_owned(), "1".to_owned())]);
         let args = bwrap_args(&policy(), &layout(), Path::new("src"), &env, false).join(" ");
-        expect_test::expect![[r#"--unshare-all --unshare-user --disable-userns --die-with-parent --new-session --hostname lathe-sandbox --ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc --dev /dev --perms 1777 --size 536870912 --tmpfs /tmp --bind /home/u/proj /workspace --ro-bind /home/u/proj/.git /workspace/.git --chdir /workspace/src --clearenv --setenv CI 1 --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --"#]]
+        expect_test::expect![[r#"--unshare-all --unshare-user --disable-userns --die-with-parent --new-session --hostname lathe-sandbox --ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc --dev /dev --perms 1777 --size 536870912 --tmpfs /tmp --bind /home/u/proj /workspace --ro-bind /home/u/proj/.git /workspace/.git --remount-ro / --chdir /workspace/src --clearenv --setenv CI 1 --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --"#]]
         .assert_eq(&args);
         assert_eq!(
             prlimit_args(&policy()).join(" "),
@@ -382,7 +383,7 @@ mod tests {
         p.network = NetworkAccess::Allow;
         p.git_dir = None;
         let args = bwrap_args(&p, &layout(), Path::new(""), &BTreeMap::new(), true).join(" ");
-        expect_test::expect![[r#"--unshare-all --unshare-user --disable-userns --share-net --die-with-parent --new-session --hostname lathe-sandbox --cap-drop ALL --ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc --dev /dev --perms 1777 --size 536870912 --tmpfs /tmp --ro-bind /home/u/proj /workspace --chdir /workspace --clearenv --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --"#]]
+        expect_test::expect![[r#"--unshare-all --unshare-user --disable-userns --share-net --die-with-parent --new-session --hostname lathe-sandbox --cap-drop ALL --ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc --dev /dev --perms 1777 --size 536870912 --tmpfs /tmp --ro-bind /home/u/proj /workspace --remount-ro / --chdir /workspace --clearenv --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --"#]]
         .assert_eq(&args);
     }
 }

@@ -133,6 +133,9 @@ const MIB: u64 = 1024 * 1024;
 pub struct SandboxConfig {
     /// Backend selection; `LATHE_SANDBOX` overrides it.
     pub backend: BackendChoice,
+    /// Docker Engine address (`unix://...` or `tcp://...`); unset uses `DOCKER_HOST`, else
+    /// the local socket.
+    pub docker_host: Option<String>,
     /// Local image for the docker backend; never pulled.
     pub image: String,
     /// Network access (default none).
@@ -173,6 +176,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             backend: BackendChoice::Auto,
+            docker_host: None,
             image: default_image(),
             network: NetworkAccess::None,
             docker_network: "bridge".to_owned(),
@@ -272,6 +276,7 @@ mod tests {
         let parsed: SandboxConfig = toml::from_str(
             r#"
             backend = "docker"
+            docker_host = "unix:///run/docker.sock"
             image = "my/image:1"
             network = "allow"
             docker_network = "lathe-net"
@@ -296,6 +301,7 @@ mod tests {
             parsed,
             SandboxConfig {
                 backend: BackendChoice::Docker,
+                docker_host: Some("unix:///run/docker.sock".into()),
                 image: "my/image:1".into(),
                 network: NetworkAccess::Allow,
                 docker_network: "lathe-net".into(),

@@ -44,7 +44,7 @@ async fn docker_with_image(
     )
     .await
     .map_err(|_| SandboxError::EngineUnavailable {
-        host: engine_host(),
+        host: engine_host(config.docker_host.as_deref()),
         detail: format!("no answer within {} s", ENGINE_PROBE.as_secs()),
     })??;
     if docker.image_present().await? {
@@ -138,7 +138,7 @@ pub async fn doctor(config: &SandboxConfig, daemon: &DaemonId) -> Vec<HealthChec
             "docker engine",
             format!(
                 "no answer from {} within {} s",
-                engine_host(),
+                engine_host(config.docker_host.as_deref()),
                 ENGINE_PROBE.as_secs()
             ),
             "check that dockerd is running and answering",

@@ -14,19 +14,22 @@ use bollard::models::{
 use crate::error::SandboxError;
 use crate::spec::ContainerSpec;
 
-/// The engine address in use: `DOCKER_HOST` or the default local socket.
-pub fn engine_host() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+/// The engine address to use: the configured one, else `DOCKER_HOST`, else the local socket.
+pub fn engine_host(configured: Option<&str>) -> String {
+    configured
+        .map(str::to_owned)
+        .or_else(|| std::env::var("DOCKER_HOST").ok())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
 }
 
-/// Connects to the engine and negotiates the API version (this is also the liveness check).
-pub async fn connect() -> Result<Docker, SandboxError> {
-    let host = engine_host();
+/// Connects to the engine at `host` and negotiates the API version (this is also the
+/// liveness check).
+pub async fn connect(host: &str) -> Result<Docker, SandboxError> {
     let unavailable = |e: DockerError| SandboxError::EngineUnavailable {
-        host: host.clone(),
+        host: host.to_owned(),
         detail: e.to_string(),
     };
-    let docker = Docker::connect_with_defaults().map_err(unavailable)?;
+    let docker = Docker::connect_with_host(host).map_err(unavailable)?;
     docker.negotiate_version().await.map_err(unavailable)
 }
 
@@ -53,11 +56,17 @@ pub fn classify(err: &DockerError) -> Failure {
     }
 }
 
-/// Turns an engine error met while doing `action` into a [`SandboxError`] for `session`.
-pub fn to_error(action: &'static str, session: &str, err: &DockerError) -> SandboxError {
+/// Turns an error of the engine at `host`, met while doing `action`, into a [`SandboxError`]
+/// for `session`.
+pub fn to_error(
+    host: &str,
+    action: &'static str,
+    session: &str,
+    err: &DockerError,
+) -> SandboxError {
     match classify(err) {
         Failure::Unavailable(detail) => SandboxError::EngineUnavailable {
-            host: engine_host(),
+            host: host.to_owned(),
             detail,
         },
         Failure::Gone(detail) => SandboxError::ContainerLost {

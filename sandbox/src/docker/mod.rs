@@ -73,6 +73,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Container>>>>;
 
 struct Inner {
     docker: Docker,
+    host: String,
     config: SandboxConfig,
     daemon: DaemonId,
     sessions: Mutex<HashMap<String, Slot>>,
@@ -118,14 +119,17 @@ fn sanitize(id: &str) -> String {
 }
 
 impl DockerSandbox {
-    /// Connects to the engine (`DOCKER_HOST` or the local socket) and starts the idle reaper.
+    /// Connects to the engine (`docker_host` of the config, else `DOCKER_HOST`, else the local
+    /// socket) and starts the idle reaper.
     /// Must be called inside a tokio runtime.
     pub async fn connect(config: SandboxConfig, daemon: DaemonId) -> Result<Self, SandboxError> {
         config.validate()?;
-        let docker = engine::connect().await?;
+        let host = engine_host(config.docker_host.as_deref());
+        let docker = engine::connect(&host).await?;
         let idle = Duration::from_secs(config.idle_timeout_secs.max(1));
         let inner = Arc::new(Inner {
             docker,
+            host,
             config,
             daemon,
             sessions: Mutex::new(HashMap::new()),
@@ -206,7 +210,7 @@ impl Inner {
             Ok(_) => Ok(true),
             Err(e) => match engine::classify(&e) {
                 engine::Failure::Gone(_) => Ok(false),
-                _ => Err(engine::to_error("inspect image", "-", &e)),
+                _ => Err(engine::to_error(&self.host, "inspect image", "-", &e)),
             },
         }
     }
@@ -267,15 +271,15 @@ impl Inner {
             .docker
             .create_container(Some(options), engine::create_body(&spec))
             .await
-            .map_err(|e| engine::to_error("create container", &session, &e))?;
+            .map_err(|e| engine::to_error(&self.host, "create container", &session, &e))?;
         let started = async {
             self.docker
                 .start_container(&created.id, None)
                 .await
-                .map_err(|e| engine::to_error("start container", &session, &e))?;
+                .map_err(|e| engine::to_error(&self.host, "start container", &session, &e))?;
             run::oom_kills(&self.docker, &created.id)
                 .await
-                .map_err(|e| engine::to_error("check container", &session, &e))
+                .map_err(|e| engine::to_error(&self.host, "check container", &session, &e))
         }
         .await;
         match started {
@@ -360,7 +364,7 @@ impl Inner {
             .unwrap_or(Duration::from_secs(self.config.timeout_secs));
         let plan = run::ExecPlan {
             container: &container.id,
-            argv: request.argv,
+            argv: run::supervised(request.argv),
             env,
             working_dir: working_dir.display().to_string(),
             timeout,
@@ -372,7 +376,7 @@ impl Inner {
         let raw = match run::run(&self.docker, plan, output).await {
             Ok(raw) => raw,
             Err(e) => {
-                let err = engine::to_error("exec", &session.id, &e);
+                let err = engine::to_error(&self.host, "exec", &session.id, &e);
                 if matches!(
                     err,
                     SandboxError::EngineUnavailable { .. } | SandboxError::ContainerLost { .. }
@@ -382,6 +386,13 @@ impl Inner {
                 return Err(err);
             }
         };
+        if raw.exit_code != Some(0) && !raw.timed_out && !self.running(&container.id).await {
+            self.invalidate(&session.id, &container.id).await;
+            return Err(SandboxError::ContainerLost {
+                session: session.id.clone(),
+                detail: "the container stopped while the command ran".to_owned(),
+            });
+        }
         let termination = if raw.timed_out {
             Termination::TimedOut {
                 after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
@@ -408,6 +419,17 @@ impl Inner {
         })
     }
 
+    /// Whether the container still runs (false when the engine cannot tell).
+    async fn running(&self, container_id: &str) -> bool {
+        match self.docker.inspect_container(container_id, None).await {
+            Ok(info) => info.state.and_then(|s| s.running).unwrap_or(false),
+            Err(e) => {
+                tracing::debug!(error = %e, "sandbox: container state unknown");
+                false
+            }
+        }
+    }
+
     async fn oom_since_last_check(&self, container: &Container) -> bool {
         match run::oom_kills(&self.docker, &container.id).await {
             Ok(now) => now > container.oom_kills.swap(now, Ordering::SeqCst),
@@ -428,7 +450,7 @@ impl Inner {
         if let Some(container) = taken {
             self.remove(&container.id)
                 .await
-                .map_err(|e| engine::to_error("remove container", session_id, &e))?;
+                .map_err(|e| engine::to_error(&self.host, "remove container", session_id, &e))?;
         }
         Ok(())
     }
@@ -473,7 +495,7 @@ impl Inner {
             .docker
             .list_containers(Some(options))
             .await
-            .map_err(|e| engine::to_error("list containers", "-", &e))?;
+            .map_err(|e| engine::to_error(&self.host, "list containers", "-", &e))?;
         let mut reaped = Vec::new();
         for c in listed {
             let Some(id) = c.id else { continue };
@@ -487,14 +509,14 @@ impl Inner {
                 .unwrap_or_default();
             self.remove(&id)
                 .await
-                .map_err(|e| engine::to_error("remove container", &session, &e))?;
+                .map_err(|e| engine::to_error(&self.host, "remove container", &session, &e))?;
             reaped.push(id);
         }
         Ok(reaped)
     }
 
     async fn doctor(&self) -> Vec<HealthCheck> {
-        let host = engine_host();
+        let host = &self.host;
         let mut checks = Vec::new();
         match self.docker.version().await {
             Ok(v) => checks.push(HealthCheck::ok(

@@ -42,6 +42,42 @@ while [ "$r" -lt "$rounds" ]; do
 done
 echo "$total""#;
 
+/// Wraps every command: runs it, then kills what it left running in its session (background
+/// jobs, a fork bomb's children) with shell builtins only, so that it works even when every pid
+/// is taken, and exits with the command's status. The exec process leads its own session
+/// (runc calls setsid), so `$$` is the session id.
+/// It survives SIGTERM (a trap handler, which the command does not inherit) so that on a timeout
+/// it outlives the command and still cleans up.
+const SUPERVISOR: &str = r#"trap 'true' TERM
+"$@"; rc=$?
+r=0
+while [ "$r" -lt 100 ]; do
+  n=0
+  for s in /proc/[0-9]*/stat; do
+    read -r line 2>/dev/null < "$s" || continue
+    set -- ${line##*) }
+    [ "$4" = "$$" ] && [ "$1" != Z ] || continue
+    p=${s#/proc/}; p=${p%/stat}
+    [ "$p" = "$$" ] && continue
+    kill -KILL "$p" 2>/dev/null && n=$((n+1))
+  done
+  [ "$n" = 0 ] && break
+  r=$((r+1))
+done
+exit "$rc""#;
+
+/// The exec argv running `argv` under [`SUPERVISOR`].
+pub fn supervised(argv: Vec<String>) -> Vec<String> {
+    let mut line = vec![
+        "/bin/sh".to_owned(),
+        "-c".to_owned(),
+        SUPERVISOR.to_owned(),
+        "lathe-exec".to_owned(),
+    ];
+    line.extend(argv);
+    line
+}
+
 /// Prints the container's memory cgroup events (v2) or OOM control file (v1).
 const OOM_COUNTER: &str =
     "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null; true";
@@ -270,9 +306,10 @@ pub async fn run(
         timed_out = true;
         let mut ended = signal(docker, &plan, "TERM", 1).await
             && pump.run_until(TokioInstant::now() + plan.grace).await?;
-        if !ended {
-            ended = signal(docker, &plan, "KILL", 20).await
-                && pump.run_until(TokioInstant::now() + plan.grace).await?;
+        // Always: processes that ignore SIGTERM or left the command's session.
+        let killed = signal(docker, &plan, "KILL", 20).await;
+        if !ended && killed {
+            ended = pump.run_until(TokioInstant::now() + plan.grace).await?;
         }
         if !ended {
             tracing::warn!(
