@@ -3,4 +3,5 @@
 //! binary under a private `LATHE_HOME`. Only the model is ever replaced; editors, MCP peers,
 //! Docker, the browser and the database in tests are real.
 
+pub mod daemon;
 pub mod scripted_model;

@@ -82,7 +82,15 @@ fn answer(kind: SurfaceKind, body: &[u8]) -> (Option<Value>, bool) {
     let method = object.get("method").and_then(Value::as_str);
     match (id, method) {
         (None, Some("exit")) if kind == SurfaceKind::Lsp => (None, true),
-        (None, _) => (None, false),
+        (None, Some(_)) => (None, false),
+        (None, None) => (
+            Some(error(
+                Value::Null,
+                INVALID_REQUEST,
+                "a JSON-RPC message needs a `method` or an `id`",
+            )),
+            false,
+        ),
         (Some(id), Some("shutdown")) if kind == SurfaceKind::Lsp => {
             (Some(result(id, Value::Null)), false)
         }

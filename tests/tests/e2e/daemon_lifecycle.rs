@@ -1,0 +1,149 @@
+//! `lathe serve`, `lathe status`: single instance, free ports, stale state, shutdown.
+
+use lathe_tests::daemon::{LatheHome, wait_until};
+use pretty_assertions::assert_eq;
+use std::time::Duration;
+
+#[test]
+fn port_zero_picks_a_free_port_and_status_reports_it() {
+    let home = LatheHome::new().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let info = home.daemon_info().unwrap();
+    let url = info["url"].as_str().unwrap();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:") && port != 0 && port != 7878,
+        "{url}"
+    );
+
+    let output = home.run(&["status", "--json"]).unwrap();
+    assert!(output.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status["running"], true);
+    assert_eq!(status["url"], url);
+    assert_eq!(status["pid"], info["pid"]);
+    assert_eq!(status["sessions"], 0);
+}
+
+#[test]
+fn the_runtime_file_is_private_and_holds_the_token() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = LatheHome::new().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let meta = std::fs::metadata(home.path().join("run/daemon.json")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let token = home.daemon_info().unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token.len(), 64);
+}
+
+#[test]
+fn a_second_serve_for_the_same_home_says_so_and_fails() {
+    let home = LatheHome::new().unwrap();
+    let daemon = home.start_daemon().unwrap();
+    for args in [
+        &["serve", "--foreground", "--port", "0"][..],
+        &["serve", "--port", "0"][..],
+    ] {
+        let output = home.run(args).unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("already running"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("pid {}", daemon.pid())),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully_and_removes_the_runtime_files() {
+    let home = LatheHome::new().unwrap();
+    let mut daemon = home.start_daemon().unwrap();
+    let status = daemon.terminate().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!home.path().join("run/daemon.json").exists());
+    assert!(!home.path().join("run/lathe.sock").exists());
+    let output = home.run(&["status"]).unwrap();
+    assert_eq!(output.status.code(), Some(3));
+}
+
+#[test]
+fn a_killed_daemon_leaves_stale_files_that_the_next_one_replaces() {
+    let home = LatheHome::new().unwrap();
+    let mut first = home.start_daemon().unwrap();
+    let first_pid = first.pid();
+    first.kill_hard().unwrap();
+    assert!(
+        home.path().join("run/daemon.json").exists(),
+        "kill -9 leaves the runtime file"
+    );
+    assert!(
+        home.path().join("run/lathe.sock").exists(),
+        "kill -9 leaves the socket"
+    );
+
+    let status = home.run(&["status"]).unwrap();
+    assert_eq!(
+        status.status.code(),
+        Some(3),
+        "a stale socket is not a running daemon"
+    );
+
+    let second = home.start_daemon().unwrap();
+    assert_ne!(second.pid(), first_pid);
+    let status = home.run(&["status", "--json"]).unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["pid"], second.pid());
+}
+
+#[test]
+fn a_bad_config_file_is_reported_with_its_line_and_does_not_stop_the_daemon() {
+    let home = LatheHome::new().unwrap();
+    home.write_user_config("[daemon]\nport = 0\n\n[model]\nmodle = \"gpt\"\n")
+        .unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let output = home.run(&["status", "--json"]).unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let problems = status["config_problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = problems[0].as_str().unwrap();
+    let file = home.path().join("config/config.toml");
+    assert!(
+        problem.starts_with(&format!("{}:5:1: unknown field `modle`", file.display())),
+        "{problem}"
+    );
+}
+
+#[test]
+fn environment_overrides_the_config_file() {
+    let home = LatheHome::new().unwrap();
+    home.write_user_config(
+        "[daemon]\nport = 0\n[model]\nbase_url = \"http://file.invalid/v1\"\nmodel = \"from-file\"\n",
+    )
+    .unwrap();
+    let output = home
+        .command()
+        .args(["serve", "--foreground"])
+        .env("LATHE_MODEL", "from-env")
+        .env("OPENAI_BASE_URL", "http://openai-fallback.invalid/v1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut daemon = lathe_tests::daemon::Daemon { child: output };
+    wait_until(Duration::from_secs(20), || {
+        home.daemon_pid() == Some(daemon.pid())
+    })
+    .unwrap();
+    let status = home.run(&["status", "--json"]).unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["model"]["model"], "from-env");
+    assert_eq!(
+        status["model"]["base_url"], "http://file.invalid/v1",
+        "OPENAI_* only fills gaps"
+    );
+    daemon.terminate().unwrap();
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `lathe` binary, each test under its own `LATHE_HOME`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod daemon_lifecycle;
+mod shims;
