@@ -6,9 +6,13 @@
 //! confined to the workspace ([`confine`]); a tool's [`ToolKind`] is what the policy
 //! judges, so a tool that writes can never pass as read-only.
 
+mod command;
+mod edit;
 mod files;
 mod search;
 
+pub use command::RunCommand;
+pub use edit::EditTool;
 pub use files::{ListFiles, ReadFile};
 pub use search::Search;
 
@@ -159,6 +163,22 @@ impl ToolRegistry {
         registry.register(Arc::new(ReadFile));
         registry.register(Arc::new(ListFiles));
         registry.register(Arc::new(Search));
+        registry
+    }
+
+    /// Every built-in tool: the file tools, `edit_file`, `apply_patch`, `write_file`, and
+    /// `run_command` in `sandbox` (with the workspace mounted with `access`).
+    pub fn builtins(
+        sandbox: Option<Arc<dyn lathe_sandbox::Sandbox>>,
+        access: lathe_sandbox::WorkspaceAccess,
+    ) -> Self {
+        let mut registry = Self::with_file_tools();
+        registry.register(Arc::new(EditTool::edit_file()));
+        registry.register(Arc::new(EditTool::apply_patch()));
+        registry.register(Arc::new(EditTool::write_file()));
+        if let Some(sandbox) = sandbox {
+            registry.register(Arc::new(RunCommand::new(sandbox, access)));
+        }
         registry
     }
 

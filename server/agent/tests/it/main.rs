@@ -2,6 +2,7 @@
 //! approvals, all against the testkit's scripted model server and a real store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod approvals;
 mod model_client;
 mod support;
 mod turn;
