@@ -1,0 +1,1 @@
+//! lathe-mcp: MCP both ways.
