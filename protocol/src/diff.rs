@@ -12,7 +12,8 @@
 //!   computed against, so a diff is refused if the file changed in between;
 //! - hunks of a file are sorted, do not overlap, and are whole lines: `old_text` is exactly
 //!   the text of lines `old_start .. old_start + old_lines` of the base (line terminators
-//!   included; only the file's last line may lack one) and `new_text` replaces it.
+//!   included; only the file's last line may lack one) and `new_text` replaces it; a
+//!   leading byte order mark belongs to no line and is kept as is.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -137,7 +138,11 @@ impl FileDiff {
 
 /// What happens to one file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum FileOp {
     /// A new file; refused if the path exists when applied.
     Create { content: String },

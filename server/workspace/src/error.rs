@@ -1,0 +1,78 @@
+//! The one error type of lathe-workspace. Messages are written for the model (a refused
+//! path or write says why and what to do); I/O and git failures keep their source.
+
+use lathe_edits::EditError;
+
+/// Why a workspace operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("`{path}` is outside the workspace; use a path inside {root}")]
+    OutsideWorkspace { path: String, root: String },
+
+    #[error("`{path}` leads outside the workspace through a symbolic link")]
+    SymlinkEscape { path: String },
+
+    #[error("`{path}` is inside a .git directory, which Lathe never writes")]
+    GitDir { path: String },
+
+    #[error("invalid path `{path}`: {reason}")]
+    InvalidPath { path: String, reason: String },
+
+    #[error("{path} is not a directory")]
+    NotADirectory { path: String },
+
+    #[error("{path} does not exist")]
+    NotFound { path: String },
+
+    #[error("{path} is a binary or non-UTF-8 file")]
+    Binary { path: String },
+
+    #[error(transparent)]
+    Edit(#[from] EditError),
+
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(
+        "could not write {path}: {source}. {}",
+        if *rolled_back { "Files already written by this change were restored; nothing changed." } else { "Restoring the files already written also failed; check the files of this change." }
+    )]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+        rolled_back: bool,
+    },
+
+    #[error("the workspace is not inside a git repository")]
+    NotARepository,
+
+    #[error("invalid session name `{0}`: use letters, digits, `-`, `_` and `.`")]
+    InvalidSession(String),
+
+    #[error("session {0} has no checkpoint to undo")]
+    NoCheckpoint(String),
+
+    #[error("checkpoint {id} is damaged: {reason}")]
+    BadCheckpoint { id: String, reason: String },
+
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl WorkspaceError {
+    pub(crate) fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        WorkspaceError::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn git(err: impl std::fmt::Display) -> Self {
+        WorkspaceError::Git(err.to_string())
+    }
+}

@@ -1,0 +1,131 @@
+//! Applying diffs to disk: all formats through the workspace as the edits' file source,
+//! stale bases refused with the disk untouched, permissions kept, and rollback when a
+//! write fails part-way.
+
+use crate::support::{Scratch, tree};
+use lathe_edits::{EditError, EditFileArgs, apply_patch, edit_file};
+use lathe_workspace::{ApplyReport, WorkspaceError};
+use pretty_assertions::assert_eq;
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+
+fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn applies_a_multi_file_patch() {
+    let s = Scratch::new();
+    s.write("src/a.rs", "fn a() {\n    1\n}\n");
+    s.write("old.txt", "move me\n");
+    s.write("gone.txt", "bye\n");
+    let ws = s.workspace();
+    let patch = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n fn a() {\n-    1\n+    2\n }\n*** Update File: old.txt\n*** Move to: new/place.txt\n*** Delete File: gone.txt\n*** Add File: added.md\n+hi\n*** End Patch\n";
+    let outcome = apply_patch(&ws, patch).unwrap();
+    let report = ws.apply(&outcome.diff).unwrap();
+    assert_eq!(
+        report,
+        ApplyReport {
+            written: vec!["src/a.rs".into(), "new/place.txt".into(), "added.md".into()],
+            deleted: vec!["old.txt".into(), "gone.txt".into()],
+        }
+    );
+    assert_eq!(
+        tree(s.dir.path()),
+        files(&[
+            ("added.md", "hi\n"),
+            ("new/place.txt", "move me\n"),
+            ("src/a.rs", "fn a() {\n    2\n}\n")
+        ])
+    );
+}
+
+#[test]
+fn refuses_a_stale_diff_and_leaves_the_file_alone() {
+    let s = Scratch::new();
+    s.write("a.txt", "one\ntwo\n");
+    let ws = s.workspace();
+    let args = EditFileArgs {
+        path: "a.txt".into(),
+        old_string: "two".into(),
+        new_string: "2".into(),
+        replace_all: false,
+    };
+    let outcome = edit_file(&ws, &args).unwrap();
+    s.write("a.txt", "one\ntwo\nthree (someone else)\n");
+    let err = ws.apply(&outcome.diff).unwrap_err();
+    assert!(
+        matches!(&err, WorkspaceError::Edit(EditError::Stale { path }) if path == "a.txt"),
+        "{err}"
+    );
+    assert_eq!(s.read("a.txt").unwrap(), "one\ntwo\nthree (someone else)\n");
+}
+
+#[test]
+fn keeps_permissions_of_replaced_files() {
+    let s = Scratch::new();
+    s.write("run.sh", "echo one\n");
+    let path = s.dir.path().join("run.sh");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let ws = s.workspace();
+    let args = EditFileArgs {
+        path: "run.sh".into(),
+        old_string: "one".into(),
+        new_string: "two".into(),
+        replace_all: false,
+    };
+    ws.apply(&edit_file(&ws, &args).unwrap().diff).unwrap();
+    assert_eq!(s.read("run.sh").unwrap(), "echo two\n");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o750
+    );
+}
+
+#[test]
+fn rolls_back_written_files_when_a_later_write_fails() {
+    let s = Scratch::new();
+    s.write("a.txt", "a\n");
+    let ws = s.workspace();
+    // Valid when checked, but writing `x` first makes `x/y` impossible (x is not a directory).
+    let patch = "*** Begin Patch\n*** Update File: a.txt\n@@\n-a\n+A\n*** Add File: x\n+file\n*** Add File: x/y\n+nested\n*** End Patch\n";
+    let outcome = apply_patch(&ws, patch).unwrap();
+    let err = ws.apply(&outcome.diff).unwrap_err();
+    match &err {
+        WorkspaceError::Write {
+            path, rolled_back, ..
+        } => {
+            assert_eq!(path, "x/y");
+            assert!(rolled_back);
+        }
+        other => panic!("unexpected error {other}"),
+    }
+    assert!(err.to_string().contains("nothing changed"), "{err}");
+    assert_eq!(tree(s.dir.path()), files(&[("a.txt", "a\n")]));
+}
+
+#[test]
+fn refuses_diffs_touching_dot_git_or_escaping() {
+    let s = Scratch::new();
+    s.git(&["init", "-q"]);
+    let ws = s.workspace();
+    let patch =
+        "*** Begin Patch\n*** Add File: .git/hooks/post-checkout\n+#!/bin/sh\n*** End Patch\n";
+    let outcome = apply_patch(&ws, patch).unwrap();
+    assert!(matches!(
+        ws.apply(&outcome.diff),
+        Err(WorkspaceError::GitDir { .. })
+    ));
+    let escape = apply_patch(
+        &ws,
+        "*** Begin Patch\n*** Add File: ../evil.txt\n+x\n*** End Patch\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        escape.to_string(),
+        "invalid path `../evil.txt`: `..` is not allowed; stay inside the workspace"
+    );
+}

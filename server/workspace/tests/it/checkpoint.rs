@@ -1,0 +1,224 @@
+//! Checkpoints and undo in a repository with history, a repository without commits, and
+//! outside git; the user's index, HEAD and refs must be byte-for-byte unchanged.
+
+use crate::support::{Scratch, repo_state, tree};
+use lathe_edits::{WriteFileArgs, apply_patch, write_file};
+use lathe_workspace::{CheckpointFile, UndoReport, Workspace, WorkspaceError};
+use pretty_assertions::assert_eq;
+use std::os::unix::fs::PermissionsExt;
+
+/// Changes the workspace the way a run does: modify, create and delete files.
+fn run_changes(ws: &Workspace) {
+    let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-pub fn one() -> u32 { 1 }\n+pub fn one() -> u32 { 100 }\n*** Add File: src/new.rs\n+pub fn new() {}\n*** Delete File: notes.txt\n*** End Patch\n";
+    ws.apply(&apply_patch(ws, patch).unwrap().diff).unwrap();
+}
+
+const TOUCHED: [&str; 3] = ["src/lib.rs", "src/new.rs", "notes.txt"];
+
+fn seed(s: &Scratch) {
+    s.write("src/lib.rs", "pub fn one() -> u32 { 1 }\n");
+    s.write("notes.txt", "remember\n");
+    s.write("README.md", "# project\n");
+}
+
+#[test]
+fn undo_restores_modified_created_and_deleted_files_without_touching_git_state() {
+    let s = Scratch::new();
+    s.git(&["init", "-q"]);
+    seed(&s);
+    s.git(&["add", "."]);
+    s.git(&["commit", "-q", "-m", "initial"]);
+    s.git(&["branch", "feature"]);
+    s.write("README.md", "# project\nstaged line\n");
+    s.git(&["add", "README.md"]);
+    s.write(
+        "src/lib.rs",
+        "pub fn one() -> u32 { 1 }\n// unstaged edit\n",
+    );
+    let before_files = tree(s.dir.path());
+    let before_git = repo_state(s.dir.path());
+
+    let ws = s.workspace();
+    let info = ws.checkpoint("session-1", "run-1", &TOUCHED).unwrap();
+    assert_eq!(
+        info.files,
+        vec![
+            CheckpointFile {
+                path: "notes.txt".into(),
+                existed: true,
+                mode: 0o644
+            },
+            CheckpointFile {
+                path: "src/lib.rs".into(),
+                existed: true,
+                mode: 0o644
+            },
+            CheckpointFile {
+                path: "src/new.rs".into(),
+                existed: false,
+                mode: 0
+            },
+        ]
+    );
+    assert_eq!(
+        repo_state(s.dir.path()),
+        before_git,
+        "checkpoint changed git state"
+    );
+    assert_eq!(
+        tree(s.dir.path()),
+        before_files,
+        "checkpoint changed the work tree"
+    );
+    let tip = s.git(&["rev-parse", "refs/lathe/checkpoints/session-1"]);
+    assert_eq!(tip.trim(), info.id);
+    assert_eq!(
+        s.git(&["show", &format!("{}:files/src/lib.rs", info.id)]),
+        "pub fn one() -> u32 { 1 }\n// unstaged edit\n"
+    );
+
+    let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-pub fn one() -> u32 { 1 }\n+pub fn one() -> u32 { 100 }\n*** Add File: src/new.rs\n+pub fn new() {}\n*** Delete File: notes.txt\n*** End Patch\n";
+    ws.apply(&apply_patch(&ws, patch).unwrap().diff).unwrap();
+    assert_ne!(tree(s.dir.path()), before_files);
+
+    let report = ws.undo("session-1").unwrap();
+    assert_eq!(
+        report,
+        UndoReport {
+            checkpoint: info.id.clone(),
+            restored: vec!["notes.txt".into(), "src/lib.rs".into()],
+            deleted: vec!["src/new.rs".into()],
+        }
+    );
+    assert_eq!(tree(s.dir.path()), before_files);
+    assert_eq!(
+        repo_state(s.dir.path()),
+        before_git,
+        "undo changed git state"
+    );
+    assert!(
+        s.git(&["for-each-ref", "refs/lathe/"]).is_empty(),
+        "the only checkpoint was consumed"
+    );
+    assert!(matches!(
+        ws.undo("session-1"),
+        Err(WorkspaceError::NoCheckpoint(_))
+    ));
+}
+
+#[test]
+fn works_in_a_repository_without_commits() {
+    let s = Scratch::new();
+    s.git(&["init", "-q"]);
+    seed(&s);
+    s.git(&["add", "src/lib.rs"]);
+    let before_files = tree(s.dir.path());
+    let before_git = repo_state(s.dir.path());
+    let ws = s.workspace();
+    ws.checkpoint("s", "r", &TOUCHED).unwrap();
+    run_changes(&ws);
+    ws.undo("s").unwrap();
+    assert_eq!(tree(s.dir.path()), before_files);
+    assert_eq!(repo_state(s.dir.path()), before_git);
+    assert_eq!(before_git.head_target, "", "still no commits");
+}
+
+#[test]
+fn works_outside_git_with_a_private_store() {
+    let s = Scratch::new();
+    seed(&s);
+    let before_files = tree(s.dir.path());
+    let ws = s.workspace();
+    assert!(!ws.is_git());
+    ws.checkpoint("s", "r", &TOUCHED).unwrap();
+    run_changes(&ws);
+    ws.undo("s").unwrap();
+    assert_eq!(tree(s.dir.path()), before_files);
+    assert!(
+        !s.dir.path().join(".git").exists(),
+        "no repository was created in the workspace"
+    );
+    let stores: Vec<_> = std::fs::read_dir(s.state.path().join("checkpoints"))
+        .unwrap()
+        .collect();
+    assert_eq!(stores.len(), 1);
+}
+
+#[test]
+fn checkpoints_stack_per_run_and_undo_walks_back() {
+    let s = Scratch::new();
+    seed(&s);
+    let ws = s.workspace();
+    let first = ws.checkpoint("s", "run-1", &["src/lib.rs"]).unwrap();
+    let edit = |content: &str| {
+        let args = WriteFileArgs {
+            path: "src/lib.rs".into(),
+            content: content.into(),
+        };
+        ws.apply(&write_file(&ws, &args).unwrap().diff).unwrap();
+    };
+    edit("v2\n");
+    let again = ws.checkpoint("s", "run-1", &["src/lib.rs"]).unwrap();
+    assert_eq!(
+        again, first,
+        "a file already recorded by the run keeps its first content"
+    );
+    let extended = ws.checkpoint("s", "run-1", &["README.md"]).unwrap();
+    assert_eq!(
+        extended.parent, None,
+        "the run's checkpoint is replaced, not stacked"
+    );
+    assert_eq!(extended.files.len(), 2);
+    s.write("README.md", "changed by run 1\n");
+
+    let second = ws.checkpoint("s", "run-2", &["src/lib.rs"]).unwrap();
+    assert_eq!(second.parent.as_deref(), Some(extended.id.as_str()));
+    edit("v3\n");
+    assert_eq!(
+        ws.checkpoints("s")
+            .unwrap()
+            .iter()
+            .map(|c| c.run.as_str())
+            .collect::<Vec<_>>(),
+        vec!["run-2", "run-1"]
+    );
+
+    ws.undo("s").unwrap();
+    assert_eq!(s.read("src/lib.rs").unwrap(), "v2\n");
+    ws.undo("s").unwrap();
+    assert_eq!(s.read("src/lib.rs").unwrap(), "pub fn one() -> u32 { 1 }\n");
+    assert_eq!(s.read("README.md").unwrap(), "# project\n");
+    assert!(ws.checkpoints("s").unwrap().is_empty());
+}
+
+#[test]
+fn undo_restores_the_exact_mode() {
+    let s = Scratch::new();
+    s.write("tool.sh", "#!/bin/sh\necho hi\n");
+    let path = s.dir.path().join("tool.sh");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ws = s.workspace();
+    ws.checkpoint("s", "r", &["tool.sh"]).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    ws.undo("s").unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    assert_eq!(s.read("tool.sh").unwrap(), "#!/bin/sh\necho hi\n");
+}
+
+#[test]
+fn refuses_bad_session_names_and_git_dir_paths() {
+    let s = Scratch::new();
+    s.git(&["init", "-q"]);
+    let ws = s.workspace();
+    assert!(matches!(
+        ws.checkpoint("../x", "r", &["a"]),
+        Err(WorkspaceError::InvalidSession(_))
+    ));
+    assert!(matches!(
+        ws.checkpoint("s", "r", &[".git/config"]),
+        Err(WorkspaceError::GitDir { .. })
+    ));
+}
