@@ -7,7 +7,8 @@
 //!   first (the focus shrinks to an excerpt around the selection when too long, taking at
 //!   most three quarters of the room left), then
 //!   diagnostics, imports, referenced definitions and sibling signatures while they fit.
-//!   `tokens` is the exact count of [`CursorContext::render`].
+//!   `tokens` counts [`CursorContext::render`] line by line (an upper bound of its exact
+//!   count, see [`crate::tokens`]), with a per-document memo of line counts.
 //! - Cost is proportional to the tags of the file plus the focus, never a full reparse.
 
 use std::collections::{BTreeSet, HashSet};
@@ -21,7 +22,7 @@ use crate::error::ContextError;
 use crate::language::{Language, SymbolKind};
 use crate::tags::{self, Def};
 use crate::text::{self, Clamp, Encoding, Position, TextRange, line_content_end};
-use crate::tokens::TokenCounter;
+use crate::tokens::{LineMemo, TokenCounter};
 
 /// Default token budget of a cursor context.
 pub const DEFAULT_CURSOR_BUDGET: usize = 2048;
@@ -195,7 +196,8 @@ pub struct CursorContext {
     pub diagnostics: Vec<Diagnostic>,
     /// What did not fit.
     pub omitted: Omitted,
-    /// o200k tokens of [`CursorContext::render`].
+    /// o200k tokens of [`CursorContext::render`], counted line by line: an upper bound of
+    /// the whole text's count (blank lines count one token more), never over the budget.
     pub tokens: usize,
 }
 
@@ -207,6 +209,19 @@ impl Document {
         lookup: Option<&dyn DefinitionLookup>,
     ) -> Result<CursorContext, ContextError> {
         let counter = TokenCounter::o200k()?;
+        let mut memo = std::mem::take(&mut self.token_memo);
+        let result = self.cursor_context_inner(request, lookup, counter, &mut memo);
+        self.token_memo = memo;
+        Ok(result)
+    }
+
+    fn cursor_context_inner(
+        &mut self,
+        request: &CursorRequest,
+        lookup: Option<&dyn DefinitionLookup>,
+        counter: &TokenCounter,
+        memo: &mut LineMemo,
+    ) -> CursorContext {
         let rope = self.rope().clone();
         let enc = request.encoding;
         let (sel, clamps) = text::range_to_bytes(&rope, request.selection, enc);
@@ -282,17 +297,17 @@ impl Document {
             siblings: 99,
             diagnostics: 99,
         };
-        let fixed = counter.count(&ctx.render());
+        let fixed = memo.count(counter, &ctx.render());
         ctx.omitted = Omitted::default();
         // A long focus leaves a quarter of the room to the lists.
         let mut focus_budget = (request.budget.saturating_sub(fixed) * 3 / 4).max(request.budget / 4);
         let mut used = 0;
         for _ in 0..4 {
             let (focus_text, truncated) =
-                excerpt(&rope, counter, region, header, sel_lines, focus_budget);
+                excerpt(&rope, counter, memo, region, header, sel_lines, focus_budget);
             ctx.focus.text = focus_text;
             ctx.focus.truncated = truncated;
-            used = counter.count(&ctx.render());
+            used = memo.count(counter, &ctx.render());
             if used <= request.budget || !truncated {
                 break;
             }
@@ -300,8 +315,8 @@ impl Document {
         }
 
         let region_bytes = rope.line_to_byte(region.0)..line_content_end(&rope, region.1);
-        let fits = |text: &str, used: &mut usize| {
-            let cost = counter.count(text) + ITEM_OVERHEAD;
+        let mut fits = |text: &str, used: &mut usize| {
+            let cost = memo.count(counter, text) + ITEM_OVERHEAD;
             if *used + cost <= request.budget {
                 *used += cost;
                 true
@@ -353,9 +368,9 @@ impl Document {
         }
         kept.sort_by_key(|s| s.line);
         ctx.siblings = kept;
-        ctx.tokens = counter.count(&ctx.render());
+        ctx.tokens = memo.count(counter, &ctx.render());
         while ctx.tokens > request.budget && ctx.drop_least_important() {
-            ctx.tokens = counter.count(&ctx.render());
+            ctx.tokens = memo.count(counter, &ctx.render());
         }
         for _ in 0..4 {
             if ctx.tokens <= request.budget || focus_budget == 0 {
@@ -363,12 +378,12 @@ impl Document {
             }
             focus_budget = focus_budget.saturating_sub(ctx.tokens - request.budget + 4);
             let (focus_text, truncated) =
-                excerpt(&rope, counter, region, header, sel_lines, focus_budget);
+                excerpt(&rope, counter, memo, region, header, sel_lines, focus_budget);
             ctx.focus.text = focus_text;
             ctx.focus.truncated = truncated;
-            ctx.tokens = counter.count(&ctx.render());
+            ctx.tokens = memo.count(counter, &ctx.render());
         }
-        Ok(ctx)
+        ctx
     }
 }
 
@@ -433,11 +448,14 @@ fn referenced(
     lookup: Option<&dyn DefinitionLookup>,
 ) -> Vec<SignatureInfo> {
     let chain_names: HashSet<&str> = chain.iter().map(|&i| defs[i].tag.text.as_str()).collect();
+    // Tags are sorted by node start: only those starting in the region are looked at.
+    let first = tags.partition_point(|t| t.node.start < region.start);
+    let last = tags.partition_point(|t| t.node.start < region.end);
+    let in_region = &tags[first..last];
     let mut names: Vec<&str> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
-    for r in tags::references(tags) {
-        if r.name.start >= region.start
-            && r.name.end <= region.end
+    for r in tags::references(in_region) {
+        if r.name.end <= region.end
             && !chain_names.contains(r.text.as_str())
             && seen.insert(r.text.as_str())
         {
@@ -482,6 +500,7 @@ fn siblings(defs: &[Def<'_>], chain: &[usize], region: &Range<usize>) -> Vec<usi
 fn excerpt(
     rope: &Rope,
     counter: &TokenCounter,
+    memo: &mut LineMemo,
     region: (usize, usize),
     header: Option<(usize, usize)>,
     selection: (usize, usize),
@@ -493,17 +512,17 @@ fn excerpt(
         return (whole.to_string(), false);
     }
     let whole = whole.to_string();
-    if counter.count(&whole) <= budget {
+    if memo.count(counter, &whole) <= budget {
         return (whole, false);
     }
     let budget = budget.saturating_sub(4);
     let mut chosen: BTreeSet<usize> = BTreeSet::new();
     let mut used = 0usize;
-    let take = |i: usize, chosen: &mut BTreeSet<usize>, used: &mut usize| -> bool {
+    let mut take = |i: usize, chosen: &mut BTreeSet<usize>, used: &mut usize| -> bool {
         if chosen.contains(&i) {
             return true;
         }
-        let cost = counter.count(&line_text(i).to_string()) + 1;
+        let cost = memo.count(counter, &format!("{}\n", line_text(i)));
         if *used + cost > budget {
             return false;
         }

@@ -19,6 +19,7 @@ use crate::error::ContextError;
 use crate::language::{Language, LanguageSpec};
 use crate::tags::{self, RawTag};
 use crate::text::{self, Clamp, Encoding, TextRange};
+use crate::tokens::LineMemo;
 
 /// What an edit did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -43,6 +44,7 @@ pub struct Document {
     syntax: Option<Syntax>,
     tags: TagCache,
     invalid_utf8: bool,
+    pub(crate) token_memo: LineMemo,
 }
 
 struct Syntax {
@@ -88,6 +90,7 @@ impl Document {
             syntax,
             tags: TagCache::default(),
             invalid_utf8: false,
+            token_memo: LineMemo::default(),
         };
         doc.reparse_full();
         Ok(doc)

@@ -1,8 +1,13 @@
 //! Token counting with tiktoken's `o200k_base` encoding (GPT-4o and later models).
 //!
-//! Invariant: the encoder is built once per process; counts are of ordinary text (special
-//! tokens are counted as text).
+//! Invariants: the encoder is built once per process; counts are of ordinary text (special
+//! tokens are counted as text). o200k's pre-tokenizer never joins a line's text with the
+//! next line's, so counting line by line gives the whole text's count, except that runs of
+//! line breaks (blank lines) count one token per break instead of one per run: the line by
+//! line count is an upper bound, within a few percent.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
 use tiktoken_rs::CoreBPE;
@@ -37,5 +42,34 @@ impl TokenCounter {
     /// Number of tokens in `text`.
     pub fn count(&self, text: &str) -> usize {
         self.bpe.count_ordinary(text)
+    }
+}
+
+/// Most memoized lines before the memo is cleared.
+const MEMO_LIMIT: usize = 65_536;
+
+/// Line-by-line counting with a memo of the lines already counted, so that re-rendering
+/// mostly unchanged text costs hashing, not tokenizing.
+#[derive(Debug, Default)]
+pub(crate) struct LineMemo {
+    counts: HashMap<u64, u32>,
+}
+
+impl LineMemo {
+    /// Tokens of `text`, counted line by line (an upper bound of [`TokenCounter::count`]).
+    pub(crate) fn count(&mut self, counter: &TokenCounter, text: &str) -> usize {
+        if self.counts.len() > MEMO_LIMIT {
+            self.counts.clear();
+        }
+        text.split_inclusive('\n')
+            .map(|line| {
+                let mut hasher = DefaultHasher::new();
+                line.hash(&mut hasher);
+                *self
+                    .counts
+                    .entry(hasher.finish())
+                    .or_insert_with(|| counter.count(line) as u32) as usize
+            })
+            .sum()
     }
 }

@@ -15,7 +15,8 @@ use crate::language::SymbolKind;
 
 const DAMPING: f64 = 0.85;
 const MAX_ITERATIONS: usize = 100;
-const TOLERANCE: f64 = 1e-12;
+/// Convergence threshold per node (as networkx's `pagerank`).
+const TOLERANCE: f64 = 1e-6;
 
 /// What the ranking is personalized toward.
 pub(crate) struct Personalization<'a> {
@@ -141,16 +142,25 @@ fn personalization(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> V
 
 /// Personalized PageRank by power iteration; dangling mass follows the personalization.
 fn pagerank(n: usize, edges: &[(usize, usize, f64, &str)], personal: &[f64]) -> Vec<f64> {
+    // Parallel edges (one per name) are merged: PageRank only needs their total weight.
+    let mut merged: BTreeMap<(usize, usize), f64> = BTreeMap::new();
+    for &(s, d, w, _) in edges {
+        *merged.entry((s, d)).or_default() += w;
+    }
     let mut out_weight = vec![0.0f64; n];
-    for &(s, _, w, _) in edges {
+    for (&(s, _), &w) in &merged {
         out_weight[s] += w;
     }
+    let links: Vec<(usize, usize, f64)> = merged
+        .into_iter()
+        .map(|((s, d), w)| (s, d, w / out_weight[s]))
+        .collect();
     let mut x = personal.to_vec();
     for _ in 0..MAX_ITERATIONS {
         let mut next = vec![0.0f64; n];
         let dangling: f64 = (0..n).filter(|&i| out_weight[i] == 0.0).map(|i| x[i]).sum();
-        for &(s, d, w, _) in edges {
-            next[d] += DAMPING * x[s] * w / out_weight[s];
+        for &(s, d, share) in &links {
+            next[d] += DAMPING * x[s] * share;
         }
         for i in 0..n {
             next[i] += (DAMPING * dangling + (1.0 - DAMPING)) * personal[i];

@@ -15,7 +15,8 @@ fn rust_method_in_impl_renders_for_prompts() {
     let ctx = cursor_context_for_file(&path, 46, 14, 1024, None).unwrap();
     let rendered = ctx.render().replace(&fixtures().to_string_lossy().into_owned(), "<fixtures>");
     expect_file!["snapshots/cursor_rust.txt"].assert_eq(&rendered);
-    assert_eq!(ctx.tokens, TokenCounter::o200k().unwrap().count(&ctx.render()));
+    let exact = TokenCounter::o200k().unwrap().count(&ctx.render());
+    assert!(ctx.tokens >= exact && ctx.tokens <= exact * 105 / 100, "{} vs {exact}", ctx.tokens);
 }
 
 #[test]
