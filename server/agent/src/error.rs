@@ -21,6 +21,8 @@ pub enum AgentError {
     InvalidRule { rule: String, reason: String },
     #[error("approval {0} is not pending (already answered or unknown)")]
     ApprovalNotPending(lathe_protocol::ApprovalId),
+    #[error("the run stopped abnormally: {0}")]
+    RunPanicked(String),
     #[error("configuration: {0}")]
     Config(String),
 }

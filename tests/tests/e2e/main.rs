@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod daemon_lifecycle;
+mod run_cli;
 mod shims;

@@ -1,6 +1,7 @@
 //! The command line: one module per command, each a thin layer over the library crates.
 
 mod doctor;
+mod run;
 mod serve;
 mod sessions;
 mod shim;
@@ -32,6 +33,8 @@ enum Command {
     Sessions(sessions::SessionsArgs),
     /// Check the setup and say exactly what is missing.
     Doctor,
+    /// Run one agent task headless in a workspace (default: the current directory).
+    Run(run::RunArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -44,6 +47,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => status::run(args, paths).await,
         Command::Sessions(args) => sessions::run(args, paths),
         Command::Doctor => doctor::run(paths).await,
+        Command::Run(args) => run::run(args, paths).await,
     };
     match result {
         Ok(code) => code,

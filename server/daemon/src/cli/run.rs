@@ -1,0 +1,179 @@
+//! `lathe run "<prompt>"`: one headless agent task in a workspace (default: the current
+//! directory). Prints the answer, or with `--json` every event of the run as one JSON object
+//! per line. Approvals follow `--approval`: on a terminal the user is asked, without one a
+//! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
+//! message on stderr), 130 cancelled (Ctrl-C).
+
+use crate::config::{self, SandboxBackend};
+use crate::paths::Paths;
+use anyhow::{Context, bail};
+use lathe_agent::model::OpenAiClient;
+use lathe_agent::tools::ToolRegistry;
+use lathe_agent::{Agent, AgentConfig, Approver, HeadlessOptions, exit_code, run_headless};
+use lathe_protocol::config::ApprovalMode;
+use lathe_protocol::skill::SkillVars;
+use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
+use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, SandboxConfig, WorkspaceAccess};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// What to do.
+    prompt: String,
+    /// Print every event as one JSON object per line.
+    #[arg(long)]
+    json: bool,
+    /// Approval mode for this run.
+    #[arg(long, value_enum)]
+    approval: Option<ApprovalArg>,
+    /// Run a skill; the prompt becomes its input.
+    #[arg(long)]
+    skill: Option<String>,
+    /// The workspace (default: the current directory).
+    #[arg(long)]
+    workspace: Option<PathBuf>,
+    /// Continue a stored session.
+    #[arg(long)]
+    session: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ApprovalArg {
+    ReadOnly,
+    Ask,
+    Auto,
+}
+
+impl From<ApprovalArg> for ApprovalMode {
+    fn from(value: ApprovalArg) -> Self {
+        match value {
+            ApprovalArg::ReadOnly => ApprovalMode::ReadOnly,
+            ApprovalArg::Ask => ApprovalMode::Ask,
+            ApprovalArg::Auto => ApprovalMode::Auto,
+        }
+    }
+}
+
+/// Prints an event for humans (stderr progress; the answer goes to stdout at the end).
+fn show(event: &Event) {
+    match &event.payload {
+        EventPayload::ToolCallStart { tool_call_name, .. } => {
+            eprintln!("· {tool_call_name}");
+        }
+        EventPayload::ToolCallResult {
+            is_error: true,
+            content,
+            ..
+        } => {
+            let first = content.lines().next().unwrap_or_default();
+            eprintln!("  ✗ {first}");
+        }
+        EventPayload::Custom(CustomEvent::FileChanged(change)) => {
+            eprintln!("  changed {}", change.path);
+        }
+        _ => {}
+    }
+}
+
+pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
+    let workspace = match args.workspace {
+        Some(dir) => dir,
+        None => std::env::current_dir().context("reading the current directory")?,
+    };
+    let workspace = workspace
+        .canonicalize()
+        .with_context(|| format!("workspace {}", workspace.display()))?;
+    let loaded = config::load(&paths, Some(&workspace));
+    for problem in &loaded.problems {
+        eprintln!("lathe: config: {problem}");
+    }
+    let config = loaded.config;
+    if !config.model.is_configured() {
+        bail!(
+            "no model configured: set LATHE_BASE_URL (the API base including /v1) and \
+             LATHE_MODEL, or [model] base_url and model in {}",
+            paths.user_config_file().display()
+        );
+    }
+    paths.create().context("creating Lathe's directories")?;
+    let store = lathe_store::Store::open(&paths.store_file())?;
+    let sandbox_config = SandboxConfig {
+        backend: match config.sandbox.backend {
+            None => BackendChoice::Auto,
+            Some(SandboxBackend::Docker) => BackendChoice::Docker,
+            Some(SandboxBackend::Bwrap) => BackendChoice::Bwrap,
+            Some(SandboxBackend::None) => BackendChoice::None,
+        },
+        ..SandboxConfig::default()
+    };
+    let selection = lathe_sandbox::select(&sandbox_config, &DaemonId::from_home(&paths.state_dir))
+        .await
+        .context("choosing a sandbox")?;
+    for warning in &selection.warnings {
+        eprintln!("lathe: {warning}");
+    }
+    let skill = match &args.skill {
+        None => None,
+        Some(name) => {
+            let roots = lathe_skills::SkillRoots {
+                user: Some(paths.config_dir.join("skills")),
+                claude_user: std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")),
+                workspace: Some(workspace.clone()),
+            };
+            let vars = SkillVars {
+                input: args.prompt.clone(),
+                ..SkillVars::default()
+            };
+            let rendered = lathe_skills::Registry::new(roots)
+                .snapshot()
+                .render(name, &vars)
+                .with_context(|| format!("skill {name}"))?;
+            Some(rendered)
+        }
+    };
+    let mut agent_config = AgentConfig::new(workspace, config.model.clone());
+    agent_config.policy = config.policy.clone();
+    agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
+    let model = OpenAiClient::from_config(&config.model)?;
+    let tools = ToolRegistry::builtins(Some(selection.sandbox), WorkspaceAccess::WorkspaceWrite);
+    let agent = Agent::new(store, Arc::new(model), tools, agent_config)?;
+
+    let mut options = HeadlessOptions::new(
+        args.prompt,
+        Approver::for_terminal(std::io::stdin().is_terminal()),
+    );
+    options.session = args.session.map(SessionId::from);
+    options.skill = skill;
+    options.approval = args.approval.map(ApprovalMode::from);
+    let cancel = options.cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.cancel();
+        }
+    });
+    let json = args.json;
+    let mut stdout = std::io::stdout().lock();
+    let outcome = run_headless(&agent, options, |event| {
+        if json {
+            if let Ok(line) = serde_json::to_string(event) {
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            }
+        } else {
+            show(event);
+        }
+    })
+    .await?;
+    if !json {
+        if let Some((_, message)) = &outcome.error {
+            eprintln!("lathe: {message}");
+        } else {
+            let _ = writeln!(stdout, "{}", outcome.answer);
+        }
+        eprintln!("session {}", outcome.session);
+    }
+    Ok(ExitCode::from(exit_code(&outcome)))
+}

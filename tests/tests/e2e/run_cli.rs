@@ -1,0 +1,383 @@
+//! `lathe run` end to end: the real binary against the scripted model, `--json` event
+//! streams, approvals without a terminal, `--session` resume, `--skill`, faults, Ctrl-C.
+
+use lathe_tests::daemon::LatheHome;
+use lathe_tests::scripted_model::{Expect, Reply, Script, ScriptedModel, Step, StreamFault};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use std::process::Output;
+
+struct Run {
+    output: Output,
+    events: Vec<Value>,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Event types, custom events by name, deltas left out.
+    fn types(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter(|e| e["type"] != "TEXT_MESSAGE_CONTENT" && e["type"] != "TOOL_CALL_ARGS")
+            .map(|e| match e["type"].as_str().unwrap() {
+                "CUSTOM" => e["name"].as_str().unwrap().to_owned(),
+                other => other.to_owned(),
+            })
+            .collect()
+    }
+
+    fn session(&self) -> String {
+        self.events[0]["sessionId"].as_str().unwrap().to_owned()
+    }
+
+    fn of_type(&self, kind: &str) -> Vec<&Value> {
+        self.events.iter().filter(|e| e["type"] == kind).collect()
+    }
+}
+
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "remember the milk\n").unwrap();
+    dir
+}
+
+/// Runs `lathe run --json <args>` in `workspace` against `base_url`.
+async fn lathe_run(
+    home: &LatheHome,
+    base_url: &str,
+    workspace: &std::path::Path,
+    args: &[&str],
+) -> Run {
+    let mut command = home.command();
+    command
+        .env("LATHE_BASE_URL", base_url)
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(workspace)
+        .args(["run", "--json"])
+        .args(args);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let events = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    Run { output, events }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_session_streams_every_event_as_json_lines() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("read_file", json!({"path": "notes.txt"}))]).expecting(Expect {
+            user_contains: Some("what do my notes say".into()),
+            ..Expect::default()
+        }),
+        Step::text("They say to remember the milk.").expecting(Expect {
+            tool_result_contains: Some("remember the milk".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let run = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["what do my notes say?"],
+    )
+    .await;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    model.assert_played();
+    assert_eq!(
+        run.types(),
+        [
+            "RUN_STARTED",
+            "TEXT_MESSAGE_START",
+            "TEXT_MESSAGE_END",
+            "STEP_STARTED",
+            "TEXT_MESSAGE_START",
+            "TOOL_CALL_START",
+            "TEXT_MESSAGE_END",
+            "TOOL_CALL_END",
+            "usage",
+            "STEP_FINISHED",
+            "TOOL_CALL_RESULT",
+            "STEP_STARTED",
+            "TEXT_MESSAGE_START",
+            "TEXT_MESSAGE_END",
+            "usage",
+            "STEP_FINISHED",
+            "RUN_FINISHED",
+        ]
+    );
+    let seqs: Vec<u64> = run
+        .events
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=run.events.len() as u64).collect::<Vec<_>>());
+    assert_eq!(
+        run.of_type("RUN_FINISHED")[0]["result"],
+        json!({"answer": "They say to remember the milk."})
+    );
+    let sessions = home.run(&["sessions", "--json"]).unwrap();
+    let sessions: Value = serde_json::from_slice(&sessions.stdout).unwrap();
+    assert_eq!(sessions[0]["id"], run.session());
+    assert_eq!(sessions[0]["status"], "finished");
+    assert_eq!(sessions[0]["origin"], "cli");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("write_file", json!({"path": "out.txt", "content": "hi\n"}))]),
+        Step::text("could not write").expecting(Expect {
+            tool_result_contains: Some("denied".into()),
+            ..Expect::default()
+        }),
+        Step::tool_calls([("write_file", json!({"path": "out.txt", "content": "hi\n"}))]),
+        Step::text("wrote it"),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let asked = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["write", "--approval", "ask"],
+    )
+    .await;
+    assert_eq!(asked.code(), Some(0), "{}", asked.stderr());
+    assert!(
+        asked.stderr().contains("no terminal to ask"),
+        "{}",
+        asked.stderr()
+    );
+    let types = asked.types();
+    assert!(types.contains(&"approval.requested".to_owned()));
+    assert!(types.contains(&"approval.resolved".to_owned()));
+    assert!(!dir.path().join("out.txt").exists());
+
+    let auto = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["write", "--approval", "auto"],
+    )
+    .await;
+    assert_eq!(auto.code(), Some(0), "{}", auto.stderr());
+    assert!(!auto.types().contains(&"approval.requested".to_owned()));
+    assert!(auto.types().contains(&"file.changed".to_owned()));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+        "hi\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_continues_a_stored_conversation() {
+    let model = ScriptedModel::start(Script::new([
+        Step::text("Nice to meet you, Ada."),
+        Step::text("Your name is Ada.").expecting(Expect {
+            user_contains: Some("what is my name".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let first = lathe_run(&home, &model.base_url(), dir.path(), &["I am Ada"]).await;
+    assert_eq!(first.code(), Some(0), "{}", first.stderr());
+    let session = first.session();
+    let second = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["what is my name?", "--session", &session],
+    )
+    .await;
+    assert_eq!(second.code(), Some(0), "{}", second.stderr());
+    assert_eq!(second.session(), session);
+    let first_seq_of_second = second.events[0]["seq"].as_u64().unwrap();
+    assert_eq!(first_seq_of_second, first.events.len() as u64 + 1);
+    let sent: Vec<String> = model.requests()[1]
+        .messages()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m["role"].as_str().unwrap(),
+                m["content"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent[1..],
+        [
+            "user: I am Ada".to_owned(),
+            "assistant: Nice to meet you, Ada.".to_owned(),
+            "user: what is my name?".to_owned(),
+        ]
+    );
+    let unknown = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["x", "--session", "nope"],
+    )
+    .await;
+    assert_eq!(unknown.code(), Some(1));
+    assert!(
+        unknown.stderr().contains("no session nope"),
+        "{}",
+        unknown.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skill_sets_the_system_prompt_and_restricts_the_tools() {
+    let model = ScriptedModel::start(Script::new([Step::text("It adds numbers.").expecting(
+        Expect {
+            system_contains: Some("You are explaining code".into()),
+            user_contains: Some("the add function".into()),
+            ..Expect::default()
+        },
+    )]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let run = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["the add function", "--skill", "explain"],
+    )
+    .await;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    model.assert_played();
+    let tools = model.requests()[0].tool_names();
+    assert!(tools.contains(&"read_file".to_owned()), "{tools:?}");
+    assert!(!tools.contains(&"write_file".to_owned()), "{tools:?}");
+    assert!(!tools.contains(&"run_command".to_owned()), "{tools:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_end_with_a_clear_message_and_a_failing_status() {
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = lathe_run(
+        &home,
+        &format!("http://127.0.0.1:{port}/v1"),
+        dir.path(),
+        &["hi"],
+    )
+    .await;
+    assert_eq!(down.code(), Some(1));
+    let error = down.of_type("RUN_ERROR")[0];
+    assert_eq!(error["code"], "model_unreachable");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains(&port.to_string())
+    );
+
+    let model = ScriptedModel::start(Script::new([
+        Step::status(401),
+        Step::text("half").with_fault(StreamFault::CutAfter { after_chunks: 2 }),
+    ]))
+    .await
+    .unwrap();
+    let unauthorized = lathe_run(&home, &model.base_url(), dir.path(), &["hi"]).await;
+    assert_eq!(unauthorized.code(), Some(1));
+    assert_eq!(
+        unauthorized.of_type("RUN_ERROR")[0]["code"],
+        "model_unauthorized"
+    );
+    let cut = lathe_run(&home, &model.base_url(), dir.path(), &["hi"]).await;
+    assert_eq!(cut.code(), Some(1));
+    assert_eq!(cut.types().last().unwrap(), "RUN_ERROR");
+
+    let mut unconfigured = home.command();
+    unconfigured.current_dir(dir.path()).args(["run", "hi"]);
+    let output = tokio::task::spawn_blocking(move || unconfigured.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no model configured: set LATHE_BASE_URL"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_cancels_mid_stream_and_exits_130() {
+    use tokio::io::AsyncBufReadExt;
+    let model = ScriptedModel::start(Script::new([Step::reply(Reply {
+        content: Some("this answer never ends".into()),
+        fault: Some(StreamFault::StallAfter { after_chunks: 3 }),
+        ..Reply::default()
+    })]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let mut command = tokio::process::Command::from(home.command());
+    command
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(dir.path())
+        .args(["run", "--json", "go"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut events = Vec::new();
+    let mut assistant = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let event: Value = serde_json::from_str(&line).unwrap();
+        if event["type"] == "TEXT_MESSAGE_START" && event["role"] == "assistant" {
+            assistant = Some(event["messageId"].clone());
+        }
+        let streaming = event["type"] == "TEXT_MESSAGE_CONTENT"
+            && Some(&event["messageId"]) == assistant.as_ref();
+        events.push(event);
+        if streaming {
+            lathe_tests::daemon::signal(child.id().unwrap(), "INT");
+            break;
+        }
+    }
+    while let Some(line) = lines.next_line().await.unwrap() {
+        events.push(serde_json::from_str(&line).unwrap());
+    }
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(130));
+    let last = events.last().unwrap();
+    assert_eq!(
+        (&last["type"], &last["code"]),
+        (&json!("RUN_ERROR"), &json!("cancelled"))
+    );
+}
