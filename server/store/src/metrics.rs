@@ -75,60 +75,74 @@ impl Metrics {
 
 const MS_PER_DAY: u64 = 86_400_000;
 
-/// Adds what one stored event contributes to the counters.
-pub(crate) fn record(
-    table: &mut Table<(&str, u64), u64>,
-    payload: &EventPayload,
-    at: TimestampMs,
-) -> Result<(), StoreError> {
-    let day = at / MS_PER_DAY;
-    let mut add = |name: &str, amount: u64| -> Result<(), StoreError> {
-        if amount == 0 {
-            return Ok(());
+/// Counter increments gathered over one transaction, written once at its end.
+#[derive(Default)]
+pub(crate) struct Deltas(BTreeMap<(String, u64), u64>);
+
+impl Deltas {
+    fn add(&mut self, name: &str, day: u64, amount: u64) {
+        if amount > 0 {
+            *self.0.entry((name.to_owned(), day)).or_default() += amount;
         }
-        let current = table
-            .get((name, day))
-            .map_err(StoreError::db)?
-            .map(|v| v.value())
-            .unwrap_or(0);
-        table
-            .insert((name, day), current.saturating_add(amount))
-            .map_err(StoreError::db)?;
-        Ok(())
-    };
-    add(MetricKey::Events.name(), 1)?;
-    match payload {
-        EventPayload::RunStarted { .. } => add(MetricKey::Runs.name(), 1)?,
-        EventPayload::RunError { .. } => add(MetricKey::RunErrors.name(), 1)?,
-        EventPayload::ToolCallResult { is_error, .. } => {
-            add(MetricKey::ToolCalls.name(), 1)?;
-            if *is_error {
-                add(MetricKey::ToolErrors.name(), 1)?;
-            }
-        }
-        EventPayload::Custom(CustomEvent::Usage(usage)) => {
-            add(MetricKey::ModelCalls.name(), 1)?;
-            add(MetricKey::InputTokens.name(), usage.input_tokens)?;
-            add(MetricKey::OutputTokens.name(), usage.output_tokens)?;
-            if let Some(cost) = usage.cost_usd {
-                add(MetricKey::CostMicroUsd.name(), (cost * 1e6).round() as u64)?;
-            }
-            add(&latency_bucket("model_latency_ms", usage.latency_ms), 1)?;
-            if let Some(ttft) = usage.time_to_first_token_ms {
-                add(&latency_bucket("model_ttft_ms", ttft), 1)?;
-            }
-        }
-        EventPayload::Custom(CustomEvent::ApprovalRequested(_)) => {
-            add(MetricKey::ApprovalsRequested.name(), 1)?
-        }
-        EventPayload::Custom(CustomEvent::ApprovalResolved(resolved))
-            if !resolved.decision.allows() =>
-        {
-            add(MetricKey::ApprovalsDenied.name(), 1)?
-        }
-        _ => {}
     }
-    Ok(())
+
+    /// Adds what one stored event contributes to the counters.
+    pub(crate) fn record(&mut self, payload: &EventPayload, at: TimestampMs) {
+        let day = at / MS_PER_DAY;
+        self.add(MetricKey::Events.name(), day, 1);
+        match payload {
+            EventPayload::RunStarted { .. } => self.add(MetricKey::Runs.name(), day, 1),
+            EventPayload::RunError { .. } => self.add(MetricKey::RunErrors.name(), day, 1),
+            EventPayload::ToolCallResult { is_error, .. } => {
+                self.add(MetricKey::ToolCalls.name(), day, 1);
+                self.add(MetricKey::ToolErrors.name(), day, u64::from(*is_error));
+            }
+            EventPayload::Custom(CustomEvent::Usage(usage)) => {
+                self.add(MetricKey::ModelCalls.name(), day, 1);
+                self.add(MetricKey::InputTokens.name(), day, usage.input_tokens);
+                self.add(MetricKey::OutputTokens.name(), day, usage.output_tokens);
+                if let Some(cost) = usage.cost_usd {
+                    self.add(
+                        MetricKey::CostMicroUsd.name(),
+                        day,
+                        (cost * 1e6).round() as u64,
+                    );
+                }
+                self.add(
+                    &latency_bucket("model_latency_ms", usage.latency_ms),
+                    day,
+                    1,
+                );
+                if let Some(ttft) = usage.time_to_first_token_ms {
+                    self.add(&latency_bucket("model_ttft_ms", ttft), day, 1);
+                }
+            }
+            EventPayload::Custom(CustomEvent::ApprovalRequested(_)) => {
+                self.add(MetricKey::ApprovalsRequested.name(), day, 1)
+            }
+            EventPayload::Custom(CustomEvent::ApprovalResolved(resolved))
+                if !resolved.decision.allows() =>
+            {
+                self.add(MetricKey::ApprovalsDenied.name(), day, 1)
+            }
+            _ => {}
+        }
+    }
+
+    /// Adds the gathered increments to the stored counters.
+    pub(crate) fn flush(self, table: &mut Table<(&str, u64), u64>) -> Result<(), StoreError> {
+        for ((name, day), amount) in self.0 {
+            let current = table
+                .get((name.as_str(), day))
+                .map_err(StoreError::db)?
+                .map(|v| v.value())
+                .unwrap_or(0);
+            table
+                .insert((name.as_str(), day), current.saturating_add(amount))
+                .map_err(StoreError::db)?;
+        }
+        Ok(())
+    }
 }
 
 /// The counter name of the histogram bucket a latency falls in, e.g. `model_latency_ms_le_250`.

@@ -128,6 +128,7 @@ fn commit_group(db: &Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreError> {
         let mut metrics_table = txn.open_table(tables::METRICS).map_err(StoreError::db)?;
         let mut sessions = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
         let mut approvals = txn.open_table(tables::APPROVALS).map_err(StoreError::db)?;
+        let mut counted = metrics::Deltas::default();
         for op in ops {
             let reply = match op {
                 Op::Append { session, payloads } => {
@@ -145,7 +146,7 @@ fn commit_group(db: &Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreError> {
                         events_table
                             .insert((session.as_str(), seq), tables::encode(&event)?.as_slice())
                             .map_err(StoreError::db)?;
-                        metrics::record(&mut metrics_table, payload, timestamp)?;
+                        counted.record(payload, timestamp);
                         events.push(event);
                     }
                     Reply::Events(events)
@@ -168,6 +169,7 @@ fn commit_group(db: &Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreError> {
             };
             replies.push(reply);
         }
+        counted.flush(&mut metrics_table)?;
     }
     txn.commit().map_err(StoreError::db)?;
     Ok(replies)
