@@ -271,3 +271,45 @@ async fn the_default_image_passes_the_doctor() {
         ]
     );
 }
+
+#[tokio::test]
+async fn cli_exec_returns_the_exit_code_and_removes_its_container() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let home = fx.root.path().join("home");
+    let config = SandboxConfig {
+        backend: lathe_sandbox::BackendChoice::Docker,
+        ..config()
+    };
+    let exec = lathe_sandbox::cli::CliExec {
+        workspace: fx.workspace().to_owned(),
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            "test -f hello.txt && exit 5".into(),
+        ],
+        access: WorkspaceAccess::ReadOnly,
+        timeout: None,
+    };
+    let code = lathe_sandbox::cli::run_exec_cli(&config, &home, exec)
+        .await
+        .unwrap();
+    assert_eq!(code, 5);
+    let cli_daemon = lathe_sandbox::DaemonId::from_home(&home.join("cli"));
+    let engine = bollard::Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .unwrap();
+    let filters = std::collections::HashMap::from([(
+        "label".to_owned(),
+        vec![format!("lathe.daemon={cli_daemon}")],
+    )]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    assert_eq!(
+        engine.list_containers(Some(options)).await.unwrap().len(),
+        0
+    );
+}
