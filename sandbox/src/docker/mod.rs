@@ -7,6 +7,7 @@
 //! command fails with a clear error and the next command gets a fresh container); containers of
 //! this daemon's home that this instance does not own are removed by [`DockerSandbox::reap_orphans`].
 
+mod agent;
 mod engine;
 mod run;
 
@@ -38,6 +39,7 @@ pub const IMAGE_ADVICE: &str = "build it offline with `sandbox/image/build.sh` f
 /// One session's container.
 struct Container {
     id: String,
+    agent: Option<agent::Agent>,
     policy: SandboxPolicy,
     last_used: Mutex<Instant>,
     oom_kills: AtomicU64,
@@ -277,14 +279,25 @@ impl Inner {
                 .start_container(&created.id, None)
                 .await
                 .map_err(|e| engine::to_error(&self.host, "start container", &session, &e))?;
-            run::oom_kills(&self.docker, &created.id)
+            let started = agent::Agent::start(&self.docker, &created.id)
                 .await
-                .map_err(|e| engine::to_error(&self.host, "check container", &session, &e))
+                .map_err(|e| engine::to_error(&self.host, "start exec agent", &session, &e))?;
+            match started {
+                Some((agent, oom)) => Ok((Some(agent), oom)),
+                None => {
+                    tracing::info!(image = %policy.image, "sandbox: no python3 in the image; one docker exec per command");
+                    run::oom_kills(&self.docker, &created.id)
+                        .await
+                        .map(|oom| (None, oom))
+                        .map_err(|e| engine::to_error(&self.host, "check container", &session, &e))
+                }
+            }
         }
         .await;
         match started {
-            Ok(oom) => Ok(Container {
+            Ok((agent, oom)) => Ok(Container {
                 id: created.id,
+                agent,
                 policy,
                 last_used: Mutex::new(Instant::now()),
                 oom_kills: AtomicU64::new(oom),
@@ -362,6 +375,22 @@ impl Inner {
         let timeout = request
             .timeout
             .unwrap_or(Duration::from_secs(self.config.timeout_secs));
+        if let Some(agent) = container.agent.as_ref().filter(|a| a.alive()) {
+            let started = Instant::now();
+            let request = agent::AgentRequest {
+                argv: &request.argv,
+                env: request.env.into_iter().collect(),
+                marker: format!("{}={marker}", run::EXEC_MARKER),
+                cwd: working_dir.display().to_string(),
+                timeout,
+                grace: Duration::from_millis(self.config.kill_grace_ms),
+                limit: self.config.max_output_bytes,
+            };
+            return match agent.run(request, output).await {
+                Ok(done) => Ok(self.agent_outcome(&container, done, timeout, started)),
+                Err(agent::AgentError::Lost) => Err(self.agent_lost(&session.id, &container).await),
+            };
+        }
         let plan = run::ExecPlan {
             container: &container.id,
             argv: run::supervised(request.argv),
@@ -417,6 +446,50 @@ impl Inner {
             stderr: raw.stderr,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
+    }
+
+    fn agent_outcome(
+        &self,
+        container: &Container,
+        done: agent::AgentOutcome,
+        timeout: Duration,
+        started: Instant,
+    ) -> ExecOutcome {
+        let oom = done
+            .oom_kills
+            .is_some_and(|n| n > container.oom_kills.swap(n, Ordering::SeqCst));
+        let termination = match done.exit_code {
+            None => Termination::TimedOut {
+                after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            },
+            Some(code) if code != 0 && oom => Termination::OutOfMemory { code },
+            Some(code) => Termination::Exited { code },
+        };
+        ExecOutcome {
+            termination,
+            stdout: done.stdout,
+            stderr: done.stderr,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The agent stopped answering: the container is forgotten (and removed when the engine
+    /// still answers) and the error says why.
+    async fn agent_lost(&self, session_id: &str, container: &Container) -> SandboxError {
+        self.invalidate(session_id, &container.id).await;
+        if let Err(e) = self.docker.ping().await {
+            return engine::to_error(&self.host, "exec", session_id, &e);
+        }
+        let detail = if self.running(&container.id).await {
+            "its exec agent stopped answering; the container was removed"
+        } else {
+            "the container stopped while the command ran"
+        };
+        self.remove_stale().await;
+        SandboxError::ContainerLost {
+            session: session_id.to_owned(),
+            detail: detail.to_owned(),
+        }
     }
 
     /// Whether the container still runs (false when the engine cannot tell).

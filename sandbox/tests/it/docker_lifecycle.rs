@@ -115,10 +115,10 @@ async fn a_command_ignoring_sigterm_is_killed_at_the_timeout_and_the_container_s
         "ps -eo comm= | sort | uniq -c | sed 's/^ *//'",
     )
     .await;
-    // The keep-alive `sleep infinity`; the two `sh` are this command and its supervisor.
+    // Left: init, the keep-alive `sleep infinity`, the exec agent and this pipeline.
     assert_eq!(
         after.stdout(),
-        "1 docker-init\n1 ps\n1 sed\n2 sh\n1 sleep\n1 sort\n1 uniq\n"
+        "1 docker-init\n1 ps\n1 python3\n1 sed\n1 sh\n1 sleep\n1 sort\n1 uniq\n"
     );
     assert_eq!(
         sandbox.session_container(&fx.session.id).await.unwrap(),
