@@ -1,0 +1,61 @@
+//! Benchmark of checkpoints: 100 touched files (with content not yet in the object store)
+//! in a committed 10,000-file repository, from the call to the moved ref.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use lathe_workspace::Workspace;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const FILES: usize = 10_000;
+const TOUCHED: usize = 100;
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=Bench", "-c", "user.email=bench@example.com", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+fn path(i: usize) -> String {
+    format!("src/module_{:02}/file_{i:05}.rs", i % 50)
+}
+
+fn bench(c: &mut Criterion) {
+    let repo = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    for i in 0..FILES {
+        let file = repo.path().join(path(i));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("pub fn f{i}() -> usize {{\n    {i}\n}}\n").repeat(20)).unwrap();
+    }
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "10k files"]);
+
+    let ws = Workspace::open(repo.path(), state.path()).unwrap();
+    let touched: Vec<String> = (0..TOUCHED).map(|i| path(i * (FILES / TOUCHED))).collect();
+    let touched_refs: Vec<&str> = touched.iter().map(String::as_str).collect();
+    let round = AtomicUsize::new(0);
+
+    c.bench_function("checkpoint_100_files_in_10k_repo", |b| {
+        b.iter_batched(
+            || {
+                let n = round.fetch_add(1, Ordering::Relaxed);
+                for p in &touched {
+                    std::fs::write(repo.path().join(p), format!("// edit {n}\npub fn g() {{}}\n").repeat(20)).unwrap();
+                }
+                format!("run-{n}")
+            },
+            |run| ws.checkpoint("bench", &run, &touched_refs).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
