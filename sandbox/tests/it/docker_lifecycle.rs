@@ -9,7 +9,7 @@ use lathe_sandbox::{
 };
 use pretty_assertions::assert_eq;
 
-use crate::support::{Fixture, config, docker, run, sh};
+use crate::support::{Fixture, PROCESSES, config, docker, process_names, run, sh};
 
 async fn exists(container: &str) -> bool {
     let engine = bollard::Docker::connect_with_defaults()
@@ -109,16 +109,11 @@ async fn a_command_ignoring_sigterm_is_killed_at_the_timeout_and_the_container_s
         "killed long before the sleep ends: {}",
         run1.outcome.duration_ms
     );
-    let after = sh(
-        &sandbox,
-        &fx.session,
-        "ps -eo comm= | sort | uniq -c | sed 's/^ *//'",
-    )
-    .await;
-    // Left: init, the keep-alive `sleep infinity`, the exec agent and this pipeline.
+    let after = sh(&sandbox, &fx.session, PROCESSES).await;
+    // Left: init, the keep-alive `sleep infinity`, the exec agent and this command.
     assert_eq!(
-        after.stdout(),
-        "1 docker-init\n1 ps\n1 python3\n1 sed\n1 sh\n1 sleep\n1 sort\n1 uniq\n"
+        process_names(&after.stdout()),
+        ["docker-init", "python3", "sh", "sleep"]
     );
     assert_eq!(
         sandbox.session_container(&fx.session.id).await.unwrap(),

@@ -1,9 +1,9 @@
 //! The Docker engine restarting mid-session: the session's next command fails with a clear
-//! error, and the one after gets a fresh container. This test runs its own private dockerd
-//! (root, private socket, data-root and exec-root) so that restarting it disturbs no other test,
-//! with a tiny busybox image imported offline.
+//! error, and the one after gets a fresh container. Each test runs its own private dockerd
+//! (root, private socket, data-root and exec-root) so that restarting it disturbs no other test:
+//! once with the default image (commands through the exec agent), once with a busybox image
+//! (one docker exec per command).
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use lathe_sandbox::{
 };
 use pretty_assertions::assert_eq;
 
-use crate::support::{Fixture, config, run, sh};
+use crate::support::{Fixture, config, import_busybox, run, sh, shared_host};
 
 struct PrivateEngine {
     dir: tempfile::TempDir,
@@ -84,20 +84,6 @@ impl Drop for PrivateEngine {
     }
 }
 
-fn busybox_rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    std::fs::create_dir_all(root.join("bin")).unwrap();
-    for d in ["tmp", "workspace", "proc", "sys", "dev", "etc"] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
-        .expect("busybox-static must be installed (source .ci/dockerd.sh installs it)");
-    for applet in ["sh", "sleep", "cat", "grep", "kill", "echo", "true", "ls"] {
-        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    root
-}
-
 fn assert_clear(err: &SandboxError) {
     let text = err.to_string();
     assert!(
@@ -115,6 +101,38 @@ fn assert_clear(err: &SandboxError) {
 
 #[tokio::test]
 async fn an_engine_restart_gives_a_clear_error_then_a_fresh_container() {
+    restart_scenario(|engine| {
+        // The default image (exec agent path), copied offline from the shared engine.
+        let copy = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "docker -H '{}' save '{image}' | docker -H '{}' load -q",
+                shared_host(),
+                engine.host(),
+                image = lathe_sandbox::default_image()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            copy.status.success(),
+            "{}",
+            String::from_utf8_lossy(&copy.stderr)
+        );
+        lathe_sandbox::default_image()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_engine_restart_is_handled_with_plain_execs_too() {
+    restart_scenario(|engine| {
+        import_busybox(&engine.host(), "lathe-busybox:test");
+        "lathe-busybox:test".to_owned()
+    })
+    .await;
+}
+
+async fn restart_scenario(load_image: impl FnOnce(&PrivateEngine) -> String) {
     let mut engine = PrivateEngine {
         dir: tempfile::Builder::new()
             .prefix("ld")
@@ -124,26 +142,11 @@ async fn an_engine_restart_gives_a_clear_error_then_a_fresh_container() {
     };
     engine.start();
     engine.ready().await;
-    let rootfs = busybox_rootfs(engine.dir.path());
-    let import = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "tar -C '{}' -c . | docker -H '{}' import -c 'ENV PATH=/bin' - lathe-busybox:test",
-            rootfs.display(),
-            engine.host()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        import.status.success(),
-        "{}",
-        String::from_utf8_lossy(&import.stderr)
-    );
-
+    let image = load_image(&engine);
     let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
     let config = SandboxConfig {
         docker_host: Some(engine.host()),
-        image: "lathe-busybox:test".into(),
+        image,
         ..config()
     };
     let sandbox = DockerSandbox::connect(config, fx.daemon.clone())

@@ -7,5 +7,6 @@ mod docker_isolation;
 mod docker_lifecycle;
 mod engine_restart;
 mod host;
+mod plain_exec;
 mod policy;
 mod support;

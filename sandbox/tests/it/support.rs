@@ -159,3 +159,67 @@ pub fn host_ip() -> std::net::IpAddr {
     socket.connect("8.8.8.8:53").unwrap();
     socket.local_addr().unwrap().ip()
 }
+
+/// Imports a tiny busybox image (no python3, so every command is its own docker exec) into the
+/// engine at `host` as `tag`, offline, from the host's static busybox.
+pub fn import_busybox(host: &str, tag: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("bin")).unwrap();
+    for d in ["tmp", "workspace", "proc", "sys", "dev", "etc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+        .expect("busybox-static must be installed (source .ci/dockerd.sh installs it)");
+    for applet in [
+        "sh", "sleep", "cat", "grep", "kill", "echo", "true", "ls", "sort", "uniq", "sed", "id",
+    ] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    let import = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C '{}' -c . | docker -H '{host}' import -c 'ENV PATH=/bin' - '{tag}'",
+            root.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+}
+
+/// Removes an image when dropped.
+pub struct ImageGuard {
+    pub host: String,
+    pub tag: String,
+}
+
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _status = std::process::Command::new("docker")
+            .args(["-H", &self.host, "rmi", "-f", &self.tag])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// The engine address the tests use.
+pub fn shared_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
+}
+
+/// Lists the container's processes (by name, sorted) with shell builtins only, so that the
+/// listing itself adds no process but the shell running it.
+pub const PROCESSES: &str =
+    "for p in /proc/[0-9]*; do read c < $p/comm && echo $c; done 2>/dev/null";
+
+/// The sorted process names printed by [`PROCESSES`].
+pub fn process_names(stdout: &str) -> Vec<String> {
+    let mut names: Vec<String> = stdout.lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
