@@ -2,10 +2,18 @@
 //! created on first use from the session's [`SandboxPolicy`], reused by its later commands,
 //! removed when the session ends or idles out.
 //!
+//! Commands reach the container through an exec agent (`agent.py`, one long-lived
+//! `docker exec -i` per container) when the image has `python3`, so a warm command costs a fork
+//! instead of a runc exec; otherwise each command is its own docker exec under a shell
+//! supervisor (`run.rs`). Both paths give the same contract: streamed bounded output, exit code,
+//! timeout killing every process of the command, leftovers of a finished command killed, OOM
+//! kills recognised from the container's memory cgroup counter.
+//!
 //! Invariants: every container carries `lathe.session` and `lathe.daemon`; images are never
-//! pulled; a container found gone or an engine found unreachable is forgotten at once (the
-//! command fails with a clear error and the next command gets a fresh container); containers of
-//! this daemon's home that this instance does not own are removed by [`DockerSandbox::reap_orphans`].
+//! pulled; a container found gone, an agent found dead or an engine found unreachable is
+//! forgotten at once (the command fails with a clear error and the next command gets a fresh
+//! container); containers of this daemon's home that this instance does not own are removed by
+//! [`DockerSandbox::reap_orphans`].
 
 mod agent;
 mod engine;

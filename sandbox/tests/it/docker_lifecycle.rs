@@ -56,6 +56,19 @@ async fn commands_reuse_the_warm_container_and_stream_their_output() {
         (second.stdout(), second.outcome.exit_code()),
         ("state\n/workspace/sub\n".to_owned(), 7)
     );
+    let missing = run(
+        &sandbox,
+        &fx.session,
+        ExecRequest::argv(["true"]).with_cwd("missing"),
+    )
+    .await;
+    assert_eq!(
+        (missing.outcome.termination, missing.stderr()),
+        (
+            Termination::Exited { code: 126 },
+            "lathe: working directory /workspace/missing does not exist\n".to_owned()
+        )
+    );
     sandbox.end_session(&fx.session.id).await.unwrap();
     assert!(!exists(&id).await, "end_session removes the container");
     sandbox.end_session(&fx.session.id).await.unwrap();
