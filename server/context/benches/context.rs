@@ -22,7 +22,12 @@ use lathe_context::{
     TextRange,
 };
 
-const RUST_CRATES: &[&str] = &["tokio-1.", "serde_json-1.", "regex-automata-0.4.", "hyper-1."];
+const RUST_CRATES: &[&str] = &[
+    "tokio-1.",
+    "serde_json-1.",
+    "regex-automata-0.4.",
+    "hyper-1.",
+];
 const PYTHON_PACKAGES: &[&str] = &["rich", "httpx", "click", "pydantic"];
 const CORPUS_FILES: usize = 1000;
 
@@ -37,7 +42,12 @@ fn main() {
         None => build_corpus(aider_python.as_deref()),
     };
     println!("corpus: {}", corpus.display());
-    println!("load average at start: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
+    println!(
+        "load average at start: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
     tokenizer_figure();
     repo_map_figures(&corpus, budget, aider_python.as_deref());
     keystroke_figures();
@@ -48,7 +58,11 @@ fn registry_src() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
     let src = home.join("registry/src");
-    std::fs::read_dir(&src).ok()?.flatten().map(|e| e.path()).find(|p| p.is_dir())
+    std::fs::read_dir(&src)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
 }
 
 fn aider_python() -> Option<PathBuf> {
@@ -61,7 +75,9 @@ fn aider_python() -> Option<PathBuf> {
 }
 
 fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -101,7 +117,9 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
             files_with_ext(dir, "rs", &mut files);
             let name = dir.file_name().unwrap().to_owned();
             for f in files {
-                let rel = Path::new("rust").join(&name).join(f.strip_prefix(dir).unwrap());
+                let rel = Path::new("rust")
+                    .join(&name)
+                    .join(f.strip_prefix(dir).unwrap());
                 sources.push((f, rel));
             }
         }
@@ -109,7 +127,10 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
     let python = python.map_or_else(|| PathBuf::from("python3"), Path::to_path_buf);
     for package in PYTHON_PACKAGES {
         let out = Command::new(&python)
-            .args(["-c", &format!("import {package}, os; print(os.path.dirname({package}.__file__))")])
+            .args([
+                "-c",
+                &format!("import {package}, os; print(os.path.dirname({package}.__file__))"),
+            ])
             .output();
         let Some(dir) = out
             .ok()
@@ -122,7 +143,9 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
         let mut files = Vec::new();
         files_with_ext(&dir, "py", &mut files);
         for f in files {
-            let rel = Path::new("python").join(package).join(f.strip_prefix(&dir).unwrap());
+            let rel = Path::new("python")
+                .join(package)
+                .join(f.strip_prefix(&dir).unwrap());
             sources.push((f, rel));
         }
     }
@@ -148,11 +171,18 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn first_rust_file(corpus: &Path) -> PathBuf {
     let mut files = Vec::new();
     files_with_ext(corpus, "rs", &mut files);
-    files.into_iter().nth(10).expect("the corpus has Rust files")
+    let pick = files.len().min(11).saturating_sub(1);
+    files
+        .into_iter()
+        .nth(pick)
+        .expect("the corpus has Rust files")
 }
 
 fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
-    let request = MapRequest { budget, ..MapRequest::default() };
+    let request = MapRequest {
+        budget,
+        ..MapRequest::default()
+    };
     // Cold: empty cache each time.
     let mut cold = Vec::new();
     let mut last = None;
@@ -161,7 +191,10 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
         let start = Instant::now();
         let mut index = RepoIndex::open(
             corpus,
-            IndexOptions { cache_dir: Some(cache.path().to_path_buf()), ..IndexOptions::default() },
+            IndexOptions {
+                cache_dir: Some(cache.path().to_path_buf()),
+                ..IndexOptions::default()
+            },
         )
         .unwrap();
         index.refresh().unwrap();
@@ -183,8 +216,10 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
 
     // Warm: one file edited, the cache on disk from a previous build.
     let cache = tempfile::tempdir().unwrap();
-    let options =
-        IndexOptions { cache_dir: Some(cache.path().to_path_buf()), ..IndexOptions::default() };
+    let options = IndexOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..IndexOptions::default()
+    };
     let mut memory = RepoIndex::open(corpus, options.clone()).unwrap();
     memory.refresh().unwrap();
     let edited = first_rust_file(corpus);
@@ -193,8 +228,11 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
     let mut in_memory = Vec::new();
     let mut parsed = Vec::new();
     for i in 0..10 {
-        std::fs::write(&edited, format!("{original}\npub fn bench_added_{i}() -> u32 {{ {i} }}\n"))
-            .unwrap();
+        std::fs::write(
+            &edited,
+            format!("{original}\npub fn bench_added_{i}() -> u32 {{ {i} }}\n"),
+        )
+        .unwrap();
         let start = Instant::now();
         let mut index = RepoIndex::open(corpus, options.clone()).unwrap();
         parsed.push(index.refresh().unwrap().parsed);
@@ -202,8 +240,11 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
         from_disk.push(ms(start.elapsed()));
         assert!(map.tokens <= budget);
 
-        std::fs::write(&edited, format!("{original}\npub fn bench_again_{i}() -> u32 {{ {i} }}\n"))
-            .unwrap();
+        std::fs::write(
+            &edited,
+            format!("{original}\npub fn bench_again_{i}() -> u32 {{ {i} }}\n"),
+        )
+        .unwrap();
         let start = Instant::now();
         memory.refresh().unwrap();
         memory.map(&request).unwrap();
@@ -223,17 +264,33 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
         None => println!(
             "aider: skipped (no Python with aider-chat: set LATHE_AIDER_PYTHON or create $CARGO_TARGET_DIR/aider-venv)"
         ),
-        Some(python) => run_aider(python, corpus, budget, &edited, median(cold), median(from_disk)),
+        Some(python) => run_aider(
+            python,
+            corpus,
+            budget,
+            &edited,
+            median(cold),
+            median(from_disk),
+        ),
     }
 }
 
-fn run_aider(python: &Path, corpus: &Path, budget: usize, edited: &Path, ours_cold: f64, ours_warm: f64) {
+fn run_aider(
+    python: &Path,
+    corpus: &Path,
+    budget: usize,
+    edited: &Path,
+    ours_cold: f64,
+    ours_warm: f64,
+) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/aider_repomap.py");
     let Some(bpe) = registry_src()
         .map(|src| src.join("tiktoken-rs-0.12.1/assets/o200k_base.tiktoken"))
         .filter(|p| p.exists())
     else {
-        println!("aider: skipped (o200k_base.tiktoken of tiktoken-rs 0.12.1 not found in the cargo registry)");
+        println!(
+            "aider: skipped (o200k_base.tiktoken of tiktoken-rs 0.12.1 not found in the cargo registry)"
+        );
         return;
     };
     let rel = edited.strip_prefix(corpus).unwrap();
@@ -251,7 +308,13 @@ fn run_aider(python: &Path, corpus: &Path, budget: usize, edited: &Path, ours_co
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
-            println!("aider: failed: {}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+            println!(
+                "aider: failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            );
             return;
         }
         Err(err) => {
@@ -293,31 +356,37 @@ fn tokenizer_figure() {
     );
 }
 
-/// A real Rust file of 10,000 lines: tokio sources concatenated.
+/// A real, valid Rust file of about 10,000 lines: tokio source files, each wrapped in a
+/// module (so that their inner attributes stay valid), until 10,000 lines are reached.
 fn ten_thousand_lines() -> String {
     let mut files = Vec::new();
     if let Some(src) = registry_src() {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&src).unwrap().flatten().map(|e| e.path()).collect();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&src)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         dirs.sort();
         if let Some(tokio) = dirs
             .iter()
-            .filter(|d| d.file_name().unwrap().to_string_lossy().starts_with("tokio-1."))
+            .filter(|d| {
+                d.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("tokio-1.")
+            })
             .next_back()
         {
             files_with_ext(&tokio.join("src"), "rs", &mut files);
         }
     }
     let mut text = String::new();
-    let mut lines = 0;
-    for f in files {
-        for line in std::fs::read_to_string(f).unwrap_or_default().lines() {
-            if lines == 10_000 {
-                return text;
-            }
-            text.push_str(line);
-            text.push('\n');
-            lines += 1;
+    for (i, f) in files.iter().enumerate() {
+        if text.lines().count() >= 10_000 {
+            break;
         }
+        let source = std::fs::read_to_string(f).unwrap_or_default();
+        text.push_str(&format!("mod file_{i} {{\n{source}\n}}\n"));
     }
     text
 }
@@ -325,7 +394,13 @@ fn ten_thousand_lines() -> String {
 fn keystroke_figures() {
     let text = ten_thousand_lines();
     let lines = text.lines().count();
+    let start = Instant::now();
     let mut doc = Document::new(&text, Some(Language::Rust)).unwrap();
+    println!(
+        "full parse of the {lines}-line file: {:.1} ms (syntax errors: {})",
+        ms(start.elapsed()),
+        doc.has_syntax_errors()
+    );
     // A function near the middle of the file.
     let outline = doc.outline(Encoding::Utf16);
     let mut flat = Vec::new();
@@ -341,11 +416,26 @@ fn keystroke_figures() {
         .filter(|s| s.range.end.line > s.range.start.line + 3)
         .min_by_key(|s| s.range.start.line.abs_diff(lines as u32 / 2))
         .expect("a function in the middle");
-    let at = Position::new(target.range.start.line + 2, 4);
+    println!(
+        "keystrokes in {} '{}' at line {} of the {lines}-line file",
+        target.kind.as_str(),
+        target.name,
+        target.range.start.line + 1
+    );
+    // Typing at the end of the function's name keeps the file valid; typing at the start
+    // of its second line makes a syntax error that tree-sitter must recover from.
+    keystrokes(&mut doc, "inside an identifier", target.selection_range.end);
+    keystrokes(
+        &mut doc,
+        "making a syntax error",
+        Position::new(target.range.start.line + 1, 0),
+    );
+}
+
+fn keystrokes(doc: &mut Document, what: &str, at: Position) {
     let mut request = CursorRequest::at(at, Encoding::Utf16);
     request.budget = 2048;
     doc.cursor_context(&request, None).unwrap();
-
     let mut total = Histogram::<u64>::new(3).unwrap();
     let mut edit_only = Histogram::<u64>::new(3).unwrap();
     for i in 0..3000 {
@@ -367,10 +457,7 @@ fn keystroke_figures() {
     }
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     println!(
-        "keystroke on a {lines}-line Rust file ({} in {} '{}'): edit+reparse p50 {:.0} us, p99 {:.0} us; edit+reparse+cursor context p50 {:.0} us, p99 {:.0} us, max {:.0} us",
-        "cursor",
-        target.kind.as_str(),
-        target.name,
+        "keystroke {what}: edit+reparse p50 {:.0} us, p99 {:.0} us; edit+reparse+cursor context p50 {:.0} us, p99 {:.0} us, max {:.0} us",
         us(&edit_only, 0.5),
         us(&edit_only, 0.99),
         us(&total, 0.5),

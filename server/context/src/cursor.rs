@@ -253,7 +253,11 @@ impl Document {
                 let tag = defs[i].tag;
                 let first = rope.byte_to_line(tag.span.start);
                 let last = rope.byte_to_line(tag.span.end.saturating_sub(1).max(tag.span.start));
-                (FocusSource::Symbol, (first, last), Some(tags::signature_lines(&rope, tag)))
+                (
+                    FocusSource::Symbol,
+                    (first, last),
+                    Some(tags::signature_lines(&rope, tag)),
+                )
             }
             None if sel.start != sel.end => (FocusSource::Selection, sel_lines, None),
             None => {
@@ -300,11 +304,19 @@ impl Document {
         let fixed = memo.count(counter, &ctx.render());
         ctx.omitted = Omitted::default();
         // A long focus leaves a quarter of the room to the lists.
-        let mut focus_budget = (request.budget.saturating_sub(fixed) * 3 / 4).max(request.budget / 4);
+        let mut focus_budget =
+            (request.budget.saturating_sub(fixed) * 3 / 4).max(request.budget / 4);
         let mut used = 0;
         for _ in 0..4 {
-            let (focus_text, truncated) =
-                excerpt(&rope, counter, memo, region, header, sel_lines, focus_budget);
+            let (focus_text, truncated) = excerpt(
+                &rope,
+                counter,
+                memo,
+                region,
+                header,
+                sel_lines,
+                focus_budget,
+            );
             ctx.focus.text = focus_text;
             ctx.focus.truncated = truncated;
             used = memo.count(counter, &ctx.render());
@@ -337,7 +349,11 @@ impl Document {
             }
         }
         for import in tags::imports(tags) {
-            let text = rope.byte_slice(import.span.clone()).to_string().trim_end().to_owned();
+            let text = rope
+                .byte_slice(import.span.clone())
+                .to_string()
+                .trim_end()
+                .to_owned();
             if fits(&text, &mut used) {
                 ctx.imports.push(text);
             } else {
@@ -377,8 +393,15 @@ impl Document {
                 break;
             }
             focus_budget = focus_budget.saturating_sub(ctx.tokens - request.budget + 4);
-            let (focus_text, truncated) =
-                excerpt(&rope, counter, memo, region, header, sel_lines, focus_budget);
+            let (focus_text, truncated) = excerpt(
+                &rope,
+                counter,
+                memo,
+                region,
+                header,
+                sel_lines,
+                focus_budget,
+            );
             ctx.focus.text = focus_text;
             ctx.focus.truncated = truncated;
             ctx.tokens = memo.count(counter, &ctx.render());

@@ -181,9 +181,11 @@ impl Document {
         old_tree.edit(&edit);
         let new_tree = parse_rope(&mut syntax.parser, &self.rope, Some(&old_tree));
         if let Some(tree) = &new_tree {
-            self.tags
-                .pending
-                .extend(old_tree.changed_ranges(tree).map(|r| r.start_byte..r.end_byte));
+            self.tags.pending.extend(
+                old_tree
+                    .changed_ranges(tree)
+                    .map(|r| r.start_byte..r.end_byte),
+            );
         } else {
             self.tags.tags = None;
         }
@@ -240,7 +242,12 @@ impl Document {
                 let ranges = merge_ranges(&mut cache.pending);
                 tags.retain(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
                 for r in &ranges {
-                    tags.extend(tags::extract(syntax.spec, tree, &self.rope, Some(r.clone())));
+                    tags.extend(tags::extract(
+                        syntax.spec,
+                        tree,
+                        &self.rope,
+                        Some(r.clone()),
+                    ));
                 }
                 tags.sort_by_key(RawTag::order_key);
                 tags.dedup();

@@ -111,9 +111,18 @@ mod tests {
 
     #[test]
     fn locations() {
-        assert_eq!(parse_location("src/a.rs:3:7").unwrap(), (PathBuf::from("src/a.rs"), 3, 7));
-        assert_eq!(parse_location("src/a.rs:3").unwrap(), (PathBuf::from("src/a.rs"), 3, 1));
-        assert_eq!(parse_location("C:/x.rs:2:1").unwrap(), (PathBuf::from("C:/x.rs"), 2, 1));
+        assert_eq!(
+            parse_location("src/a.rs:3:7").unwrap(),
+            (PathBuf::from("src/a.rs"), 3, 7)
+        );
+        assert_eq!(
+            parse_location("src/a.rs:3").unwrap(),
+            (PathBuf::from("src/a.rs"), 3, 1)
+        );
+        assert_eq!(
+            parse_location("C:/x.rs:2:1").unwrap(),
+            (PathBuf::from("C:/x.rs"), 2, 1)
+        );
         assert!(parse_location("src/a.rs").is_err());
         assert!(parse_location("src/a.rs:0:1").is_err());
         assert!(parse_location(":3:4").is_err());

@@ -171,7 +171,11 @@ const TOP_LEVEL_WRAPPERS: &[&str] = &[
 
 /// Parent kinds whose range belongs to the definition they wrap (decorators, `export`,
 /// `template<...>`).
-const SPAN_EXTENDERS: &[&str] = &["decorated_definition", "export_statement", "template_declaration"];
+const SPAN_EXTENDERS: &[&str] = &[
+    "decorated_definition",
+    "export_statement",
+    "template_declaration",
+];
 
 impl LanguageSpec {
     /// Whether `node` sits at the top level of its file, looking through wrappers.
@@ -339,9 +343,10 @@ impl Language {
         }
         let top_only = (0..query.pattern_count())
             .map(|i| {
-                query.property_settings(i).iter().any(|p| {
-                    &*p.key == "scope" && p.value.as_deref() == Some("top")
-                })
+                query
+                    .property_settings(i)
+                    .iter()
+                    .any(|p| &*p.key == "scope" && p.value.as_deref() == Some("top"))
             })
             .collect();
         Ok(LanguageSpec {

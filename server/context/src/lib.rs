@@ -30,14 +30,14 @@ pub use cursor::{
     FocusSource, Omitted, Scope, Severity, SignatureInfo,
 };
 pub use document::{Document, EditOutcome};
+pub use error::ContextError;
+pub use file::{cursor_context_for_file, parse_location, read_document};
+pub use language::{Language, SymbolKind};
 pub use outline::{Symbol, Tag, TagRole};
 pub use render::render_outline;
 pub use repomap::{
     DEFAULT_MAP_BUDGET, DEFAULT_MAX_FILE_BYTES, IndexOptions, MapDefinition, MapRequest, Problem,
     ProblemKind, RepoIndex, RepoMap, ScanReport,
 };
-pub use tokens::TokenCounter;
-pub use error::ContextError;
-pub use file::{cursor_context_for_file, parse_location, read_document};
-pub use language::{Language, SymbolKind};
 pub use text::{Clamp, ClampReason, Encoding, Position, TextRange};
+pub use tokens::TokenCounter;

@@ -133,7 +133,9 @@ impl Document {
                 ));
             }
         }
-        out.sort_by(|a, b| (a.0, a.1.role == TagRole::Reference).cmp(&(b.0, b.1.role == TagRole::Reference)));
+        out.sort_by(|a, b| {
+            (a.0, a.1.role == TagRole::Reference).cmp(&(b.0, b.1.role == TagRole::Reference))
+        });
         out.into_iter().map(|(_, t)| t).collect()
     }
 
@@ -142,7 +144,12 @@ impl Document {
         let rope = self.rope().clone();
         tags::imports(self.raw_tags())
             .into_iter()
-            .map(|t| rope.byte_slice(t.span.clone()).to_string().trim_end().to_owned())
+            .map(|t| {
+                rope.byte_slice(t.span.clone())
+                    .to_string()
+                    .trim_end()
+                    .to_owned()
+            })
             .collect()
     }
 }

@@ -17,7 +17,12 @@ impl CursorContext {
         let _ = writeln!(out, "File: {path} ({lang})");
         let (s, e) = (self.selection.start, self.selection.end);
         if s == e {
-            let _ = writeln!(out, "Cursor: line {}, column {}", s.line + 1, s.character + 1);
+            let _ = writeln!(
+                out,
+                "Cursor: line {}, column {}",
+                s.line + 1,
+                s.character + 1
+            );
         } else {
             let _ = writeln!(
                 out,
@@ -54,7 +59,11 @@ impl CursorContext {
                 FocusSource::Selection => "selection",
                 FocusSource::Window => "around the cursor",
             };
-            let cut = if self.focus.truncated { ", excerpt" } else { "" };
+            let cut = if self.focus.truncated {
+                ", excerpt"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "\nFocus ({what}, lines {}-{}{cut}):\n```{}\n{}\n```",
@@ -73,7 +82,11 @@ impl CursorContext {
                     Severity::Information => "info",
                     Severity::Hint => "hint",
                 };
-                let source = d.source.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
+                let source = d
+                    .source
+                    .as_deref()
+                    .map(|s| format!(" [{s}]"))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "- {severity} at {}:{}{source}: {}",

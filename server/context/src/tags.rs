@@ -197,8 +197,7 @@ fn body_start(rope: &Rope, node: Node<'_>) -> Option<usize> {
         for n in level {
             let mut cursor = n.walk();
             for child in n.named_children(&mut cursor) {
-                if child.start_byte() < rope.len_bytes() && rope.byte(child.start_byte()) == b'{'
-                {
+                if child.start_byte() < rope.len_bytes() && rope.byte(child.start_byte()) == b'{' {
                     return Some(child.start_byte());
                 }
                 next.push(child);
@@ -216,7 +215,13 @@ const MAX_SIGNATURE_LINES: usize = 8;
 /// the line where its body opens (or the line before, when the body starts its own line).
 pub(crate) fn signature_lines(rope: &Rope, tag: &RawTag) -> (usize, usize) {
     let first = rope.byte_to_line(tag.span.start.min(rope.len_bytes()));
-    let last_of_span = rope.byte_to_line(tag.span.end.saturating_sub(1).max(tag.span.start).min(rope.len_bytes()));
+    let last_of_span = rope.byte_to_line(
+        tag.span
+            .end
+            .saturating_sub(1)
+            .max(tag.span.start)
+            .min(rope.len_bytes()),
+    );
     let last = match tag.body_start {
         Some(body) => {
             let body = body.min(rope.len_bytes());
@@ -261,17 +266,14 @@ pub(crate) fn definitions(tags: &[RawTag]) -> Vec<Def<'_>> {
     let mut stack: Vec<usize> = Vec::new();
     for tag in defs {
         while let Some(&top) = stack.last() {
-            if out[top].tag.span.end >= tag.span.end && out[top].tag.span.start <= tag.span.start
-            {
+            if out[top].tag.span.end >= tag.span.end && out[top].tag.span.start <= tag.span.start {
                 break;
             }
             stack.pop();
         }
         let parent = stack.last().copied();
         let mut kind = tag.kind().unwrap_or(SymbolKind::Function);
-        if kind == SymbolKind::Function
-            && parent.is_some_and(|p| out[p].kind.is_container())
-        {
+        if kind == SymbolKind::Function && parent.is_some_and(|p| out[p].kind.is_container()) {
             kind = SymbolKind::Method;
         }
         stack.push(out.len());

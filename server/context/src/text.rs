@@ -34,7 +34,9 @@ impl Encoding {
 }
 
 /// A zero-based position: line and column in code units of some [`Encoding`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 pub struct Position {
     /// Zero-based line.
     pub line: u32,
@@ -115,7 +117,11 @@ pub(crate) fn line_content_end(rope: &Rope, line: usize) -> usize {
 }
 
 /// Converts `pos` to a byte offset, clamping (and reporting) invalid positions.
-pub(crate) fn position_to_byte(rope: &Rope, pos: Position, enc: Encoding) -> (usize, Option<Clamp>) {
+pub(crate) fn position_to_byte(
+    rope: &Rope,
+    pos: Position,
+    enc: Encoding,
+) -> (usize, Option<Clamp>) {
     let line = pos.line as usize;
     if line >= rope.len_lines() {
         let end = rope.len_bytes();
@@ -174,7 +180,14 @@ fn utf8_column(rope: &Rope, pos: Position, start: usize, end: usize) -> (usize, 
     if wanted > end - start {
         let used = Position::new(pos.line, (end - start) as u32);
         let reason = ClampReason::PastEndOfLine;
-        return (end, Some(Clamp { requested: pos, used, reason }));
+        return (
+            end,
+            Some(Clamp {
+                requested: pos,
+                used,
+                reason,
+            }),
+        );
     }
     let byte = start + wanted;
     let floor = floor_char_boundary(rope, byte);
@@ -183,7 +196,14 @@ fn utf8_column(rope: &Rope, pos: Position, start: usize, end: usize) -> (usize, 
     }
     let used = Position::new(pos.line, (floor - start) as u32);
     let reason = ClampReason::InsideCharacter;
-    (floor, Some(Clamp { requested: pos, used, reason }))
+    (
+        floor,
+        Some(Clamp {
+            requested: pos,
+            used,
+            reason,
+        }),
+    )
 }
 
 /// Converts a byte offset (clamped to the document, moved back to a character boundary) to

@@ -83,7 +83,11 @@ impl std::fmt::Debug for RepoIndex {
 }
 
 enum Work {
-    Parse { lossy: bool, size: u64, mtime_ns: u128 },
+    Parse {
+        lossy: bool,
+        size: u64,
+        mtime_ns: u128,
+    },
     Problem(ProblemKind),
 }
 
@@ -156,29 +160,39 @@ impl RepoIndex {
             }
         }
         let limit = self.options.max_file_bytes;
-        let results = run_parallel(self.threads(), &todo, |parsers, (file, language)| {
-            match scan::read_source(&file.abs, limit) {
-                Read::Skipped(kind) => (Work::Problem(kind), None),
-                Read::Text {
-                    text,
-                    lossy,
-                    size,
-                    mtime_ns,
-                } => {
-                    let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-                    let unchanged = self
-                        .files
-                        .get(&file.rel)
-                        .is_some_and(|prev| prev.hash == hash && prev.summary.is_some());
-                    let summary = if unchanged {
-                        None
-                    } else {
-                        Some(parsers.summarize(*language, &text))
-                    };
-                    (Work::Parse { lossy, size, mtime_ns }, Some((hash, summary)))
-                }
-            }
-        });
+        let results =
+            run_parallel(
+                self.threads(),
+                &todo,
+                |parsers, (file, language)| match scan::read_source(&file.abs, limit) {
+                    Read::Skipped(kind) => (Work::Problem(kind), None),
+                    Read::Text {
+                        text,
+                        lossy,
+                        size,
+                        mtime_ns,
+                    } => {
+                        let hash: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+                        let unchanged = self
+                            .files
+                            .get(&file.rel)
+                            .is_some_and(|prev| prev.hash == hash && prev.summary.is_some());
+                        let summary = if unchanged {
+                            None
+                        } else {
+                            Some(parsers.summarize(*language, &text))
+                        };
+                        (
+                            Work::Parse {
+                                lossy,
+                                size,
+                                mtime_ns,
+                            },
+                            Some((hash, summary)),
+                        )
+                    }
+                },
+            );
         for ((file, language), result) in todo.into_iter().zip(results) {
             let (work, parsed) = result.unwrap_or_else(|| {
                 let message = "the indexing worker stopped".to_owned();
@@ -201,7 +215,15 @@ impl RepoIndex {
                     summary: None,
                     problem: Some(kind),
                 },
-                (Work::Parse { lossy, size, mtime_ns, .. }, Some((hash, summary))) => {
+                (
+                    Work::Parse {
+                        lossy,
+                        size,
+                        mtime_ns,
+                        ..
+                    },
+                    Some((hash, summary)),
+                ) => {
                     let summary = match summary {
                         Some(Ok(summary)) => {
                             report.parsed += 1;
@@ -279,7 +301,9 @@ impl RepoIndex {
             for (path, entry) in &self.files {
                 for (i, def) in entry.summary.iter().flat_map(|s| s.defs.iter().enumerate()) {
                     if def.kind != SymbolKind::Impl {
-                        map.entry(def.name.clone()).or_default().push((path.clone(), i));
+                        map.entry(def.name.clone())
+                            .or_default()
+                            .push((path.clone(), i));
                     }
                 }
             }

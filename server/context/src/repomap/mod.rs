@@ -116,7 +116,10 @@ impl RepoMap {
             self.total_files
         ));
         if !self.scan.problems.is_empty() {
-            out.push_str(&format!("; {} files skipped or decoded lossily", self.scan.problems.len()));
+            out.push_str(&format!(
+                "; {} files skipped or decoded lossily",
+                self.scan.problems.len()
+            ));
         }
         out.push_str(")\n");
         out

@@ -115,7 +115,11 @@ pub(crate) fn pack<'a>(
             break;
         }
         let (path, entry) = files[item.file];
-        let defs = entry.summary.as_ref().map(|s| s.defs.as_slice()).unwrap_or_default();
+        let defs = entry
+            .summary
+            .as_ref()
+            .map(|s| s.defs.as_slice())
+            .unwrap_or_default();
         let total_lines = entry.summary.as_ref().map_or(0, |s| s.lines);
         let header = *headers.entry(item.file).or_insert_with(|| match item.def {
             Some(_) => counter.count(&format!("{path}:\n")),

@@ -14,6 +14,9 @@ use super::cache::FileEntry;
 use crate::language::SymbolKind;
 
 const DAMPING: f64 = 0.85;
+/// Names defined in more files than this (`new`, `fmt`, `__init__`) say nothing about
+/// which file a reference depends on: they make no edges.
+const MAX_DEFINERS: usize = 24;
 const MAX_ITERATIONS: usize = 100;
 /// Convergence threshold per node (as networkx's `pagerank`).
 const TOLERANCE: f64 = 1e-6;
@@ -35,7 +38,10 @@ pub(crate) struct Item {
 }
 
 /// File ranks and all items, best first.
-pub(crate) fn rank(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> (Vec<f64>, Vec<Item>) {
+pub(crate) fn rank(
+    files: &[(&str, &FileEntry)],
+    who: &Personalization<'_>,
+) -> (Vec<f64>, Vec<Item>) {
     let n = files.len();
     let mut defines: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, (_, entry)) in files.iter().enumerate() {
@@ -52,8 +58,14 @@ pub(crate) fn rank(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> (
     let mut edges: Vec<(usize, usize, f64, &str)> = Vec::new();
     for (r, (_, entry)) in files.iter().enumerate() {
         for (name, count) in entry.summary.iter().flat_map(|s| &s.refs) {
-            let Some(definers) = defines.get(name.as_str()) else { continue };
-            let mut weight = name_weight(name, definers.len(), who.mentioned) * f64::from(*count).sqrt();
+            let Some(definers) = defines.get(name.as_str()) else {
+                continue;
+            };
+            if definers.len() > MAX_DEFINERS {
+                continue;
+            }
+            let mut weight =
+                name_weight(name, definers.len(), who.mentioned) * f64::from(*count).sqrt();
             if who.focus.contains(&r) {
                 weight *= 50.0;
             }
@@ -77,16 +89,31 @@ pub(crate) fn rank(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> (
     }
     let mut items = Vec::new();
     for (f, (_, entry)) in files.iter().enumerate() {
-        let defs = entry.summary.as_ref().map(|s| s.defs.as_slice()).unwrap_or_default();
+        let defs = entry
+            .summary
+            .as_ref()
+            .map(|s| s.defs.as_slice())
+            .unwrap_or_default();
         if defs.is_empty() {
-            items.push(Item { file: f, def: None, rank: 0.0 });
+            items.push(Item {
+                file: f,
+                def: None,
+                rank: 0.0,
+            });
         }
         for (i, def) in defs.iter().enumerate() {
             if def.kind == SymbolKind::Impl {
                 continue;
             }
-            let rank = def_rank.get(&(f, def.name.as_str())).copied().unwrap_or(0.0);
-            items.push(Item { file: f, def: Some(i), rank });
+            let rank = def_rank
+                .get(&(f, def.name.as_str()))
+                .copied()
+                .unwrap_or(0.0);
+            items.push(Item {
+                file: f,
+                def: Some(i),
+                rank,
+            });
         }
     }
     items.sort_by(|a, b| {
@@ -143,18 +170,26 @@ fn personalization(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> V
 /// Personalized PageRank by power iteration; dangling mass follows the personalization.
 fn pagerank(n: usize, edges: &[(usize, usize, f64, &str)], personal: &[f64]) -> Vec<f64> {
     // Parallel edges (one per name) are merged: PageRank only needs their total weight.
-    let mut merged: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    for &(s, d, w, _) in edges {
-        *merged.entry((s, d)).or_default() += w;
-    }
+    // Edges come grouped by source, so merging per source keeps the sums ordered.
+    let mut links: Vec<(usize, usize, f64)> = Vec::new();
     let mut out_weight = vec![0.0f64; n];
-    for (&(s, _), &w) in &merged {
-        out_weight[s] += w;
+    let mut start = 0;
+    while start < edges.len() {
+        let source = edges[start].0;
+        let end = start + edges[start..].partition_point(|e| e.0 == source);
+        let mut targets: BTreeMap<usize, f64> = BTreeMap::new();
+        for &(_, d, w, _) in &edges[start..end] {
+            *targets.entry(d).or_default() += w;
+        }
+        for (d, w) in targets {
+            out_weight[source] += w;
+            links.push((source, d, w));
+        }
+        start = end;
     }
-    let links: Vec<(usize, usize, f64)> = merged
-        .into_iter()
-        .map(|((s, d), w)| (s, d, w / out_weight[s]))
-        .collect();
+    for link in &mut links {
+        link.2 /= out_weight[link.0];
+    }
     let mut x = personal.to_vec();
     for _ in 0..MAX_ITERATIONS {
         let mut next = vec![0.0f64; n];

@@ -144,7 +144,9 @@ pub(crate) fn walk(root: &Path) -> (Vec<Listed>, Vec<Problem>) {
 }
 
 fn walk_problem(root: &Path, err: &ignore::Error) -> Problem {
-    let path = error_path(err).map(|p| relative(root, p)).unwrap_or_default();
+    let path = error_path(err)
+        .map(|p| relative(root, p))
+        .unwrap_or_default();
     Problem {
         path,
         kind: classify_walk_error(err),
@@ -262,10 +264,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("a.rs");
         std::fs::write(&bin, b"fn f() {}\0\0").unwrap();
-        assert!(matches!(read_source(&bin, 1 << 20), Read::Skipped(ProblemKind::Binary)));
+        assert!(matches!(
+            read_source(&bin, 1 << 20),
+            Read::Skipped(ProblemKind::Binary)
+        ));
         assert!(matches!(
             read_source(&bin, 4),
-            Read::Skipped(ProblemKind::TooLarge { bytes: 11, limit: 4 })
+            Read::Skipped(ProblemKind::TooLarge {
+                bytes: 11,
+                limit: 4
+            })
         ));
     }
 }

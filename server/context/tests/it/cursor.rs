@@ -13,10 +13,16 @@ use crate::fixtures;
 fn rust_method_in_impl_renders_for_prompts() {
     let path = fixtures().join("shapes-rust/src/shapes.rs");
     let ctx = cursor_context_for_file(&path, 46, 14, 1024, None).unwrap();
-    let rendered = ctx.render().replace(&fixtures().to_string_lossy().into_owned(), "<fixtures>");
+    let rendered = ctx
+        .render()
+        .replace(&fixtures().to_string_lossy().into_owned(), "<fixtures>");
     expect_file!["snapshots/cursor_rust.txt"].assert_eq(&rendered);
     let exact = TokenCounter::o200k().unwrap().count(&ctx.render());
-    assert!(ctx.tokens >= exact && ctx.tokens <= exact * 105 / 100, "{} vs {exact}", ctx.tokens);
+    assert!(
+        ctx.tokens >= exact && ctx.tokens <= exact * 105 / 100,
+        "{} vs {exact}",
+        ctx.tokens
+    );
 }
 
 #[test]
@@ -29,7 +35,14 @@ fn referenced_definitions_come_from_the_workspace() {
     let referenced: String = ctx
         .referenced
         .iter()
-        .map(|s| format!("{}:{} {}\n", s.path.as_deref().unwrap_or("-"), s.line + 1, s.signature))
+        .map(|s| {
+            format!(
+                "{}:{} {}\n",
+                s.path.as_deref().unwrap_or("-"),
+                s.line + 1,
+                s.signature
+            )
+        })
         .collect();
     expect![[r#"
         src/lib.rs:11 pub trait Shape: fmt::Debug {
@@ -38,13 +51,18 @@ fn referenced_definitions_come_from_the_workspace() {
         src/shapes.rs:49     fn name(&self) -> &'static str {
         src/lib.rs:19 pub fn total_area(shapes: &[Box<dyn Shape>]) -> f64 {
         src/lib.rs:4 pub mod shapes;
-    "#]].assert_eq(&referenced);
+    "#]]
+    .assert_eq(&referenced);
 }
 
 fn long_function(lines: usize) -> String {
-    let mut text = String::from("fn helper(x: u32) -> u32 {\n    x + 1\n}\n\nfn long(a: u32) -> u32 {\n    let mut total = a;\n");
+    let mut text = String::from(
+        "fn helper(x: u32) -> u32 {\n    x + 1\n}\n\nfn long(a: u32) -> u32 {\n    let mut total = a;\n",
+    );
     for i in 0..lines {
-        text.push_str(&format!("    total = helper(total) + {i}; // step {i} of the long computation\n"));
+        text.push_str(&format!(
+            "    total = helper(total) + {i}; // step {i} of the long computation\n"
+        ));
     }
     text.push_str("    total\n}\n");
     text
@@ -61,7 +79,10 @@ fn long_symbols_become_budgeted_excerpts_around_the_cursor() {
     assert!(ctx.tokens <= 600, "{} {}", ctx.tokens, ctx.render());
     assert!(ctx.tokens >= 420, "{}", ctx.tokens);
     let focus = &ctx.focus.text;
-    assert!(focus.starts_with("fn long(a: u32) -> u32 {\n⋮\n"), "{focus}");
+    assert!(
+        focus.starts_with("fn long(a: u32) -> u32 {\n⋮\n"),
+        "{focus}"
+    );
     assert!(focus.contains("step 200 of"), "{focus}");
     assert!(focus.ends_with("⋮\n}"), "{focus}");
     assert_eq!(ctx.referenced[0].signature, "fn helper(x: u32) -> u32 {");
@@ -109,7 +130,10 @@ fn symbols_are_found_by_path() {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut doc = Document::for_path(&path, &text).unwrap();
     let range = doc.find_symbol("Square::area", Encoding::Utf8).unwrap();
-    assert_eq!(range, TextRange::new(Position::new(44, 7), Position::new(44, 11)));
+    assert_eq!(
+        range,
+        TextRange::new(Position::new(44, 7), Position::new(44, 11))
+    );
     assert_eq!(doc.find_symbol("Nope", Encoding::Utf8), None);
 }
 

@@ -14,10 +14,20 @@ fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> TextRange {
 fn edits_in_each_encoding_hit_the_same_place() {
     // "😀" is 4 UTF-8 bytes, 2 UTF-16 units, 1 scalar; "é" is 2, 1, 1.
     let text = "let s = \"é😀x\";\n";
-    for (enc, col) in [(Encoding::Utf8, 15), (Encoding::Utf16, 12), (Encoding::Utf32, 11)] {
+    for (enc, col) in [
+        (Encoding::Utf8, 15),
+        (Encoding::Utf16, 12),
+        (Encoding::Utf32, 11),
+    ] {
         let mut doc = Document::new(text, Some(Language::Rust)).unwrap();
         let outcome = doc.apply_edit(range(0, col, 0, col + 1), "y", enc);
-        assert_eq!(outcome, EditOutcome { clamps: vec![], reparsed: true });
+        assert_eq!(
+            outcome,
+            EditOutcome {
+                clamps: vec![],
+                reparsed: true
+            }
+        );
         assert_eq!(doc.text(), "let s = \"é😀y\";\n", "{enc:?}");
     }
 }
@@ -73,9 +83,17 @@ fn crlf_lines_count_once() {
 
 #[test]
 fn syntax_errors_still_give_an_outline() {
-    let mut doc = Document::new("fn ok() {}\nfn broken( {\nstruct S;\n", Some(Language::Rust)).unwrap();
+    let mut doc = Document::new(
+        "fn ok() {}\nfn broken( {\nstruct S;\n",
+        Some(Language::Rust),
+    )
+    .unwrap();
     assert!(doc.has_syntax_errors());
-    let names: Vec<String> = doc.outline(Encoding::Utf8).into_iter().map(|s| s.name).collect();
+    let names: Vec<String> = doc
+        .outline(Encoding::Utf8)
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert!(names.contains(&"ok".to_owned()), "{names:?}");
 }
 
@@ -84,8 +102,26 @@ const RUST_BASE: &str = "use std::fmt;\n\nstruct Point { x: i32 }\n\nimpl Point 
 const PYTHON_BASE: &str = "import os\n\nclass A:\n    def f(self, x):\n        return g(x)\n\ndef g(y):\n    return os.path.join(y, 'é')\n";
 
 const PIECES: &[&str] = &[
-    "", "a", "fn ", "(", ")", "{", "}", "\n", " ", "é", "😀", ":", "def h():\n    pass\n",
-    "struct S;", "impl S { fn m(&self) {} }", "//", "\"", "let x = 1;", "class B:\n", "    ",
+    "",
+    "a",
+    "fn ",
+    "(",
+    ")",
+    "{",
+    "}",
+    "\n",
+    " ",
+    "é",
+    "😀",
+    ":",
+    "def h():\n    pass\n",
+    "struct S;",
+    "impl S { fn m(&self) {} }",
+    "//",
+    "\"",
+    "let x = 1;",
+    "class B:\n",
+    "    ",
 ];
 
 #[derive(Debug, Clone)]
@@ -96,7 +132,14 @@ struct Edit {
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
-    (0u32..18, 0u32..24, 0u32..3, 0u32..12, proptest::sample::select(PIECES), proptest::sample::select(PIECES))
+    (
+        0u32..18,
+        0u32..24,
+        0u32..3,
+        0u32..12,
+        proptest::sample::select(PIECES),
+        proptest::sample::select(PIECES),
+    )
         .prop_map(|(l, c, dl, dc, a, b)| Edit {
             start: (l, c),
             end: (l + dl, if dl == 0 { c + dc } else { dc }),
@@ -120,7 +163,11 @@ fn check_incremental(base: &str, language: Language, encoding: Encoding, edits: 
             fresh.tree().unwrap().root_node().to_sexp(),
             "tree after {edit:?} on {text:?}"
         );
-        assert_eq!(doc.tags(encoding), fresh.tags(encoding), "tags after {edit:?} on {text:?}");
+        assert_eq!(
+            doc.tags(encoding),
+            fresh.tags(encoding),
+            "tags after {edit:?} on {text:?}"
+        );
     }
 }
 

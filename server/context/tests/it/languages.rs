@@ -51,42 +51,82 @@ fn check(rel: &str, line: u32, col: u32, expect: ExpectFile) {
 
 #[test]
 fn rust() {
-    check("shapes-rust/src/shapes.rs", 36, 9, expect_file!["snapshots/rust.txt"]);
+    check(
+        "shapes-rust/src/shapes.rs",
+        36,
+        9,
+        expect_file!["snapshots/rust.txt"],
+    );
 }
 
 #[test]
 fn rust_lib() {
-    check("shapes-rust/src/lib.rs", 21, 5, expect_file!["snapshots/rust_lib.txt"]);
+    check(
+        "shapes-rust/src/lib.rs",
+        21,
+        5,
+        expect_file!["snapshots/rust_lib.txt"],
+    );
 }
 
 #[test]
 fn python() {
-    check("inventory-python/inventory/store.py", 20, 13, expect_file!["snapshots/python.txt"]);
+    check(
+        "inventory-python/inventory/store.py",
+        20,
+        13,
+        expect_file!["snapshots/python.txt"],
+    );
 }
 
 #[test]
 fn python_models() {
-    check("inventory-python/inventory/models.py", 14, 9, expect_file!["snapshots/python_models.txt"]);
+    check(
+        "inventory-python/inventory/models.py",
+        14,
+        9,
+        expect_file!["snapshots/python_models.txt"],
+    );
 }
 
 #[test]
 fn typescript() {
-    check("todo-ts/src/store.ts", 27, 9, expect_file!["snapshots/typescript.txt"]);
+    check(
+        "todo-ts/src/store.ts",
+        27,
+        9,
+        expect_file!["snapshots/typescript.txt"],
+    );
 }
 
 #[test]
 fn typescript_types() {
-    check("todo-ts/src/todo.ts", 19, 40, expect_file!["snapshots/typescript_types.txt"]);
+    check(
+        "todo-ts/src/todo.ts",
+        19,
+        40,
+        expect_file!["snapshots/typescript_types.txt"],
+    );
 }
 
 #[test]
 fn tsx() {
-    check("todo-ts/src/App.tsx", 10, 10, expect_file!["snapshots/tsx.txt"]);
+    check(
+        "todo-ts/src/App.tsx",
+        10,
+        10,
+        expect_file!["snapshots/tsx.txt"],
+    );
 }
 
 #[test]
 fn javascript() {
-    check("utils-js/lib/strings.js", 15, 10, expect_file!["snapshots/javascript.txt"]);
+    check(
+        "utils-js/lib/strings.js",
+        15,
+        10,
+        expect_file!["snapshots/javascript.txt"],
+    );
 }
 
 #[test]
@@ -96,7 +136,12 @@ fn go() {
 
 #[test]
 fn java() {
-    check("bank-java/src/bank/Bank.java", 24, 13, expect_file!["snapshots/java.txt"]);
+    check(
+        "bank-java/src/bank/Bank.java",
+        24,
+        13,
+        expect_file!["snapshots/java.txt"],
+    );
 }
 
 #[test]
@@ -106,17 +151,32 @@ fn c() {
 
 #[test]
 fn c_header() {
-    check("list-c/list.h", 10, 5, expect_file!["snapshots/c_header.txt"]);
+    check(
+        "list-c/list.h",
+        10,
+        5,
+        expect_file!["snapshots/c_header.txt"],
+    );
 }
 
 #[test]
 fn cpp() {
-    check("matrix-cpp/matrix.cpp", 17, 13, expect_file!["snapshots/cpp.txt"]);
+    check(
+        "matrix-cpp/matrix.cpp",
+        17,
+        13,
+        expect_file!["snapshots/cpp.txt"],
+    );
 }
 
 #[test]
 fn cpp_header() {
-    check("matrix-cpp/matrix.hpp", 11, 20, expect_file!["snapshots/cpp_header.txt"]);
+    check(
+        "matrix-cpp/matrix.hpp",
+        11,
+        20,
+        expect_file!["snapshots/cpp_header.txt"],
+    );
 }
 
 #[test]
@@ -132,7 +192,10 @@ fn unknown_language_is_plain_text() {
     assert_eq!(doc.language(), None);
     assert_eq!(doc.outline(Encoding::Utf8), vec![]);
     let ctx = doc
-        .cursor_context(&CursorRequest::at(Position::new(2, 3), Encoding::Utf8), None)
+        .cursor_context(
+            &CursorRequest::at(Position::new(2, 3), Encoding::Utf8),
+            None,
+        )
         .unwrap();
     assert_eq!(ctx.focus.text, "# Title\n\nSome text.\n");
 }

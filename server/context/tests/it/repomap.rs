@@ -68,12 +68,22 @@ fn focus_files_dependencies_rank_first() {
     top.sort();
     assert_eq!(
         top,
-        vec![("src/config.rs", "Settings"), ("src/config.rs", "load_settings")]
+        vec![
+            ("src/config.rs", "Settings"),
+            ("src/config.rs", "load_settings")
+        ]
     );
 
     // Without personalization the popular file wins.
-    let map = RepoMap::build(dir.path(), None, &MapRequest { budget: 4096, ..MapRequest::default() })
-        .unwrap();
+    let map = RepoMap::build(
+        dir.path(),
+        None,
+        &MapRequest {
+            budget: 4096,
+            ..MapRequest::default()
+        },
+    )
+    .unwrap();
     assert_eq!(map.definitions[0].path, "src/popular.rs");
 }
 
@@ -187,7 +197,11 @@ fn bad_input_is_reported_not_fatal() {
     std::fs::write(root.join("src/binary.rs"), b"fn x() {}\0\x01\x02").unwrap();
     std::fs::write(root.join("src/latin1.py"), b"def caf\xe9():\n    pass\n").unwrap();
     write(root, "src/huge.rs", &"// padding\n".repeat(200));
-    write(root, "src/broken.rs", "fn broken( {\npub struct StillHere;\n");
+    write(
+        root,
+        "src/broken.rs",
+        "fn broken( {\npub struct StillHere;\n",
+    );
     write(root, ".gitignore", "ignored/\n");
     write(root, "ignored/skip.rs", "pub fn skipped() {}\n");
     std::os::unix::fs::symlink(root, root.join("src/loop")).unwrap();
@@ -207,14 +221,29 @@ fn bad_input_is_reported_not_fatal() {
     assert_eq!(
         report.problems,
         vec![
-            Problem { path: "escape".into(), kind: ProblemKind::OutsideWorkspace },
-            Problem { path: "src/binary.rs".into(), kind: ProblemKind::Binary },
+            Problem {
+                path: "escape".into(),
+                kind: ProblemKind::OutsideWorkspace
+            },
+            Problem {
+                path: "src/binary.rs".into(),
+                kind: ProblemKind::Binary
+            },
             Problem {
                 path: "src/huge.rs".into(),
-                kind: ProblemKind::TooLarge { bytes: 2200, limit: 1024 }
+                kind: ProblemKind::TooLarge {
+                    bytes: 2200,
+                    limit: 1024
+                }
             },
-            Problem { path: "src/latin1.py".into(), kind: ProblemKind::InvalidUtf8 },
-            Problem { path: "src/loop".into(), kind: ProblemKind::SymlinkLoop },
+            Problem {
+                path: "src/latin1.py".into(),
+                kind: ProblemKind::InvalidUtf8
+            },
+            Problem {
+                path: "src/loop".into(),
+                kind: ProblemKind::SymlinkLoop
+            },
         ]
     );
     let map = index.map(&MapRequest::default()).unwrap();
@@ -222,5 +251,8 @@ fn bad_input_is_reported_not_fatal() {
     assert!(names.contains(&"good"), "{names:?}");
     assert!(names.contains(&"StillHere"), "{names:?}");
     assert!(names.contains(&"caf"), "{names:?}");
-    assert!(!names.contains(&"skipped") && !names.contains(&"secret"), "{names:?}");
+    assert!(
+        !names.contains(&"skipped") && !names.contains(&"secret"),
+        "{names:?}"
+    );
 }
