@@ -105,11 +105,7 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
             .collect();
         dirs.sort();
         for prefix in RUST_CRATES {
-            let Some(dir) = dirs
-                .iter()
-                .filter(|d| d.file_name().unwrap().to_string_lossy().starts_with(prefix))
-                .next_back()
-            else {
+            let Some(dir) = latest(&dirs, prefix) else {
                 println!("corpus: crate {prefix}* not in the registry, skipped");
                 continue;
             };
@@ -157,6 +153,14 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
     }
     std::fs::write(corpus.join(".complete"), "").unwrap();
     corpus
+}
+
+/// The newest registry directory of a crate (`prefix` is `name-major.`).
+fn latest<'a>(dirs: &'a [PathBuf], prefix: &str) -> Option<&'a PathBuf> {
+    dirs.iter().rfind(|d| {
+        d.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+    })
 }
 
 fn ms(d: Duration) -> f64 {
@@ -367,16 +371,7 @@ fn ten_thousand_lines() -> String {
             .map(|e| e.path())
             .collect();
         dirs.sort();
-        if let Some(tokio) = dirs
-            .iter()
-            .filter(|d| {
-                d.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("tokio-1.")
-            })
-            .next_back()
-        {
+        if let Some(tokio) = latest(&dirs, "tokio-1.") {
             files_with_ext(&tokio.join("src"), "rs", &mut files);
         }
     }

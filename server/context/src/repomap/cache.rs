@@ -1,9 +1,9 @@
 //! The on-disk cache of a workspace's file summaries.
 //!
 //! Invariants:
-//! - One file per workspace in the caller's cache directory, written atomically (temp file
-//!   + rename); a missing, unreadable, corrupt or foreign (other root, other version) cache
-//!   is ignored, never an error.
+//! - One file per workspace in the caller's cache directory, written atomically (a temp
+//!   file renamed over it); a missing, unreadable, corrupt or foreign (other root, other
+//!   version) cache is ignored, never an error.
 //! - Entries are trusted by size and modification time only when the file was last modified
 //!   comfortably before the cache was saved ("racy" entries are re-hashed); otherwise the
 //!   content hash decides whether a file is parsed again.

@@ -50,7 +50,7 @@ impl Costs<'_> {
 }
 
 /// The lines an item shows: its signature and those of its enclosing definitions.
-fn item_lines<'a>(defs: &'a [DefEntry], def: usize) -> Vec<(u32, &'a str)> {
+fn item_lines(defs: &[DefEntry], def: usize) -> Vec<(u32, &str)> {
     let mut out = Vec::new();
     let mut current = Some(def);
     while let Some(i) = current {

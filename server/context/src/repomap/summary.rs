@@ -45,23 +45,20 @@ pub(crate) struct Parsers {
 
 impl Parsers {
     fn get(&mut self, language: Language) -> Result<&mut Parser, ContextError> {
-        if !self.parsers.contains_key(&language) {
-            let spec = language.spec()?;
-            let mut parser = Parser::new();
-            parser
-                .set_language(&spec.grammar)
-                .map_err(|e| ContextError::Grammar {
-                    language: language.name(),
-                    message: e.to_string(),
-                })?;
-            self.parsers.insert(language, parser);
+        match self.parsers.entry(language) {
+            std::collections::btree_map::Entry::Occupied(slot) => Ok(slot.into_mut()),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                let spec = language.spec()?;
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&spec.grammar)
+                    .map_err(|e| ContextError::Grammar {
+                        language: language.name(),
+                        message: e.to_string(),
+                    })?;
+                Ok(slot.insert(parser))
+            }
         }
-        self.parsers
-            .get_mut(&language)
-            .ok_or(ContextError::Grammar {
-                language: language.name(),
-                message: "parser missing".to_owned(),
-            })
     }
 
     /// Parses `text` and extracts its summary.
