@@ -131,6 +131,7 @@ impl RepoIndex {
         let (listed, mut problems) = scan::walk(&self.root);
         let mut next: BTreeMap<String, FileEntry> = BTreeMap::new();
         let mut todo: Vec<(Listed, Language)> = Vec::new();
+        let mut dirty = false;
         let mut report = ScanReport {
             files: listed.len(),
             ..ScanReport::default()
@@ -139,7 +140,9 @@ impl RepoIndex {
             let language = Language::from_path(Path::new(&file.rel));
             let previous = self.files.remove(&file.rel);
             let Some(language) = language else {
-                next.insert(file.rel.clone(), plain_entry(&file));
+                let entry = plain_entry(&file);
+                dirty |= previous.as_ref() != Some(&entry);
+                next.insert(file.rel.clone(), entry);
                 continue;
             };
             report.source_files += 1;
@@ -159,6 +162,9 @@ impl RepoIndex {
                 None => todo.push((file, language)),
             }
         }
+        // Files to re-read, and files that disappeared (left in `self.files`), change the
+        // cache.
+        dirty |= !todo.is_empty() || !self.files.is_empty();
         let limit = self.options.max_file_bytes;
         let results =
             run_parallel(
@@ -264,10 +270,9 @@ impl RepoIndex {
         }
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         report.problems = problems;
-        let changed = report.parsed > 0 || !self.files.is_empty() || next.len() != report.reused;
         self.files = next;
         self.by_name = OnceLock::new();
-        if changed && let Some(dir) = self.options.cache_dir.clone() {
+        if dirty && let Some(dir) = self.options.cache_dir.clone() {
             let now = now_ns();
             cache::save(&dir, &self.root, &self.files, now)?;
             self.saved_ns = now;
@@ -284,14 +289,22 @@ impl RepoIndex {
         }
     }
 
-    /// Resolves a user-given path (absolute, or relative to the root) to the index's key.
+    /// Resolves a user-given path (absolute, relative to the root, or relative to the
+    /// current directory) to the index's key.
     pub(crate) fn key_for(&self, path: &Path) -> String {
-        let abs = if path.is_absolute() {
-            path.to_path_buf()
+        let candidates = if path.is_absolute() {
+            vec![path.to_path_buf()]
         } else {
-            self.root.join(path)
+            let mut c = vec![self.root.join(path)];
+            if let Ok(cwd) = std::env::current_dir() {
+                c.push(cwd.join(path));
+            }
+            c
         };
-        let abs = abs.canonicalize().unwrap_or(abs);
+        let abs = candidates
+            .iter()
+            .find_map(|p| p.canonicalize().ok())
+            .unwrap_or_else(|| self.root.join(path));
         scan::relative(&self.root, &abs)
     }
 
