@@ -2,8 +2,10 @@
 //! namespaces (`--unshare-all`, network included unless allowed), sees the host's system
 //! directories read-only, the workspace at `/workspace` (read-only in `read-only`) with `.git`
 //! read-only, a private size-limited `/tmp`, a cleared environment, no capabilities, no nested
-//! user namespaces, and dies with its parent. Limits come from `prlimit` run inside the sandbox
-//! (`RLIMIT_NPROC` counted inside the sandbox's user namespace, `RLIMIT_DATA` for memory).
+//! user namespaces, and dies with its parent. Limits: a per-command cgroup (memory = memory+swap,
+//! pids; OOM kills recognised) where the host allows creating one, and always `prlimit` inside
+//! the sandbox (`RLIMIT_NPROC` counted in the sandbox's user namespace; `RLIMIT_DATA` for memory
+//! when there is no cgroup).
 //!
 //! Invariants: [`bwrap_args`] is pure; when the daemon runs as root, commands run as the
 //! policy's user (`setpriv`), never as root unless configured `0:0`; nothing but the workspace
@@ -12,15 +14,18 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::process::Command;
 
+use crate::cgroup::{ExecCgroup, join_prefix};
 use crate::config::{DaemonId, NetworkAccess, SandboxConfig, WorkspaceAccess};
 use crate::error::SandboxError;
-use crate::exec::{ExecOutcome, ExecRequest};
+use crate::exec::{ExecOutcome, ExecRequest, Termination};
 use crate::local::{self, RunLimits};
 use crate::policy::{SandboxPolicy, SessionSpec, TMP_MOUNT, WORKSPACE_MOUNT};
 use crate::sandbox::{BackendKind, HealthCheck, OutputSender, Sandbox};
@@ -152,13 +157,15 @@ pub fn bwrap_args(
     args
 }
 
-/// `prlimit` arguments (ending with `--`) applying the policy's process and memory limits.
-pub fn prlimit_args(policy: &SandboxPolicy) -> Vec<String> {
-    vec![
-        format!("--nproc={}", policy.limits.pids),
-        format!("--data={}", policy.limits.memory_bytes),
-        "--".to_owned(),
-    ]
+/// `prlimit` arguments (ending with `--`) applying the policy's process limit and, unless a
+/// cgroup limits memory (`memory_by_cgroup`), its memory limit as `RLIMIT_DATA`.
+pub fn prlimit_args(policy: &SandboxPolicy, memory_by_cgroup: bool) -> Vec<String> {
+    let mut args = vec![format!("--nproc={}", policy.limits.pids)];
+    if !memory_by_cgroup {
+        args.push(format!("--data={}", policy.limits.memory_bytes));
+    }
+    args.push("--".to_owned());
+    args
 }
 
 /// Finds `program` on `PATH`.
@@ -187,6 +194,7 @@ pub struct BwrapSandbox {
     setpriv: Option<PathBuf>,
     layout: HostLayout,
     euid: u32,
+    execs: Arc<AtomicU64>,
 }
 
 impl BwrapSandbox {
@@ -205,6 +213,7 @@ impl BwrapSandbox {
             setpriv: which("setpriv"),
             layout: HostLayout::detect(),
             euid: effective_uid(),
+            execs: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -212,6 +221,7 @@ impl BwrapSandbox {
         &self,
         policy: &SandboxPolicy,
         request: &ExecRequest,
+        cgroup: Option<&ExecCgroup>,
     ) -> Result<(Command, Vec<String>), SandboxError> {
         let cwd = request.relative_cwd()?;
         let host_cwd = policy.workspace.join(&cwd);
@@ -222,7 +232,7 @@ impl BwrapSandbox {
             )));
         }
         let privileged = self.euid == 0 && policy.uid == 0;
-        let mut line: Vec<String> = Vec::new();
+        let mut line: Vec<String> = cgroup.map(join_prefix).unwrap_or_default();
         if self.euid == 0 && policy.uid != 0 {
             let setpriv =
                 self.setpriv
@@ -250,7 +260,7 @@ impl BwrapSandbox {
         ));
         if let Some(prlimit) = &self.prlimit {
             line.push(prlimit.display().to_string());
-            line.extend(prlimit_args(policy));
+            line.extend(prlimit_args(policy, cgroup.is_some()));
         }
         line.extend(request.argv.iter().cloned());
         let mut command = Command::new(&line[0]);
@@ -268,7 +278,14 @@ impl BwrapSandbox {
         output: Option<OutputSender>,
     ) -> Result<ExecOutcome, SandboxError> {
         let policy = SandboxPolicy::resolve(&self.config, &self.daemon, session)?;
-        let (command, _) = self.command(&policy, &request)?;
+        let name = format!(
+            "lathe-{}-{}-{}",
+            self.daemon,
+            std::process::id(),
+            self.execs.fetch_add(1, Ordering::Relaxed)
+        );
+        let cgroup = ExecCgroup::create(&name, &policy.limits);
+        let (command, _) = self.command(&policy, &request, cgroup.as_ref())?;
         let limits = RunLimits {
             timeout: request
                 .timeout
@@ -276,7 +293,18 @@ impl BwrapSandbox {
             grace: Duration::from_millis(self.config.kill_grace_ms),
             limit: self.config.max_output_bytes,
         };
-        local::run(command, "bwrap", limits, output).await
+        let mut outcome = local::run(command, "bwrap", limits, output).await;
+        if let Some(cgroup) = cgroup {
+            if let Ok(done) = &mut outcome
+                && let Termination::Exited { code } = done.termination
+                && code != 0
+                && cgroup.oom_kills() > 0
+            {
+                done.termination = Termination::OutOfMemory { code };
+            }
+            cgroup.remove().await;
+        }
+        outcome
     }
 
     async fn doctor_inner(&self) -> Vec<HealthCheck> {
@@ -307,6 +335,27 @@ impl BwrapSandbox {
                 "bwrap limits",
                 "prlimit not found: commands run without process and memory limits",
                 "install util-linux",
+            ),
+        });
+        let probe = ExecCgroup::create(
+            &format!("lathe-probe-{}", std::process::id()),
+            &crate::policy::Limits {
+                pids: self.config.pids_limit,
+                memory_bytes: self.config.memory_bytes,
+                nano_cpus: 0,
+                tmp_size_bytes: 0,
+                shm_size_bytes: 0,
+            },
+        );
+        checks.push(match probe {
+            Some(group) => {
+                group.remove().await;
+                HealthCheck::ok("bwrap cgroups", "per-command memory and pids cgroups; OOM kills are reported")
+            }
+            None => HealthCheck::warning(
+                "bwrap cgroups",
+                "cannot create cgroups: memory is limited by RLIMIT_DATA and OOM kills are not recognised",
+                "run the daemon as root or in a delegated cgroup v2 subtree (systemd Delegate=yes)",
             ),
         });
         if self.euid == 0 && self.setpriv.is_none() {
@@ -371,9 +420,10 @@ mod tests {
         expect_test::expect![[r#"--unshare-all --unshare-user --disable-userns --die-with-parent --new-session --hostname lathe-sandbox --ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc --dev /dev --perms 1777 --size 536870912 --tmpfs /tmp --bind /home/u/proj /workspace --ro-bind /home/u/proj/.git /workspace/.git --remount-ro / --chdir /workspace/src --clearenv --setenv CI 1 --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --"#]]
         .assert_eq(&args);
         assert_eq!(
-            prlimit_args(&policy()).join(" "),
+            prlimit_args(&policy(), false).join(" "),
             "--nproc=256 --data=2147483648 --"
         );
+        assert_eq!(prlimit_args(&policy(), true).join(" "), "--nproc=256 --");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! the sandbox usable; the `none` backend requires approval for every command.
 
 pub mod bwrap;
+mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod docker;

@@ -1,11 +1,13 @@
 //! The bubblewrap backend against the same faults as docker, where they apply. Memory is limited
-//! with `RLIMIT_DATA` (no cgroup), so a memory bomb fails with an allocation error instead of an
-//! OOM kill.
+//! by a per-command cgroup where the host allows one (CI runs as root: it does), else by
+//! `RLIMIT_DATA`, where a memory bomb fails with an allocation error instead of an OOM kill.
 
 use std::time::Duration;
 
 use lathe_sandbox::bwrap::BwrapSandbox;
-use lathe_sandbox::{ExecRequest, Sandbox, SandboxConfig, Termination, WorkspaceAccess};
+use lathe_sandbox::{
+    CheckStatus, ExecRequest, Sandbox, SandboxConfig, Termination, WorkspaceAccess,
+};
 use pretty_assertions::assert_eq;
 
 use crate::support::{Fixture, OWNER, config, host_ip, run, sh};
@@ -130,15 +132,29 @@ async fn bwrap_truncates_fifty_megabytes_of_output() {
 }
 
 #[tokio::test]
-async fn bwrap_limits_memory_with_rlimit_data() {
+async fn bwrap_limits_memory_and_reports_oom_kills_where_cgroups_exist() {
     let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
     let sandbox = bwrap(config(), &fx);
+    let cgroups = sandbox
+        .doctor()
+        .await
+        .iter()
+        .any(|c| c.name == "bwrap cgroups" && c.status == CheckStatus::Ok);
     let run = sh(
         &sandbox,
         &fx.session,
         "python3 -c 'b = bytearray(3 * 1024 ** 3)'",
     )
     .await;
-    assert_eq!(run.outcome.termination, Termination::Exited { code: 1 });
-    assert!(run.stderr().contains("MemoryError"), "{}", run.stderr());
+    if cgroups {
+        assert_eq!(
+            run.outcome.termination,
+            Termination::OutOfMemory { code: 137 }
+        );
+    } else {
+        assert_eq!(run.outcome.termination, Termination::Exited { code: 1 });
+        assert!(run.stderr().contains("MemoryError"), "{}", run.stderr());
+    }
+    let after = sh(&sandbox, &fx.session, "exit 3").await;
+    assert_eq!(after.outcome.termination, Termination::Exited { code: 3 });
 }
