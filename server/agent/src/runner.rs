@@ -2,7 +2,7 @@
 //! log order, approvals answered from the terminal (or denied when there is none), and an
 //! exit status.
 //!
-//! ```ignore
+//! ```text
 //! let agent = Agent::new(store, Arc::new(OpenAiClient::from_config(&model)?), tools, config)?;
 //! let options = HeadlessOptions::new(prompt, Approver::for_terminal(std::io::stdin().is_terminal()));
 //! let outcome = run_headless(&agent, options, |event| println!("{}", serde_json::to_string(event)?)).await?;

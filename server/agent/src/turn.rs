@@ -712,6 +712,7 @@ impl<'a> Run<'a> {
         let ctx = ToolContext {
             workspace: self.agent.config.workspace.clone(),
             session_id: self.session.id.clone(),
+            run_id: self.run_id.clone(),
             tool_call_id: call.id.clone(),
             sink: self.sink.clone(),
             cancel: self.cancel.child_token(),

@@ -158,7 +158,7 @@ fn snippet(text: &str) -> String {
         return line;
     }
     let cut: String = line.chars().take(SUMMARY_SNIPPET_CHARS).collect();
-    format!("{cut}…")
+    format!("{}…", cut.trim_end())
 }
 
 /// A short summary of messages, one line per step, for the compacted part of a prompt.

@@ -220,9 +220,7 @@ impl Streaming {
                     }
                 }
             }
-            let Some(chunks) = self.chunks.as_mut() else {
-                return None;
-            };
+            let chunks = self.chunks.as_mut()?;
             let idle = self.owner.idle_timeout;
             match tokio::time::timeout(idle, chunks.next()).await {
                 Err(_) => {

@@ -1,26 +1,26 @@
 //! `edit_file`, `apply_patch` and `write_file`: lathe-edits turns the model's edit into a
-//! `WorkspaceDiff` against the files on disk; the diff is materialized (refused when a file
-//! changed since it was read) and written atomically (temp file + rename), and every
-//! changed file is announced as a `file.changed` event with its unified diff.
+//! `WorkspaceDiff` against the files on disk; lathe-workspace checkpoints the touched files
+//! (`refs/lathe/checkpoints/<session>`, so `/undo` can restore them) and applies the diff
+//! atomically; every changed file is announced as a `file.changed` event with its diff.
 //!
-//! Invariants: nothing is written unless the whole edit applies; each file is replaced by a
-//! rename, so a reader never sees half a file; paths are confined to the workspace
-//! (lathe-edits refuses `..` and absolute paths, [`confine`] refuses symlink escapes).
+//! Invariants: nothing is written unless the whole edit applies (a stale base hash or a
+//! failed write restores what was already written); the checkpoint is taken before the
+//! first byte changes; paths are confined by the workspace (no `..`, no symlink escape,
+//! never under `.git`).
 
-use super::{Tool, ToolContext, ToolKind, ToolOutput, confine};
+use super::WorkspaceRoot;
+use super::{Tool, ToolContext, ToolKind, ToolOutput};
 use crate::model::ToolSpec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lathe_edits::{
-    ApplyPatchArgs, EditError, EditFileArgs, EditOutcome, FileSource, WriteFileArgs, materialize,
-    normalize_relative_path, render_file_diff,
+    ApplyPatchArgs, EditFileArgs, EditOutcome, FileSource, WriteFileArgs, render_file_diff,
 };
 use lathe_protocol::diff::FileOp;
 use lathe_protocol::event::{FileChangeKind, FileChanged};
 use lathe_protocol::{CustomEvent, EventPayload};
+use lathe_workspace::Workspace;
 use serde_json::Value;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 /// Which edit format a tool speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,86 +34,36 @@ enum Format {
 #[derive(Debug)]
 pub struct EditTool {
     format: Format,
+    workspace: WorkspaceRoot,
 }
 
 impl EditTool {
     /// `edit_file`: search/replace.
-    pub fn edit_file() -> Self {
+    pub fn edit_file(workspace: WorkspaceRoot) -> Self {
         Self {
             format: Format::EditFile,
+            workspace,
         }
     }
 
     /// `apply_patch`: Codex envelope or unified diff.
-    pub fn apply_patch() -> Self {
+    pub fn apply_patch(workspace: WorkspaceRoot) -> Self {
         Self {
             format: Format::ApplyPatch,
+            workspace,
         }
     }
 
     /// `write_file`: a whole file.
-    pub fn write_file() -> Self {
+    pub fn write_file(workspace: WorkspaceRoot) -> Self {
         Self {
             format: Format::WriteFile,
+            workspace,
         }
     }
 }
 
-/// The workspace's files on disk, as lathe-edits reads them.
-struct DiskSource {
-    root: PathBuf,
-}
-
-impl FileSource for DiskSource {
-    fn resolve(&self, raw: &str) -> Result<String, EditError> {
-        let relative = match Path::new(raw.trim()).strip_prefix(&self.root) {
-            Ok(inside) => inside.to_string_lossy().into_owned(),
-            Err(_) => raw.to_owned(),
-        };
-        let key = normalize_relative_path(&relative)?;
-        confine(&self.root, &key).map_err(|reason| EditError::InvalidPath {
-            path: raw.to_owned(),
-            reason,
-        })?;
-        Ok(key)
-    }
-
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, EditError> {
-        match std::fs::read(self.root.join(path)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(EditError::Read {
-                path: path.to_owned(),
-                reason: error.to_string(),
-            }),
-        }
-    }
-}
-
-/// Writes `content` to `path` through a temp file in the same directory and a rename.
-fn write_atomically(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.lathe-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(content)?;
-        file.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&temp, meta.permissions())?;
-        }
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-fn compute(format: Format, src: &DiskSource, args: Value) -> Result<EditOutcome, String> {
+fn compute(format: Format, src: &dyn FileSource, args: Value) -> Result<EditOutcome, String> {
     let bad_args = |e: serde_json::Error| format!("invalid arguments: {e}");
     let outcome = match format {
         Format::EditFile => {
@@ -132,28 +82,20 @@ fn compute(format: Format, src: &DiskSource, args: Value) -> Result<EditOutcome,
     outcome.map_err(|e| e.to_string())
 }
 
-/// Computes, checks and writes the edit; returns the outcome and the changes to announce.
+/// Computes the edit, checkpoints the files it touches, applies it; returns the outcome
+/// and the changes to announce.
 fn apply(
     format: Format,
-    root: &Path,
+    workspace: &Workspace,
+    session: &str,
+    run: &str,
     args: Value,
 ) -> Result<(EditOutcome, Vec<FileChanged>), String> {
-    let src = DiskSource {
-        root: root.to_owned(),
-    };
-    let outcome = compute(format, &src, args)?;
-    let writes = materialize(&src, &outcome.diff).map_err(|e| e.to_string())?;
-    for write in &writes {
-        let path = root.join(&write.path);
-        let done = match &write.content {
-            Some(content) => write_atomically(&path, content),
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                other => other,
-            },
-        };
-        done.map_err(|e| format!("writing {}: {e}", write.path))?;
-    }
+    let outcome = compute(format, workspace, args)?;
+    workspace
+        .checkpoint(session, run, &outcome.diff.touched_paths())
+        .map_err(|e| format!("could not checkpoint the files before changing them: {e}"))?;
+    workspace.apply(&outcome.diff).map_err(|e| e.to_string())?;
     let changes = outcome
         .diff
         .files
@@ -204,9 +146,14 @@ impl Tool for EditTool {
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
         let format = self.format;
+        let workspace = self.workspace.clone();
         async move {
-            let root = ctx.workspace.clone();
-            let applied = tokio::task::spawn_blocking(move || apply(format, &root, args)).await;
+            let session = ctx.session_id.to_string();
+            let run = ctx.run_id.to_string();
+            let applied = tokio::task::spawn_blocking(move || {
+                apply(format, &workspace.open()?, &session, &run, args)
+            })
+            .await;
             match applied {
                 Ok(Ok((outcome, changes))) => {
                     for mut change in changes {

@@ -9,17 +9,19 @@
 mod command;
 mod edit;
 mod files;
+mod git;
 mod search;
 
 pub use command::RunCommand;
 pub use edit::EditTool;
 pub use files::{ListFiles, ReadFile};
+pub use git::Git;
 pub use search::Search;
 
 use crate::model::ToolSpec;
 use crate::sink::EventSink;
 use futures::future::BoxFuture;
-use lathe_protocol::{SessionId, ToolCallId};
+use lathe_protocol::{RunId, SessionId, ToolCallId};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -68,6 +70,7 @@ pub struct ToolContext {
     /// The workspace root (canonical).
     pub workspace: PathBuf,
     pub session_id: SessionId,
+    pub run_id: RunId,
     pub tool_call_id: ToolCallId,
     /// For events the tool emits while it runs (`sandbox.output`, `file.changed`).
     pub sink: EventSink,
@@ -166,16 +169,19 @@ impl ToolRegistry {
         registry
     }
 
-    /// Every built-in tool: the file tools, `edit_file`, `apply_patch`, `write_file`, and
-    /// `run_command` in `sandbox` (with the workspace mounted with `access`).
+    /// Every built-in tool: the file tools, `edit_file`, `apply_patch`, `write_file` and
+    /// `git` on `workspace`, and `run_command` in `sandbox` (with the workspace mounted with
+    /// `access`).
     pub fn builtins(
+        workspace: &WorkspaceRoot,
         sandbox: Option<Arc<dyn lathe_sandbox::Sandbox>>,
         access: lathe_sandbox::WorkspaceAccess,
     ) -> Self {
         let mut registry = Self::with_file_tools();
-        registry.register(Arc::new(EditTool::edit_file()));
-        registry.register(Arc::new(EditTool::apply_patch()));
-        registry.register(Arc::new(EditTool::write_file()));
+        registry.register(Arc::new(EditTool::edit_file(workspace.clone())));
+        registry.register(Arc::new(EditTool::apply_patch(workspace.clone())));
+        registry.register(Arc::new(EditTool::write_file(workspace.clone())));
+        registry.register(Arc::new(Git::new(workspace.clone())));
         if let Some(sandbox) = sandbox {
             registry.register(Arc::new(RunCommand::new(sandbox, access)));
         }
@@ -225,6 +231,31 @@ impl ToolRegistry {
                     }) as Arc<dyn Tool>
                 })
         })
+    }
+}
+
+/// Where lathe-workspace opens the workspace for a call. Tools open it per call, on a
+/// blocking thread: gix repository handles are not shared between threads in this build,
+/// and a fresh open sees the repository as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceRoot {
+    pub root: PathBuf,
+    /// Lathe's state directory (checkpoints of a workspace outside git live there).
+    pub state_dir: PathBuf,
+}
+
+impl WorkspaceRoot {
+    pub fn new(root: impl Into<PathBuf>, state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            state_dir: state_dir.into(),
+        }
+    }
+
+    /// Opens the workspace; the error is text for the model.
+    pub fn open(&self) -> Result<lathe_workspace::Workspace, String> {
+        lathe_workspace::Workspace::open(&self.root, &self.state_dir)
+            .map_err(|e| format!("cannot open the workspace: {e}"))
     }
 }
 

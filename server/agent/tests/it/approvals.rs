@@ -3,7 +3,7 @@
 //! store's bus.
 
 use crate::support::{Harness, names, results, strings};
-use lathe_agent::tools::ToolRegistry;
+use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentError, Answer, ApprovalBroker, RunRequest};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::{
@@ -14,11 +14,13 @@ use lathe_sandbox::{SandboxConfig, WorkspaceAccess};
 use lathe_tests::scripted_model::{Script, Step};
 use pretty_assertions::assert_eq;
 use serde_json::json;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn tools() -> ToolRegistry {
+fn tools(workspace: &Path, state: &Path) -> ToolRegistry {
     ToolRegistry::builtins(
+        &WorkspaceRoot::new(workspace, state),
         Some(Arc::new(HostSandbox::new(SandboxConfig::default()))),
         WorkspaceAccess::WorkspaceWrite,
     )
@@ -32,7 +34,7 @@ async fn harness(script: Script, mode: ApprovalMode, timeout_secs: u64) -> Harne
             config.policy.approval_timeout_secs = Some(timeout_secs);
             config.sandbox_isolated = false;
         },
-        tools(),
+        tools,
     )
     .await
 }

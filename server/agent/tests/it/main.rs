@@ -5,4 +5,5 @@
 mod approvals;
 mod model_client;
 mod support;
+mod tools;
 mod turn;

@@ -8,6 +8,7 @@ use lathe_protocol::config::ModelConfig;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
 use lathe_store::Store;
 use lathe_tests::scripted_model::{Script, ScriptedModel};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -22,13 +23,13 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new(script: Script) -> Harness {
-        Self::with(script, |_| {}, ToolRegistry::with_file_tools()).await
+        Self::with(script, |_| {}, |_, _| ToolRegistry::with_file_tools()).await
     }
 
     pub async fn with(
         script: Script,
         configure: impl FnOnce(&mut AgentConfig),
-        tools: ToolRegistry,
+        tools: impl FnOnce(&Path, &Path) -> ToolRegistry,
     ) -> Harness {
         let workspace = tempfile::tempdir().unwrap();
         std::fs::create_dir(workspace.path().join("src")).unwrap();
@@ -61,6 +62,7 @@ impl Harness {
         .unwrap();
         let mut config = AgentConfig::new(workspace.path().to_owned(), model_config);
         configure(&mut config);
+        let tools = tools(workspace.path(), state.path());
         let agent = Agent::new(store.clone(), Arc::new(client), tools, config).unwrap();
         Harness {
             _workspace: workspace,

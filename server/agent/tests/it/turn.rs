@@ -163,7 +163,7 @@ async fn a_model_that_never_stops_calling_tools_hits_the_turn_limit() {
     let h = Harness::with(
         Script::new([Step::tool_calls([("list_files", json!({}))]).repeated()]),
         |config| config.max_turns = 3,
-        lathe_agent::tools::ToolRegistry::with_file_tools(),
+        |_, _| lathe_agent::tools::ToolRegistry::with_file_tools(),
     )
     .await;
     let outcome = h.agent.run(RunRequest::new("loop", "cli")).await.unwrap();
@@ -384,7 +384,7 @@ async fn usage_is_estimated_when_the_server_sends_none_and_priced() {
                 },
             );
         },
-        lathe_agent::tools::ToolRegistry::with_file_tools(),
+        |_, _| lathe_agent::tools::ToolRegistry::with_file_tools(),
     )
     .await;
     let outcome = h.agent.run(RunRequest::new("hi", "cli")).await.unwrap();
@@ -424,7 +424,7 @@ async fn a_small_window_compacts_old_turns_into_a_summary() {
             config.model.context_window = 1_700;
             config.model.max_output_tokens = 200;
         },
-        lathe_agent::tools::ToolRegistry::with_file_tools(),
+        |_, _| lathe_agent::tools::ToolRegistry::with_file_tools(),
     )
     .await;
     let first = h

@@ -8,7 +8,7 @@ use crate::config::{self, SandboxBackend};
 use crate::paths::Paths;
 use anyhow::{Context, bail};
 use lathe_agent::model::OpenAiClient;
-use lathe_agent::tools::ToolRegistry;
+use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig, Approver, HeadlessOptions, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
@@ -138,7 +138,13 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     agent_config.policy = config.policy.clone();
     agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
     let model = OpenAiClient::from_config(&config.model)?;
-    let tools = ToolRegistry::builtins(Some(selection.sandbox), WorkspaceAccess::WorkspaceWrite);
+    let workspace_files =
+        lathe_workspace::Workspace::open(&agent_config.workspace, &paths.state_dir)?;
+    let tools = ToolRegistry::builtins(
+        &workspace_files,
+        Some(selection.sandbox),
+        WorkspaceAccess::WorkspaceWrite,
+    );
     let agent = Agent::new(store, Arc::new(model), tools, agent_config)?;
 
     let mut options = HeadlessOptions::new(
