@@ -1,0 +1,214 @@
+//! The open documents of one editor connection, on lathe-context [`Document`]s.
+//!
+//! Invariants:
+//! - changes are applied in the order the client sent them (the ordered layer calls
+//!   [`Documents::change`] from the transport's read loop, before the next message is read);
+//! - a document's version only grows; a `didChange` whose version does not is not applied
+//!   and marks the document desynchronized (agent edits to it are refused) until a
+//!   full-text change or a new `didOpen` resynchronizes it;
+//! - positions past the end of a line or of the document are clamped, never a panic, and
+//!   the clamps are reported to the caller;
+//! - every applied change bumps the connection's change counter, so a task waiting for an
+//!   edit of its own to show up wakes up.
+
+use lathe_context::{Clamp, Document, Encoding, Language, TextRange};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use tokio::sync::watch;
+
+/// One content change of a `didChange`, in lathe-context terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContentChange {
+    /// The whole text (full sync, or a client resending everything).
+    Full(String),
+    /// `range` (in the connection's encoding) replaced by `text`.
+    Range { range: TextRange, text: String },
+}
+
+/// An open document.
+pub struct OpenDocument {
+    pub uri: String,
+    /// The file, for `file:` URIs (canonical when the file exists).
+    pub path: Option<PathBuf>,
+    pub language_id: String,
+    pub version: i32,
+    pub doc: Document,
+    /// Why the document is out of sync with the editor, if it is.
+    pub desynced: Option<String>,
+}
+
+impl std::fmt::Debug for OpenDocument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenDocument")
+            .field("uri", &self.uri)
+            .field("version", &self.version)
+            .field("desynced", &self.desynced)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenDocument {
+    /// Whether this is a chat document (`*.lathe.md`).
+    pub fn is_chat(&self) -> bool {
+        is_chat_uri(&self.uri)
+    }
+}
+
+/// Whether a URI names a chat document.
+pub fn is_chat_uri(uri: &str) -> bool {
+    uri.ends_with(".lathe.md")
+}
+
+/// What a `didChange` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeReport {
+    /// Positions the client sent that were out of range.
+    pub clamps: Vec<Clamp>,
+    /// Set when the change was refused, with the reason.
+    pub refused: Option<String>,
+}
+
+/// Shared handle to one document.
+pub type DocHandle = Arc<Mutex<OpenDocument>>;
+
+/// Locks a document, recovering from a poisoned lock (a panicking handler must not take
+/// the document down with it: its state is updated atomically per change).
+pub fn lock(handle: &DocHandle) -> MutexGuard<'_, OpenDocument> {
+    handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The open documents of a connection.
+#[derive(Debug)]
+pub struct Documents {
+    map: RwLock<HashMap<String, DocHandle>>,
+    changes: watch::Sender<u64>,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self {
+            map: RwLock::default(),
+            changes: watch::channel(0).0,
+        }
+    }
+}
+
+impl Documents {
+    /// Opens (or reopens, replacing) a document. A language whose grammar fails to load
+    /// degrades to plain text; `Err` only if even that fails.
+    pub fn open(
+        &self,
+        uri: &str,
+        language_id: &str,
+        version: i32,
+        text: &str,
+    ) -> Result<(), lathe_context::ContextError> {
+        let path = crate::uri::to_path(uri).map(|p| p.canonicalize().unwrap_or(p));
+        let language = path
+            .as_deref()
+            .and_then(Language::from_path)
+            .or_else(|| Language::from_name(language_id));
+        let doc = match Document::new(text, language) {
+            Ok(doc) => doc,
+            Err(error) => {
+                tracing::warn!(%uri, %error, "no grammar; the document is plain text");
+                Document::new(text, None)?
+            }
+        };
+        let open = OpenDocument {
+            uri: uri.to_owned(),
+            path,
+            language_id: language_id.to_owned(),
+            version,
+            doc,
+            desynced: None,
+        };
+        self.write_map()
+            .insert(uri.to_owned(), Arc::new(Mutex::new(open)));
+        self.bump();
+        Ok(())
+    }
+
+    /// Applies a `didChange`. `None` when the document is not open.
+    pub fn change(
+        &self,
+        uri: &str,
+        version: i32,
+        changes: Vec<ContentChange>,
+        encoding: Encoding,
+    ) -> Option<ChangeReport> {
+        let handle = self.get(uri)?;
+        let mut open = lock(&handle);
+        let mut report = ChangeReport::default();
+        let resync = changes.iter().any(|c| matches!(c, ContentChange::Full(_)));
+        if version <= open.version && !resync {
+            let reason = format!(
+                "didChange version {version} is not newer than {}; the change was not applied",
+                open.version
+            );
+            open.desynced = Some(reason.clone());
+            report.refused = Some(reason);
+            return Some(report);
+        }
+        for change in changes {
+            match change {
+                ContentChange::Full(text) => {
+                    open.doc.set_text(&text);
+                    open.desynced = None;
+                }
+                ContentChange::Range { range, text } => {
+                    let outcome = open.doc.apply_edit(range, &text, encoding);
+                    report.clamps.extend(outcome.clamps);
+                }
+            }
+        }
+        open.version = version;
+        drop(open);
+        self.bump();
+        Some(report)
+    }
+
+    /// Closes a document; `false` when it was not open.
+    pub fn close(&self, uri: &str) -> bool {
+        let removed = self.write_map().remove(uri).is_some();
+        self.bump();
+        removed
+    }
+
+    /// The document at `uri`.
+    pub fn get(&self, uri: &str) -> Option<DocHandle> {
+        self.read_map().get(uri).cloned()
+    }
+
+    /// The document whose file is `path` (compared canonically when possible).
+    pub fn by_path(&self, path: &Path) -> Option<DocHandle> {
+        let wanted = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        self.read_map()
+            .values()
+            .find(|h| lock(h).path.as_deref() == Some(wanted.as_path()))
+            .cloned()
+    }
+
+    /// Every open document.
+    pub fn all(&self) -> Vec<DocHandle> {
+        self.read_map().values().cloned().collect()
+    }
+
+    /// A receiver woken by every open, change and close.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    fn bump(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, DocHandle>> {
+        self.map.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_map(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, DocHandle>> {
+        self.map.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
