@@ -10,6 +10,7 @@ use crate::error::LspError;
 use crate::services::{AgentProvider, AgentRun, AgentService, EditorOverrides, RunSummary};
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use lathe_agent::tools::WorkspaceRoot;
 use lathe_agent::{Agent, Answer, RunRequest};
 use lathe_protocol::skill::{RenderedSkill, SkillKind};
 use lathe_protocol::{ApprovalDecision, ApprovalId, ApprovalRequest, Event, SessionId, Surface};
@@ -22,6 +23,7 @@ use tokio::sync::broadcast;
 pub struct AgentBackend {
     agent: Agent,
     dashboard_url: Option<String>,
+    checkpoints: Option<WorkspaceRoot>,
 }
 
 impl AgentBackend {
@@ -29,7 +31,15 @@ impl AgentBackend {
         Self {
             agent,
             dashboard_url: None,
+            checkpoints: None,
         }
+    }
+
+    /// Where the edit tools checkpoint files (the same root and state directory), which
+    /// `lathe.undo` restores from.
+    pub fn with_checkpoints(mut self, workspace: WorkspaceRoot) -> Self {
+        self.checkpoints = Some(workspace);
+        self
     }
 
     /// Sets the dashboard URL `lathe.dashboard.open` opens.
@@ -134,16 +144,49 @@ impl AgentService for AgentBackend {
     }
 
     fn undo(&self, session: &SessionId) -> BoxFuture<'static, Result<String, LspError>> {
-        let message = format!(
-            "cannot undo session {session}: this agent keeps no checkpoints; use the editor's \
-             undo for edits applied in open files"
-        );
-        async move { Err(LspError::Agent(message)) }.boxed()
+        let checkpoints = self.checkpoints.clone();
+        let session = session.to_string();
+        async move {
+            let Some(root) = checkpoints else {
+                return Err(LspError::Agent(
+                    "this agent keeps no checkpoints; use the editor's undo".into(),
+                ));
+            };
+            let report = tokio::task::spawn_blocking(move || {
+                let workspace = root.open().map_err(LspError::Agent)?;
+                workspace
+                    .undo(&session)
+                    .map_err(|e| LspError::Agent(e.to_string()))
+            })
+            .await
+            .map_err(|e| LspError::Agent(format!("undo failed: {e}")))??;
+            Ok(undo_report(&report))
+        }
+        .boxed()
     }
 
     fn dashboard_url(&self) -> Option<String> {
         self.dashboard_url.clone()
     }
+}
+
+/// One line for the user about what an undo did.
+fn undo_report(report: &lathe_workspace::UndoReport) -> String {
+    let mut parts = Vec::new();
+    if !report.restored.is_empty() {
+        parts.push(format!("restored {}", report.restored.join(", ")));
+    }
+    if !report.deleted.is_empty() {
+        parts.push(format!("removed {}", report.deleted.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("nothing to restore".into());
+    }
+    format!(
+        "undo: {} (checkpoint {})",
+        parts.join("; "),
+        report.checkpoint
+    )
 }
 
 /// Serves one agent to every editor whose workspace is inside the agent's.

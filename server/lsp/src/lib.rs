@@ -44,6 +44,7 @@ mod runs;
 mod server;
 mod services;
 mod to_proto;
+mod tools;
 mod transport;
 mod uri;
 
@@ -58,5 +59,6 @@ pub use services::{
     AgentProvider, AgentRun, AgentService, EditorOverrides, LspServices, RunSummary, SandboxChoice,
     Timeouts,
 };
+pub use tools::{EditorEditTool, register_editor_edit_tools};
 pub use transport::serve_connection;
 pub use uri::{from_path as file_uri, to_path as uri_path};
