@@ -6,12 +6,14 @@
 //! confined to the workspace ([`confine`]); a tool's [`ToolKind`] is what the policy
 //! judges, so a tool that writes can never pass as read-only.
 
+mod code_context;
 mod command;
 mod edit;
 mod files;
 mod git;
 mod search;
 
+pub use code_context::CodeContext;
 pub use command::RunCommand;
 pub use edit::EditTool;
 pub use files::{ListFiles, ReadFile};
@@ -160,12 +162,13 @@ impl ToolRegistry {
     }
 
     /// The built-in tools that need nothing but the workspace: `read_file`, `list_files`,
-    /// `search`.
+    /// `search`, `code_context`.
     pub fn with_file_tools() -> Self {
         let mut registry = Self::new();
         registry.register(Arc::new(ReadFile));
         registry.register(Arc::new(ListFiles));
         registry.register(Arc::new(Search));
+        registry.register(Arc::new(CodeContext));
         registry
     }
 

@@ -183,3 +183,36 @@ async fn edits_are_checkpointed_and_can_be_undone() {
         .await;
     assert!(escape.is_error, "{escape:?}");
 }
+
+#[tokio::test]
+async fn code_context_gives_outlines_and_symbol_context() {
+    let b = Bench::new();
+    std::fs::write(
+        b.workspace.path().join("src/shapes.rs"),
+        "use std::f64::consts::PI;\n\npub struct Circle { r: f64 }\n\nimpl Circle {\n    pub fn area(&self) -> f64 {\n        PI * self.r * self.r\n    }\n}\n",
+    )
+    .unwrap();
+    let outline = b
+        .call("code_context", json!({"path": "src/shapes.rs"}))
+        .await;
+    assert!(!outline.is_error, "{outline:?}");
+    assert!(outline.content.contains("area"), "{outline:?}");
+    let symbol = b
+        .call(
+            "code_context",
+            json!({"path": "src/shapes.rs", "symbol": "Circle::area"}),
+        )
+        .await;
+    assert!(!symbol.is_error, "{symbol:?}");
+    assert!(
+        symbol.content.contains("PI * self.r * self.r"),
+        "{symbol:?}"
+    );
+    let missing = b
+        .call(
+            "code_context",
+            json!({"path": "src/shapes.rs", "symbol": "Square"}),
+        )
+        .await;
+    assert!(missing.is_error && missing.content.starts_with("no definition named `Square`"));
+}

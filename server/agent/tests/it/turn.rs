@@ -30,7 +30,7 @@ async fn a_multi_turn_tool_session_reads_searches_and_answers() {
         })
         .expecting(Expect {
             user_contains: Some("what does add do".into()),
-            tools_include: strings(&["read_file", "list_files", "search"]),
+            tools_include: strings(&["read_file", "list_files", "search", "code_context"]),
             ..Expect::default()
         }),
         Step::text("`add` returns the sum of its two arguments.").expecting(Expect {
@@ -144,8 +144,8 @@ async fn invalid_json_arguments_and_unknown_tools_are_errors_the_model_recovers_
             ),
             (
                 true,
-                "unknown tool `delete_everything`; the tools you can call are: list_files, \
-                 read_file, search"
+                "unknown tool `delete_everything`; the tools you can call are: code_context, \
+                 list_files, read_file, search"
                     .to_owned()
             ),
         ]
