@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod approvals;
+mod fixtures;
 mod model_client;
 mod support;
 mod tools;
