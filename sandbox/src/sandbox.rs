@@ -67,6 +67,12 @@ pub trait Sandbox: Send + Sync {
 
     /// Checks this backend's health.
     fn doctor(&self) -> BoxFuture<'_, Vec<HealthCheck>>;
+
+    /// Removes what a dead daemon of the same home left behind (docker: its labelled
+    /// containers). The daemon calls this once at start; backends without state return nothing.
+    fn reap_orphans(&self) -> BoxFuture<'_, Result<Vec<String>, SandboxError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// Outcome of one health check.

@@ -677,4 +677,8 @@ impl Sandbox for DockerSandbox {
     fn doctor(&self) -> BoxFuture<'_, Vec<HealthCheck>> {
         self.inner.doctor().boxed()
     }
+
+    fn reap_orphans(&self) -> BoxFuture<'_, Result<Vec<String>, SandboxError>> {
+        self.inner.reap_orphans().boxed()
+    }
 }

@@ -199,7 +199,16 @@ async fn containers_left_by_a_dead_daemon_are_reaped_at_start() {
     let unrelated = docker(config(), &other.daemon).await;
     unrelated.prepare(&other.session).await.unwrap();
 
-    let restarted = docker(config(), &fx.daemon).await;
+    let restarted = lathe_sandbox::select(
+        &SandboxConfig {
+            backend: lathe_sandbox::BackendChoice::Docker,
+            ..config()
+        },
+        &fx.daemon,
+    )
+    .await
+    .unwrap()
+    .sandbox;
     assert_eq!(restarted.reap_orphans().await.unwrap(), vec![left.clone()]);
     assert!(!exists(&left).await);
     let kept = unrelated
