@@ -18,7 +18,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The hash of a file's exact bytes, written `sha256:<64 hex digits>`.
+/// The hash of a file's exact bytes, written `<algorithm>:<hex digits>` (Lathe writes `blake3:…`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ContentHash(String);
@@ -195,7 +195,7 @@ mod tests {
                 FileDiff {
                     path: "b.txt".into(),
                     op: FileOp::Modify {
-                        base_hash: ContentHash::from_text("sha256:00"),
+                        base_hash: ContentHash::from_text("blake3:00"),
                         hunks: vec![Hunk {
                             old_start: 1,
                             old_lines: 1,
@@ -214,7 +214,7 @@ mod tests {
             json,
             serde_json::json!({"files": [
                 {"path": "a.txt", "op": {"kind": "create", "content": "x\n"}},
-                {"path": "b.txt", "op": {"kind": "modify", "baseHash": "sha256:00", "renameTo": "c.txt",
+                {"path": "b.txt", "op": {"kind": "modify", "baseHash": "blake3:00", "renameTo": "c.txt",
                     "hunks": [{"oldStart": 1, "oldLines": 1, "newStart": 1, "newLines": 1,
                                "oldText": "a\n", "newText": "b\n"}]}}
             ]})

@@ -90,7 +90,7 @@ mod tests {
         let file = FileDiff {
             path: "a.txt".into(),
             op: FileOp::Modify {
-                base_hash: crate::ContentHash::from_text("sha256:0"),
+                base_hash: crate::ContentHash::from_text("blake3:0"),
                 hunks: vec![Hunk {
                     old_start: 2,
                     old_lines: 1,

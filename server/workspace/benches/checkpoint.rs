@@ -13,7 +13,14 @@ const TOUCHED: usize = 100;
 
 fn git(dir: &std::path::Path, args: &[&str]) {
     let status = Command::new("git")
-        .args(["-c", "user.name=Bench", "-c", "user.email=bench@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Bench",
+            "-c",
+            "user.email=bench@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .status()
@@ -31,7 +38,11 @@ fn bench(c: &mut Criterion) {
     for i in 0..FILES {
         let file = repo.path().join(path(i));
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, format!("pub fn f{i}() -> usize {{\n    {i}\n}}\n").repeat(20)).unwrap();
+        std::fs::write(
+            &file,
+            format!("pub fn f{i}() -> usize {{\n    {i}\n}}\n").repeat(20),
+        )
+        .unwrap();
     }
     git(repo.path(), &["init", "-q"]);
     git(repo.path(), &["add", "."]);
@@ -47,7 +58,11 @@ fn bench(c: &mut Criterion) {
             || {
                 let n = round.fetch_add(1, Ordering::Relaxed);
                 for p in &touched {
-                    std::fs::write(repo.path().join(p), format!("// edit {n}\npub fn g() {{}}\n").repeat(20)).unwrap();
+                    std::fs::write(
+                        repo.path().join(p),
+                        format!("// edit {n}\npub fn g() {{}}\n").repeat(20),
+                    )
+                    .unwrap();
                 }
                 format!("run-{n}")
             },

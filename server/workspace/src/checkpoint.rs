@@ -97,7 +97,7 @@ impl Workspace {
         let key = lathe_edits::content_hash(self.root.as_os_str().as_encoded_bytes());
         let key: String = key
             .as_str()
-            .trim_start_matches("sha256:")
+            .trim_start_matches("blake3:")
             .chars()
             .take(16)
             .collect();
