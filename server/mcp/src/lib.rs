@@ -1,1 +1,16 @@
-//! lathe-mcp: MCP both ways.
+//! lathe-mcp: MCP both ways, on rmcp (the only Lathe crate that imports it).
+//!
+//! - [`client`]: the hub of configured MCP servers ([`config`]: `[mcp_servers]` and
+//!   `.mcp.json`). It supervises stdio children and streamable HTTP sessions, restarts them
+//!   with backoff, reports their health, and offers their tools to the agent as
+//!   `mcp__<server>__<tool>` through the agent's `ToolSource` trait.
+//!
+//! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
+//! panics or fails an agent run — it becomes a tool error the model reads or a health
+//! entry a person reads.
+
+pub mod client;
+pub mod config;
+
+pub use client::{Hub, HubOptions, HubTool, ServerHealth, ServerStatus};
+pub use config::{ConfigProblem, LoadedServers, ServerConfig, ServerTransport};

@@ -1,0 +1,6 @@
+//! lathe-mcp's integration tests: the hub against real MCP servers, and Lathe's MCP server
+//! driven by the Python SDK's client and the official conformance suite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod hub;
+mod support;
