@@ -157,6 +157,7 @@ pub fn severity(raw: &RawFinding) -> tower_lsp_server::gen_lsp_types::Diagnostic
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lathe_edits::Position;

@@ -22,8 +22,9 @@ use crate::error::LspError;
 use crate::outcome;
 use crate::services::{AgentRun, AgentService, RunSummary};
 use lathe_protocol::skill::RenderedSkill;
-use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
+use lathe_protocol::{CustomEvent, Event, EventPayload, MessageId, Role, SessionId};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -104,6 +105,7 @@ pub async fn start(conn: &Arc<Conn>, plan: RunPlan) -> Result<RunStarted, LspErr
             created: plan.token.is_some(),
         },
         chat: chat_ready.map(|writer| (chat_tx, writer)),
+        answering: HashSet::new(),
         lagged: false,
         error: None,
         plan,
@@ -201,6 +203,8 @@ struct Follower {
     progress: Progress,
     /// The chat stream's sender and writer task.
     chat: Option<(mpsc::UnboundedSender<String>, ChatWriter)>,
+    /// The assistant's messages (only their text streams into a chat document).
+    answering: HashSet<MessageId>,
     /// Whether bus events were missed (the chat stream is then incomplete).
     lagged: bool,
     /// The `RUN_ERROR` message, if any.
@@ -260,8 +264,16 @@ impl Follower {
                     .report(format!("running {tool_call_name}"))
                     .await;
             }
-            EventPayload::TextMessageContent { delta, .. } => {
-                if let Some((tx, _)) = &self.chat {
+            EventPayload::TextMessageStart {
+                message_id,
+                role: Role::Assistant,
+            } => {
+                self.answering.insert(message_id);
+            }
+            EventPayload::TextMessageContent { message_id, delta } => {
+                if let Some((tx, _)) = &self.chat
+                    && self.answering.contains(&message_id)
+                {
                     let _ = tx.send(delta);
                 }
             }
