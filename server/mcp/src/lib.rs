@@ -4,6 +4,9 @@
 //!   `.mcp.json`). It supervises stdio children and streamable HTTP sessions, restarts them
 //!   with backoff, reports their health, and offers their tools to the agent as
 //!   `mcp__<server>__<tool>` through the agent's `ToolSource` trait.
+//! - [`server`]: the agent as an MCP server — `run_task`, `reply`, `cancel`, `code_context`,
+//!   `repo_map`, `sandbox_exec`, `list_sessions`; sessions as resources; skills as prompts —
+//!   over stdio ([`server::serve_connection`]) and streamable HTTP ([`server::http_service`]).
 //!
 //! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
 //! panics or fails an agent run — it becomes a tool error the model reads or a health
@@ -11,6 +14,11 @@
 
 pub mod client;
 pub mod config;
+mod error;
+pub mod server;
+
+pub use error::McpError;
 
 pub use client::{Hub, HubOptions, HubTool, ServerHealth, ServerStatus};
 pub use config::{ConfigProblem, LoadedServers, ServerConfig, ServerTransport};
+pub use server::{HttpOptions, McpHttpService, Services, Shared, http_service, serve_connection};
