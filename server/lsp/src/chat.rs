@@ -17,10 +17,10 @@
 //!
 //! Invariants: only `## You` (or `## User`) and `## Lathe` lines are chat headings, so an
 //! answer may use any other markdown; the session a document continues is the last
-//! `<!-- session: ID -->` marker in it; every write appends at the document's end with the
-//! version the server last saw, and waits for the editor's echo before the next one, so
-//! streamed chunks land in order and never inside text the user typed meanwhile (a
-//! refused write is retried on the new version).
+//! `<!-- session: ID -->` marker in it; every write appends at the document's logical end
+//! (before its final line break) with the version the server last saw, and waits for the
+//! editor's echo before the next one, so streamed chunks land in order and never at a
+//! stale position (a refused write is retried on the new version).
 
 use crate::documents::{Documents, lock};
 use crate::error::LspError;
@@ -106,7 +106,8 @@ pub fn last_turn(text: &str) -> Result<ChatTurn, String> {
     })
 }
 
-/// The heading that opens an answer of `session`.
+/// The heading that opens an answer of `session`, after `text` (the document up to its
+/// logical end).
 pub fn answer_heading(text: &str, session: &SessionId) -> String {
     let gap = if text.is_empty() || text.ends_with("\n\n") {
         ""
@@ -118,11 +119,22 @@ pub fn answer_heading(text: &str, session: &SessionId) -> String {
     format!("{gap}## Lathe <!-- session: {session} -->\n\n")
 }
 
-/// What closes an answer: a fresh `## You` heading for the next message.
-pub const NEXT_TURN: &str = "\n\n## You\n\n";
+/// What closes an answer: a fresh `## You` heading for the next message (plus the
+/// document's final line break).
+pub const NEXT_TURN: &str = "\n\n## You\n";
 
-/// Appends `text` at the end of the document at `uri`, retrying on a newer version when
-/// the user typed in between.
+/// The document without its final line break: where appended text goes. Editors keep a
+/// document's final line break after the last line (Neovim cannot even represent text
+/// appended after it), so writes go just before it and it stays last.
+pub fn logical_end(text: &str) -> usize {
+    text.strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text)
+        .len()
+}
+
+/// Appends `text` at the logical end of the document at `uri` (see [`logical_end`]),
+/// retrying on a newer version when the user typed in between.
 pub async fn append(
     peer: &Peer,
     documents: &Documents,
@@ -138,7 +150,7 @@ pub async fn append(
         let edit = {
             let open = lock(&handle);
             let current = open.doc.text();
-            let end = LineIndex::new(&current).position(current.len(), peer.encoding);
+            let end = LineIndex::new(&current).position(logical_end(&current), peer.encoding);
             DocumentEdit {
                 path: uri.to_owned(),
                 version: open.version,

@@ -132,7 +132,7 @@ fn open_chat(
         let peer = conn.session()?.peer.clone();
         let text =
             crate::actions::with_document(&conn.documents, &uri, |open| Ok(open.doc.text()))?;
-        let heading = chat::answer_heading(&text, &session);
+        let heading = chat::answer_heading(&text[..chat::logical_end(&text)], &session);
         chat::append(&peer, &conn.documents, &uri, &heading).await?;
         chat::stream(&peer, &conn.documents, &uri, rx).await
     })

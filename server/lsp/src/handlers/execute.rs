@@ -370,6 +370,7 @@ async fn chat_action(
         }
     };
     let current = actions::with_document(&conn.documents, uri, |open| Ok(open.doc.text()))?;
+    let current = &current[..chat::logical_end(&current)];
     let gap = if current.ends_with("\n\n") {
         ""
     } else if current.ends_with('\n') {

@@ -152,7 +152,7 @@ async fn slash_commands_complete_from_the_skills_and_help_answers_inline() {
         "{text}"
     );
     assert!(text.contains("- `/review` — Review code"));
-    assert!(text.ends_with("\n\n## You\n\n"));
+    assert!(text.ends_with("\n\n## You\n"), "{text}");
 
     let empty = editor
         .request(

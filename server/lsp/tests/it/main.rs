@@ -8,6 +8,7 @@ mod chat;
 mod editor;
 mod edits;
 mod lifecycle;
+mod peers;
 mod review;
 mod support;
 mod sync;
