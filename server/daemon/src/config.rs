@@ -19,27 +19,11 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     pub model: ModelConfig,
     pub policy: PolicyConfig,
-    pub sandbox: SandboxSection,
+    /// `[sandbox]`: every isolation setting of lathe-sandbox.
+    pub sandbox: lathe_sandbox::SandboxConfig,
     pub daemon: DaemonSection,
     /// MCP servers by name, in the `mcpServers` shape of Claude Code and Cursor.
     pub mcp_servers: BTreeMap<String, toml::Table>,
-}
-
-/// `[sandbox]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SandboxSection {
-    /// `docker`, `bwrap` or `none`; unset means the best one available.
-    pub backend: Option<SandboxBackend>,
-}
-
-/// The sandbox backends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SandboxBackend {
-    Docker,
-    Bwrap,
-    None,
 }
 
 /// `[daemon]`.
@@ -197,14 +181,14 @@ fn apply_env(loaded: &mut LoadedConfig, env: impl Fn(&str) -> Option<String>) {
         model.api_key = env("OPENAI_API_KEY");
     }
     if let Some(value) = env("LATHE_SANDBOX") {
-        match toml::Value::String(value.clone()).try_into::<SandboxBackend>() {
-            Ok(backend) => loaded.config.sandbox.backend = Some(backend),
+        match toml::Value::String(value.clone()).try_into::<lathe_sandbox::BackendChoice>() {
+            Ok(backend) => loaded.config.sandbox.backend = backend,
             Err(_) => loaded.problems.push(ConfigProblem {
                 source: "environment".into(),
                 line: None,
                 column: None,
                 message: format!(
-                    "LATHE_SANDBOX={value} is not a sandbox backend; use docker, bwrap or none"
+                    "LATHE_SANDBOX={value} is not a sandbox backend; use auto, docker, bwrap or none"
                 ),
             }),
         }
@@ -216,3 +200,139 @@ pub const NO_MODEL_HELP: &str = "no model is configured. Set LATHE_BASE_URL (the
 including /v1, e.g. http://127.0.0.1:11434/v1 for Ollama) and LATHE_MODEL, and LATHE_API_KEY \
 if the server needs one; or put base_url, model and api_key under [model] in \
 ~/.config/lathe/config.toml";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::collections::HashMap;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        paths: Paths,
+        workspace: PathBuf,
+    }
+
+    fn fixture(user: Option<&str>, workspace: Option<&str>) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path());
+        let ws = dir.path().join("ws");
+        std::fs::create_dir_all(ws.join(".lathe")).unwrap();
+        std::fs::create_dir_all(&paths.config_dir).unwrap();
+        if let Some(text) = user {
+            std::fs::write(paths.user_config_file(), text).unwrap();
+        }
+        if let Some(text) = workspace {
+            std::fs::write(ws.join(".lathe/config.toml"), text).unwrap();
+        }
+        Fixture {
+            _dir: dir,
+            paths,
+            workspace: ws,
+        }
+    }
+
+    fn load_in(f: &Fixture, env: &[(&str, &str)]) -> LoadedConfig {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load_with_env(&f.paths, Some(&f.workspace), |name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn workspace_overlays_user_and_environment_overlays_both() {
+        let f = fixture(
+            Some(
+                "[model]\nbase_url = \"http://user/v1\"\nmodel = \"user-model\"\ncontext_window = 1000\n[daemon]\nport = 9000\n",
+            ),
+            Some(
+                "[model]\nmodel = \"ws-model\"\n[policy]\nmode = \"auto\"\nallow = [\"run_command(cargo test:*)\"]\n",
+            ),
+        );
+        let loaded = load_in(
+            &f,
+            &[
+                ("LATHE_API_KEY", "env-key"),
+                ("OPENAI_API_KEY", "ignored"),
+                ("LATHE_SANDBOX", "bwrap"),
+            ],
+        );
+        assert_eq!(loaded.problems, vec![]);
+        assert_eq!(loaded.files.len(), 2);
+        let c = loaded.config;
+        assert_eq!(c.model.base_url.as_deref(), Some("http://user/v1"));
+        assert_eq!(c.model.model.as_deref(), Some("ws-model"));
+        assert_eq!(c.model.context_window, 1000, "tables merge key by key");
+        assert_eq!(c.model.api_key.as_deref(), Some("env-key"));
+        assert_eq!(c.daemon.port, 9000);
+        assert_eq!(c.policy.mode, lathe_protocol::config::ApprovalMode::Auto);
+        assert_eq!(c.policy.allow, vec!["run_command(cargo test:*)".to_owned()]);
+        assert_eq!(c.sandbox.backend, lathe_sandbox::BackendChoice::Bwrap);
+    }
+
+    #[test]
+    fn lathe_variables_beat_files_and_openai_variables_only_fill_gaps() {
+        let f = fixture(Some("[model]\nbase_url = \"http://file/v1\"\n"), None);
+        let loaded = load_in(
+            &f,
+            &[
+                ("OPENAI_BASE_URL", "http://openai/v1"),
+                ("OPENAI_API_KEY", "sk-openai"),
+                ("LATHE_MODEL", "m"),
+            ],
+        );
+        assert_eq!(
+            loaded.config.model.base_url.as_deref(),
+            Some("http://file/v1")
+        );
+        assert_eq!(loaded.config.model.api_key.as_deref(), Some("sk-openai"));
+        assert_eq!(loaded.config.model.model.as_deref(), Some("m"));
+        let loaded = load_in(&f, &[("LATHE_BASE_URL", "http://lathe/v1")]);
+        assert_eq!(
+            loaded.config.model.base_url.as_deref(),
+            Some("http://lathe/v1")
+        );
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_with_position_and_the_other_still_applies() {
+        let f = fixture(
+            Some("[model]\nmodel = \"user-model\"\n"),
+            Some("[model]\nmodel = \"ws\"\ncontext_window = \"big\"\n"),
+        );
+        let loaded = load_in(&f, &[]);
+        let file = f.workspace.join(".lathe/config.toml").display().to_string();
+        assert_eq!(loaded.problems.len(), 1);
+        let problem = &loaded.problems[0];
+        assert_eq!(
+            (problem.source.as_str(), problem.line, problem.column),
+            (file.as_str(), Some(3), Some(18))
+        );
+        assert!(
+            problem.message.contains("invalid type"),
+            "{}",
+            problem.message
+        );
+        assert_eq!(loaded.config.model.model.as_deref(), Some("user-model"));
+    }
+
+    #[test]
+    fn syntax_errors_and_bad_variables_are_problems_not_crashes() {
+        let f = fixture(Some("[model\nmodel = 1\n"), None);
+        let loaded = load_in(&f, &[("LATHE_SANDBOX", "podman")]);
+        let rendered: Vec<String> = loaded.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(rendered.len(), 2, "{rendered:?}");
+        assert!(
+            rendered[0].starts_with(&format!("{}:1:", f.paths.user_config_file().display())),
+            "{}",
+            rendered[0]
+        );
+        assert_eq!(
+            rendered[1],
+            "environment: LATHE_SANDBOX=podman is not a sandbox backend; use auto, docker, bwrap or none"
+        );
+        assert_eq!(loaded.config, Config::default());
+    }
+}

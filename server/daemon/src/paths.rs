@@ -13,6 +13,9 @@ pub struct Paths {
     pub config_dir: PathBuf,
     pub state_dir: PathBuf,
     pub runtime_dir: PathBuf,
+    /// Claude Code's user directory (`~/.claude`), whose commands and skills Lathe reads too;
+    /// `None` under `LATHE_HOME`, which isolates from everything of the user's.
+    pub claude_dir: Option<PathBuf>,
 }
 
 impl Paths {
@@ -36,6 +39,7 @@ impl Paths {
             config_dir: config.join("lathe"),
             state_dir: state.join("lathe"),
             runtime_dir: runtime,
+            claude_dir: Some(user_home.join(".claude")),
         }
     }
 
@@ -45,7 +49,27 @@ impl Paths {
             config_dir: home.join("config"),
             state_dir: home.join("state"),
             runtime_dir: home.join("run"),
+            claude_dir: None,
         }
+    }
+
+    /// Where skills are found for a workspace (DESIGN.md §7).
+    pub fn skill_roots(&self, workspace: Option<&Path>) -> lathe_skills::SkillRoots {
+        lathe_skills::SkillRoots {
+            user: Some(self.config_dir.join("skills")),
+            claude_user: self.claude_dir.clone(),
+            workspace: workspace.map(Path::to_path_buf),
+        }
+    }
+
+    /// The repo-map cache of a workspace, keyed by its path.
+    pub fn repo_map_cache(&self, workspace: &Path) -> PathBuf {
+        let key: String = workspace
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        self.state_dir.join("repo-map").join(key)
     }
 
     pub fn user_config_file(&self) -> PathBuf {

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `lathe` binary, each test under its own `LATHE_HOME`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash_recovery;
 mod daemon_lifecycle;
 mod run_cli;
 mod shims;

@@ -5,9 +5,9 @@
 use crate::config::{self, NO_MODEL_HELP};
 use crate::instance;
 use crate::paths::Paths;
+use lathe_sandbox::CheckStatus;
 use std::process::ExitCode;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -59,8 +59,8 @@ pub async fn run(paths: Paths) -> anyhow::Result<ExitCode> {
     }
 
     check_model(&mut report, &loaded.config.model).await;
-    check_docker(&mut report).await;
-    check_bwrap(&mut report).await;
+    check_sandbox(&mut report, &loaded.config.sandbox, &paths).await;
+    check_skills(&mut report, &paths, workspace.as_deref());
 
     match lathe_store::Store::open(&paths.store_file()) {
         Ok(store) => {
@@ -151,65 +151,37 @@ async fn check_model(report: &mut Report, model: &lathe_protocol::config::ModelC
     }
 }
 
-async fn check_docker(report: &mut Report) {
-    let socket = std::env::var("DOCKER_HOST")
-        .ok()
-        .and_then(|host| host.strip_prefix("unix://").map(str::to_owned))
-        .unwrap_or_else(|| "/var/run/docker.sock".to_owned());
-    let ping = async {
-        let mut stream = tokio::net::UnixStream::connect(&socket).await?;
-        stream
-            .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            .await?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).await?;
-        Ok::<bool, std::io::Error>(
-            answer.starts_with(b"HTTP/1.0 200") || answer.starts_with(b"HTTP/1.1 200"),
-        )
-    };
-    match tokio::time::timeout(Duration::from_secs(3), ping).await {
-        Ok(Ok(true)) => report.line(Verdict::Ok, "docker", format!("engine answers at {socket}")),
-        Ok(Ok(false)) => report.line(Verdict::Warn, "docker", format!("{socket} answers but not as a Docker engine")),
-        Ok(Err(error)) => report.line(
-            Verdict::Warn,
-            "docker",
-            format!("no engine at {socket} ({error}); install Docker (Debian: `apt install docker.io`) and start it, or set DOCKER_HOST; bubblewrap is used meanwhile"),
-        ),
-        Err(_) => report.line(Verdict::Warn, "docker", format!("{socket} did not answer within 3s")),
+async fn check_sandbox(report: &mut Report, config: &lathe_sandbox::SandboxConfig, paths: &Paths) {
+    let daemon = lathe_sandbox::DaemonId::from_home(&paths.state_dir);
+    for check in lathe_sandbox::doctor(config, &daemon).await {
+        let verdict = match check.status {
+            CheckStatus::Ok => Verdict::Ok,
+            CheckStatus::Warning => Verdict::Warn,
+            CheckStatus::Error => Verdict::Fail,
+        };
+        let detail = match &check.advice {
+            Some(advice) => format!("{}: {}; {advice}", check.name, check.detail),
+            None => format!("{}: {}", check.name, check.detail),
+        };
+        report.line(verdict, "sandbox", detail);
     }
 }
 
-async fn check_bwrap(report: &mut Report) {
-    let probe = tokio::process::Command::new("bwrap")
-        .args([
-            "--ro-bind",
-            "/",
-            "/",
-            "--unshare-all",
-            "--die-with-parent",
-            "true",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .await;
-    match probe {
-        Ok(output) if output.status.success() => {
-            report.line(Verdict::Ok, "bwrap", "bubblewrap works")
-        }
-        Ok(output) => report.line(
-            Verdict::Warn,
-            "bwrap",
-            format!(
-                "bubblewrap is installed but cannot create namespaces: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
-        ),
-        Err(_) => report.line(
-            Verdict::Warn,
-            "bwrap",
-            "not installed (Debian/Ubuntu: `apt install bubblewrap`)",
-        ),
+fn check_skills(report: &mut Report, paths: &Paths, workspace: Option<&std::path::Path>) {
+    let skills = lathe_skills::Registry::new(paths.skill_roots(workspace)).snapshot();
+    let problems = skills.problems();
+    if problems.is_empty() {
+        report.line(
+            Verdict::Ok,
+            "skills",
+            format!("{} skills load cleanly", skills.skills().len()),
+        );
+    }
+    for problem in problems {
+        let verdict = match problem.severity {
+            lathe_skills::Severity::Error => Verdict::Fail,
+            lathe_skills::Severity::Warning => Verdict::Warn,
+        };
+        report.line(verdict, "skills", problem.to_string());
     }
 }

@@ -1,10 +1,14 @@
 //! The command line: one module per command, each a thin layer over the library crates.
 
+mod context;
 mod doctor;
+mod repo_map;
 mod run;
+mod sandbox;
 mod serve;
 mod sessions;
 mod shim;
+mod skills;
 mod status;
 
 use crate::paths::Paths;
@@ -33,6 +37,14 @@ enum Command {
     Sessions(sessions::SessionsArgs),
     /// Check the setup and say exactly what is missing.
     Doctor,
+    /// Show the code context the agent sees at FILE:LINE:COL.
+    Context(context::ContextArgs),
+    /// Show the ranked repository map the agent sees.
+    RepoMap(repo_map::RepoMapArgs),
+    /// List skills with their source and problems.
+    Skills(skills::SkillsArgs),
+    /// Run commands in the workspace's sandbox.
+    Sandbox(sandbox::SandboxArgs),
     /// Run one agent task headless in a workspace (default: the current directory).
     Run(run::RunArgs),
 }
@@ -47,6 +59,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => status::run(args, paths).await,
         Command::Sessions(args) => sessions::run(args, paths),
         Command::Doctor => doctor::run(paths).await,
+        Command::Context(args) => context::run(args, paths),
+        Command::RepoMap(args) => repo_map::run(args, paths),
+        Command::Skills(args) => skills::run(args, paths),
+        Command::Sandbox(args) => sandbox::run(args, paths).await,
         Command::Run(args) => run::run(args, paths).await,
     };
     match result {

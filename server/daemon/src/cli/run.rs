@@ -4,7 +4,7 @@
 //! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
 //! message on stderr), 130 cancelled (Ctrl-C).
 
-use crate::config::{self, SandboxBackend};
+use crate::config;
 use crate::paths::Paths;
 use anyhow::{Context, bail};
 use lathe_agent::model::OpenAiClient;
@@ -13,7 +13,7 @@ use lathe_agent::{Agent, AgentConfig, Approver, HeadlessOptions, exit_code, run_
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
-use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, SandboxConfig, WorkspaceAccess};
+use lathe_sandbox::{BackendKind, DaemonId, WorkspaceAccess};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,15 +100,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let sandbox_config = SandboxConfig {
-        backend: match config.sandbox.backend {
-            None => BackendChoice::Auto,
-            Some(SandboxBackend::Docker) => BackendChoice::Docker,
-            Some(SandboxBackend::Bwrap) => BackendChoice::Bwrap,
-            Some(SandboxBackend::None) => BackendChoice::None,
-        },
-        ..SandboxConfig::default()
-    };
+    let sandbox_config = config.sandbox.clone();
     let selection = lathe_sandbox::select(&sandbox_config, &DaemonId::from_home(&paths.state_dir))
         .await
         .context("choosing a sandbox")?;
@@ -118,11 +110,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let skill = match &args.skill {
         None => None,
         Some(name) => {
-            let roots = lathe_skills::SkillRoots {
-                user: Some(paths.config_dir.join("skills")),
-                claude_user: std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".claude")),
-                workspace: Some(workspace.clone()),
-            };
+            let roots = paths.skill_roots(Some(&workspace));
             let vars = SkillVars {
                 input: args.prompt.clone(),
                 ..SkillVars::default()
@@ -138,8 +126,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     agent_config.policy = config.policy.clone();
     agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
     let model = OpenAiClient::from_config(&config.model)?;
-    let workspace_files =
-        lathe_workspace::Workspace::open(&agent_config.workspace, &paths.state_dir)?;
+    let workspace_files = WorkspaceRoot::new(&agent_config.workspace, &paths.state_dir);
     let tools = ToolRegistry::builtins(
         &workspace_files,
         Some(selection.sandbox),
