@@ -5,4 +5,5 @@
 mod conformance;
 mod hub;
 mod server_py;
+mod server_tools;
 mod support;
