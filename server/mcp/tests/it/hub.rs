@@ -404,3 +404,59 @@ async fn servers_that_cannot_start_are_down_with_a_reason() {
     assert!(hub.tools().is_empty());
     hub.shutdown().await;
 }
+
+/// Answers servers' elicitations with a fixed form, recording what was asked.
+struct FormFiller(std::sync::Mutex<Vec<(String, String)>>);
+
+impl lathe_mcp::client::ElicitationSink for FormFiller {
+    fn elicit(
+        &self,
+        request: lathe_mcp::client::ServerElicitation,
+    ) -> futures::future::BoxFuture<'static, lathe_mcp::client::ElicitationReply> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((request.server.clone(), request.message.clone()));
+        assert!(request.schema.unwrap()["properties"]["name"].is_object());
+        Box::pin(async {
+            lathe_mcp::client::ElicitationReply::Accept(
+                json!({"name": "Ada", "check": true, "email": "ada@example.invalid"}),
+            )
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_elicitations_are_forwarded_to_the_users_surfaces() {
+    let filler = std::sync::Arc::new(FormFiller(std::sync::Mutex::new(Vec::new())));
+    let hub = Hub::start(
+        vec![everything_stdio("everything")],
+        HubOptions {
+            elicitation: Some(filler.clone()),
+            ..HubOptions::default()
+        },
+    );
+    hub.ready().await;
+    let output = call(
+        &hub,
+        "mcp__everything__trigger-elicitation-request",
+        json!({}),
+    )
+    .await;
+    assert!(!output.is_error, "{output:?}");
+    assert!(
+        output
+            .content
+            .contains("User provided the requested information")
+            && output.content.contains("Ada"),
+        "{output:?}"
+    );
+    assert_eq!(
+        *filler.0.lock().unwrap(),
+        vec![(
+            "everything".to_owned(),
+            "Please provide inputs for the following fields:".to_owned()
+        )]
+    );
+    hub.shutdown().await;
+}
