@@ -88,6 +88,10 @@ fn check(mut seen: Value, protocol: &str) {
             .starts_with("Lathe asks to mcp__blocking__echo"),
         "{asked}"
     );
+    let list_changed = object.remove("resource_list_changed").unwrap();
+    // 2025-11-25 clients get list_changed on their session; 2026-07-28 clients would have
+    // to open a `subscriptions/listen` stream, which this client does not.
+    assert_eq!(list_changed, json!(protocol != "2026-07-28"));
     let progress = object.remove("progress").unwrap();
     let progress: Vec<&str> = progress
         .as_array()

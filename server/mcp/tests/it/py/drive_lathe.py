@@ -41,8 +41,19 @@ async def main() -> None:
     async def on_progress(value, total, message):
         progress.append(message)
 
+    notified = []
+
+    async def on_message(message):
+        notified.append(type(message).__name__)
+
     out = {}
-    async with Client(transport, mode=mode, elicitation_callback=on_elicit, read_timeout_seconds=120) as client:
+    async with Client(
+        transport,
+        mode=mode,
+        elicitation_callback=on_elicit,
+        message_handler=on_message,
+        read_timeout_seconds=120,
+    ) as client:
         out["protocol"] = client.protocol_version
         out["server"] = client.server_info.name if client.server_info else None
         tools = await client.list_tools()
@@ -83,6 +94,7 @@ async def main() -> None:
         out["cancel"] = done.structured_content
         missing = await client.call_tool("code_context", {"file": "missing.rs", "line": 1})
         out["missing_file_is_error"] = missing.is_error
+    out["resource_list_changed"] = "ResourceListChangedNotification" in notified
     print(json.dumps(out))
 
 
