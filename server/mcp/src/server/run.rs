@@ -244,12 +244,19 @@ impl Runs {
         caller: Caller,
     ) -> RunReply {
         let mut asking: HashMap<ApprovalId, tokio::task::AbortHandle> = HashMap::new();
+        let mut cancelled = false;
         let outcome = loop {
-            let step = tokio::select! {
-                step = watch.next() => step,
-                () = caller.cancelled.cancelled() => {
-                    watch.cancel.cancel();
-                    continue;
+            let step = if cancelled {
+                watch.next().await
+            } else {
+                tokio::select! {
+                    step = watch.next() => step,
+                    () = caller.cancelled.cancelled() => {
+                        // The run ends as cancelled; keep following it to its end.
+                        watch.cancel.cancel();
+                        cancelled = true;
+                        continue;
+                    }
                 }
             };
             match step {

@@ -2,6 +2,7 @@
 //! driven by the Python SDK's client and the official conformance suite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cancel;
 mod conformance;
 mod hub;
 mod server_py;
