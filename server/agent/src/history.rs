@@ -5,8 +5,9 @@
 //! mid-stream, a cancelled run, a compaction):
 //! - every assistant tool call that was finished (`TOOL_CALL_END`) is followed by exactly
 //!   one tool message; a finished call whose result never came gets a result saying so;
-//! - a tool call whose arguments never finished streaming is dropped, and an assistant
-//!   message left with neither text nor calls is dropped;
+//! - a message that never ended (`TEXT_MESSAGE_END`: the process died mid-stream) is
+//!   dropped, as is a tool call whose arguments never finished streaming and an assistant
+//!   message left with neither text nor calls;
 //! - a `context.compacted` event replaces every message that started at or before its
 //!   `through_seq` with one system message holding the summary.
 
@@ -23,6 +24,8 @@ struct Entry {
     message: Message,
     /// Per tool call: whether `TOOL_CALL_END` was seen.
     calls_ended: Vec<bool>,
+    /// Whether the message was finished (`TEXT_MESSAGE_END`, or it is not a text message).
+    ended: bool,
 }
 
 /// Rebuilds the conversation (without the system prompt) from `events`, in seq order.
@@ -50,6 +53,7 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
                     tool_call_id: None,
                 },
                 calls_ended: Vec::new(),
+                ended: false,
             }),
             EventPayload::TextMessageContent { message_id, delta } => {
                 if let Some(entry) = entries
@@ -58,6 +62,12 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
                     .find(|e| e.message.id == *message_id)
                 {
                     entry.message.content.push_str(delta);
+                }
+            }
+            EventPayload::TextMessageEnd { message_id } => {
+                if let Some(entry) = entries.iter_mut().rev().find(|e| e.message.id == *message_id)
+                {
+                    entry.ended = true;
                 }
             }
             EventPayload::ToolCallStart {
@@ -84,6 +94,7 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
                                 tool_call_id: None,
                             },
                             calls_ended: Vec::new(),
+                            ended: true,
                         });
                         entries.len() - 1
                     }
@@ -124,6 +135,7 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
                     tool_call_id: Some(tool_call_id.clone()),
                 },
                 calls_ended: Vec::new(),
+                ended: true,
             }),
             EventPayload::Custom(CustomEvent::ContextCompacted(ContextCompacted {
                 summary: text,
@@ -137,7 +149,6 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
             | EventPayload::RunError { .. }
             | EventPayload::StepStarted { .. }
             | EventPayload::StepFinished { .. }
-            | EventPayload::TextMessageEnd { .. }
             | EventPayload::StateSnapshot { .. }
             | EventPayload::Custom(_) => {}
         }
@@ -189,7 +200,7 @@ fn repair(entries: Vec<Entry>) -> Vec<(u64, Message)> {
             ));
         }
     };
-    for entry in entries {
+    for entry in entries.into_iter().filter(|e| e.ended) {
         let seq = entry.first_seq;
         let mut message = entry.message;
         match message.role {

@@ -447,3 +447,77 @@ async fn a_small_window_compacts_old_turns_into_a_summary() {
     );
     assert_eq!(sent[2]["content"], "second question");
 }
+
+/// A tool source like the MCP hub: one read-only tool and one that acts outside.
+struct DemoSource;
+
+impl lathe_agent::tools::ToolSource for DemoSource {
+    fn tools(&self) -> Vec<lathe_agent::tools::ExternalTool> {
+        let spec = |name: &str| lathe_agent::model::ToolSpec {
+            name: name.into(),
+            description: "demo".into(),
+            parameters: json!({"type": "object"}),
+        };
+        vec![
+            lathe_agent::tools::ExternalTool {
+                spec: spec("mcp__demo__echo"),
+                read_only: true,
+            },
+            lathe_agent::tools::ExternalTool {
+                spec: spec("mcp__demo__deploy"),
+                read_only: false,
+            },
+        ]
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        args: serde_json::Value,
+        _cancel: tokio_util::sync::CancellationToken,
+    ) -> futures::future::BoxFuture<'static, lathe_agent::tools::ToolOutput> {
+        let text = format!("{name} got {args}");
+        Box::pin(async move { lathe_agent::tools::ToolOutput::ok(text) })
+    }
+}
+
+#[tokio::test]
+async fn tools_from_a_source_are_offered_called_and_judged_by_the_policy() {
+    let h = Harness::with(
+        Script::new([
+            Step::tool_calls([
+                ("mcp__demo__echo", json!({"say": "hi"})),
+                ("mcp__demo__deploy", json!({})),
+            ])
+            .expecting(Expect {
+                tools_include: strings(&["read_file", "mcp__demo__echo", "mcp__demo__deploy"]),
+                ..Expect::default()
+            }),
+            Step::text("done"),
+        ]),
+        |config| config.policy.mode = lathe_protocol::config::ApprovalMode::ReadOnly,
+        |_, _| {
+            let mut tools = lathe_agent::tools::ToolRegistry::with_file_tools();
+            tools.add_source(std::sync::Arc::new(DemoSource));
+            tools
+        },
+    )
+    .await;
+    let outcome = h
+        .agent
+        .run(RunRequest::new("use the demo", "mcp"))
+        .await
+        .unwrap();
+    h.model.assert_played();
+    assert_eq!(
+        results(&h.events(&outcome.session)),
+        vec![
+            (false, "mcp__demo__echo got {\"say\":\"hi\"}".to_owned()),
+            (
+                true,
+                "denied: `mcp__demo__deploy` changes things and this session is read-only"
+                    .to_owned()
+            ),
+        ]
+    );
+}
