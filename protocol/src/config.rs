@@ -58,7 +58,7 @@ pub struct Price {
 }
 
 /// How the policy treats actions that no rule decides.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ApprovalMode {
     /// Only read-only tools; everything else is denied.

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::error::SandboxError;
 
 /// Which backend runs commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Hash, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
     /// Docker if the engine answers and the image exists, else bwrap if installed, else none

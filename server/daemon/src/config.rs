@@ -196,7 +196,7 @@ fn apply_env(loaded: &mut LoadedConfig, env: impl Fn(&str) -> Option<String>) {
 }
 
 /// What to tell a user who has no model configured.
-pub const NO_MODEL_HELP: &str = "no model is configured. Set LATHE_BASE_URL (the API base \
+pub const NO_MODEL_HELP: &str = "no model configured: set LATHE_BASE_URL (the API base \
 including /v1, e.g. http://127.0.0.1:11434/v1 for Ollama) and LATHE_MODEL, and LATHE_API_KEY \
 if the server needs one; or put base_url, model and api_key under [model] in \
 ~/.config/lathe/config.toml";

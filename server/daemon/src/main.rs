@@ -4,6 +4,7 @@
 //! and wires the store, the agent and the front ends together. Commands that share stdout
 //! with a protocol (`lsp`, `mcp`) never print to it themselves.
 
+mod agents;
 mod cli;
 mod client;
 mod config;

@@ -4,20 +4,16 @@
 //! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
 //! message on stderr), 130 cancelled (Ctrl-C).
 
-use crate::config;
+use crate::agents;
 use crate::paths::Paths;
-use anyhow::{Context, bail};
-use lathe_agent::model::OpenAiClient;
-use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
-use lathe_agent::{Agent, AgentConfig, Approver, HeadlessOptions, exit_code, run_headless};
+use anyhow::Context;
+use lathe_agent::{Approver, HeadlessOptions, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
-use lathe_sandbox::{BackendKind, DaemonId, WorkspaceAccess};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -86,25 +82,17 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let workspace = workspace
         .canonicalize()
         .with_context(|| format!("workspace {}", workspace.display()))?;
-    let loaded = config::load(&paths, Some(&workspace));
-    for problem in &loaded.problems {
-        eprintln!("lathe: config: {problem}");
-    }
-    let config = loaded.config;
-    if !config.model.is_configured() {
-        bail!(
-            "no model configured: set LATHE_BASE_URL (the API base including /v1) and \
-             LATHE_MODEL, or [model] base_url and model in {}",
-            paths.user_config_file().display()
-        );
-    }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let sandbox_config = config.sandbox.clone();
-    let selection = lathe_sandbox::select(&sandbox_config, &DaemonId::from_home(&paths.state_dir))
-        .await
-        .context("choosing a sandbox")?;
-    for warning in &selection.warnings {
+    let built = agents::build(
+        &paths,
+        store,
+        &workspace,
+        &agents::Overrides::default(),
+        None,
+    )
+    .await?;
+    for warning in &built.warnings {
         eprintln!("lathe: {warning}");
     }
     let skill = match &args.skill {
@@ -122,17 +110,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
             Some(rendered)
         }
     };
-    let mut agent_config = AgentConfig::new(workspace, config.model.clone());
-    agent_config.policy = config.policy.clone();
-    agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
-    let model = OpenAiClient::from_config(&config.model)?;
-    let workspace_files = WorkspaceRoot::new(&agent_config.workspace, &paths.state_dir);
-    let tools = ToolRegistry::builtins(
-        &workspace_files,
-        Some(selection.sandbox),
-        WorkspaceAccess::WorkspaceWrite,
-    );
-    let agent = Agent::new(store, Arc::new(model), tools, agent_config)?;
+    let agent = built.agent;
 
     let mut options = HeadlessOptions::new(
         args.prompt,
