@@ -29,7 +29,7 @@ if [ -f .ci/slow-lane.sh ]; then
     slow_lane_pid=$!
 fi
 
-cargo build --workspace --all-targets --locked
+cargo build --workspace --all-targets
 if [ -n "$slow_lane_pid" ]; then
     if ! wait "$slow_lane_pid"; then
         echo "slow lane setup failed:" >&2
@@ -40,4 +40,4 @@ if [ -n "$slow_lane_pid" ]; then
     source target/slow-lane.env
 fi
 
-cargo nextest run --workspace --locked --profile ci "$@"
+cargo nextest run --workspace --profile ci "$@"
