@@ -1,6 +1,6 @@
 //! The official conformance suite's fixture set (`test_*` tools and prompts, `test://`
 //! resources), as the suite's scenario descriptions specify them. Registered only by
-//! [`super::Shared::with_conformance_fixtures`], which exists only with the
+//! `Shared::with_conformance_fixtures`, which exists only with the
 //! `conformance-fixtures` cargo feature (the conformance test enables it): the shipped
 //! server never lists them.
 
