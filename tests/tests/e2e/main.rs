@@ -4,4 +4,5 @@
 mod crash_recovery;
 mod daemon_lifecycle;
 mod run_cli;
+mod run_slow_lane;
 mod shims;

@@ -381,3 +381,59 @@ async fn ctrl_c_cancels_mid_stream_and_exits_130() {
         (&json!("RUN_ERROR"), &json!("cancelled"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_loses_no_finished_tool_result_and_the_session_resumes() {
+    use tokio::io::AsyncBufReadExt;
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("read_file", json!({"path": "notes.txt"}))]),
+        Step::text("stuck").with_fault(StreamFault::StallAfter { after_chunks: 2 }),
+        Step::text("The notes say to remember the milk.").expecting(Expect {
+            tool_result_contains: Some("remember the milk".into()),
+            user_contains: Some("continue".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let mut command = tokio::process::Command::from(home.command());
+    command
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(dir.path())
+        .args(["run", "--json", "read my notes"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut session = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        let event: Value = serde_json::from_str(&line).unwrap();
+        session.get_or_insert_with(|| event["sessionId"].as_str().unwrap().to_owned());
+        if event["type"] == "TOOL_CALL_RESULT" {
+            break;
+        }
+    }
+    model.wait_for_requests(2).await;
+    lathe_tests::daemon::signal(child.id().unwrap(), "KILL");
+    child.wait().await.unwrap();
+    let session = session.unwrap();
+    let resumed = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["continue", "--session", &session],
+    )
+    .await;
+    assert_eq!(resumed.code(), Some(0), "{}", resumed.stderr());
+    model.assert_played();
+    let roles: Vec<String> = model.requests()[2]
+        .messages()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "tool", "user"]);
+}
