@@ -4,6 +4,9 @@
 //! and wires the store, the agent and the front ends together. Commands that share stdout
 //! with a protocol (`lsp`, `mcp`) never print to it themselves.
 
+// The commands' output is stdout by design; the protocol crates keep the lint.
+#![allow(clippy::print_stdout)]
+
 mod agents;
 mod cli;
 mod client;

@@ -216,7 +216,7 @@ impl Store {
                 approvals.push(approval);
             }
         }
-        approvals.sort_by(|a, b| a.request.requested_at.cmp(&b.request.requested_at));
+        approvals.sort_by_key(|a| a.request.requested_at);
         Ok(approvals)
     }
 

@@ -33,17 +33,15 @@ pub async fn run(args: ServeArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let mut child = client::start_background(&paths, args.port)?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        if client::control(&paths, &ControlRequest::Status)
+        let answers = client::control(&paths, &ControlRequest::Status)
             .await
-            .is_ok()
-        {
-            if let Some(info) = instance::read_info(&paths) {
-                println!("Lathe daemon running (pid {})", info.pid);
-                println!("  dashboard: {}", info.dashboard_url());
-                println!("  editors:   run `lathe lsp` as the language server");
-                println!("  MCP:       run `lathe mcp` as the MCP server");
-                return Ok(ExitCode::SUCCESS);
-            }
+            .is_ok();
+        if let (true, Some(info)) = (answers, instance::read_info(&paths)) {
+            println!("Lathe daemon running (pid {})", info.pid);
+            println!("  dashboard: {}", info.dashboard_url());
+            println!("  editors:   run `lathe lsp` as the language server");
+            println!("  MCP:       run `lathe mcp` as the MCP server");
+            return Ok(ExitCode::SUCCESS);
         }
         if let Ok(Some(status)) = child.try_wait() {
             anyhow::bail!(

@@ -25,7 +25,7 @@ pub fn run(args: SessionsArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<36}  {:<9}  {:<8}  {}", "ID", "STATUS", "FROM", "TITLE");
+    println!("{:<36}  {:<9}  {:<8}  TITLE", "ID", "STATUS", "FROM");
     for session in sessions {
         let status = serde_json::to_value(session.status)?;
         println!(
