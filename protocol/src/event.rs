@@ -41,7 +41,10 @@ pub struct Event {
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventPayload {
     #[serde(rename_all = "camelCase")]
-    RunStarted { thread_id: SessionId, run_id: RunId },
+    RunStarted {
+        thread_id: SessionId,
+        run_id: RunId,
+    },
     #[serde(rename_all = "camelCase")]
     RunFinished {
         thread_id: SessionId,
@@ -56,15 +59,27 @@ pub enum EventPayload {
         code: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
-    StepStarted { step_name: String },
+    StepStarted {
+        step_name: String,
+    },
     #[serde(rename_all = "camelCase")]
-    StepFinished { step_name: String },
+    StepFinished {
+        step_name: String,
+    },
     #[serde(rename_all = "camelCase")]
-    TextMessageStart { message_id: MessageId, role: Role },
+    TextMessageStart {
+        message_id: MessageId,
+        role: Role,
+    },
     #[serde(rename_all = "camelCase")]
-    TextMessageContent { message_id: MessageId, delta: String },
+    TextMessageContent {
+        message_id: MessageId,
+        delta: String,
+    },
     #[serde(rename_all = "camelCase")]
-    TextMessageEnd { message_id: MessageId },
+    TextMessageEnd {
+        message_id: MessageId,
+    },
     #[serde(rename_all = "camelCase")]
     ToolCallStart {
         tool_call_id: ToolCallId,
@@ -73,9 +88,14 @@ pub enum EventPayload {
         parent_message_id: Option<MessageId>,
     },
     #[serde(rename_all = "camelCase")]
-    ToolCallArgs { tool_call_id: ToolCallId, delta: String },
+    ToolCallArgs {
+        tool_call_id: ToolCallId,
+        delta: String,
+    },
     #[serde(rename_all = "camelCase")]
-    ToolCallEnd { tool_call_id: ToolCallId },
+    ToolCallEnd {
+        tool_call_id: ToolCallId,
+    },
     #[serde(rename_all = "camelCase")]
     ToolCallResult {
         message_id: MessageId,
@@ -86,7 +106,9 @@ pub enum EventPayload {
         is_error: bool,
     },
     #[serde(rename_all = "camelCase")]
-    StateSnapshot { snapshot: serde_json::Value },
+    StateSnapshot {
+        snapshot: serde_json::Value,
+    },
     Custom(CustomEvent),
 }
 
@@ -274,7 +296,10 @@ mod tests {
                 "value": {"id": "a1", "decision": "allow_for_session", "by": "dashboard"}
             })
         );
-        assert_eq!(serde_json::from_value::<EventPayload>(json).unwrap(), payload);
+        assert_eq!(
+            serde_json::from_value::<EventPayload>(json).unwrap(),
+            payload
+        );
         assert!(payload.is_boundary());
     }
 }

@@ -1,7 +1,7 @@
 //! Messages and tool calls: the conversation as the model sees it.
 
-use crate::ids::{MessageId, ToolCallId};
 use crate::event::Role;
+use crate::ids::{MessageId, ToolCallId};
 use serde::{Deserialize, Serialize};
 
 /// A tool call the model asked for, with its arguments as the JSON text the model wrote.
