@@ -65,7 +65,10 @@ pub fn conversation_with_seqs(events: &[Event]) -> Vec<(u64, Message)> {
                 }
             }
             EventPayload::TextMessageEnd { message_id } => {
-                if let Some(entry) = entries.iter_mut().rev().find(|e| e.message.id == *message_id)
+                if let Some(entry) = entries
+                    .iter_mut()
+                    .rev()
+                    .find(|e| e.message.id == *message_id)
                 {
                     entry.ended = true;
                 }
