@@ -56,6 +56,9 @@ pub async fn prompt(conn: Arc<Conn>, agent: Arc<dyn AgentService>, request: Appr
     }
     let who = session.client_name.clone();
     let mut bus = agent.events();
+    if !agent.pending_approvals().iter().any(|p| p.id == request.id) {
+        return;
+    }
     let resolved_elsewhere = async {
         loop {
             match bus.recv().await {

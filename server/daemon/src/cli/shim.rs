@@ -24,7 +24,7 @@ pub async fn run(args: ShimArgs, kind: SurfaceKind, paths: Paths) -> anyhow::Res
     let _logs = logging::init(None, true);
     if args.in_process {
         let shutdown = tokio_util::sync::CancellationToken::new();
-        crate::daemon::serve_stdio(kind, &shutdown).await?;
+        crate::daemon::serve_stdio(kind, &paths, &shutdown).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let stream = client::connect_or_start(&paths, kind).await?;

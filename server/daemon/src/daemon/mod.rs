@@ -8,6 +8,7 @@
 
 mod control;
 mod http;
+mod lsp;
 mod socket;
 mod sse;
 mod state;
@@ -60,11 +61,13 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         started_at: lathe_store::now_ms(),
     };
     let shutdown = CancellationToken::new();
+    let lsp = lsp::services(&paths, store.clone(), Some(info.dashboard_url()));
     let state = Arc::new(DaemonState::new(
         info.clone(),
         loaded,
         store,
         shutdown.clone(),
+        lsp,
     ));
 
     let http_task = tokio::spawn(http::serve(listener, state.clone()));
@@ -103,7 +106,25 @@ async fn wait_for_stop(shutdown: &CancellationToken) {
 }
 
 /// Serves a surface on this process's stdin and stdout (`--in-process`).
-pub async fn serve_stdio(kind: SurfaceKind, shutdown: &CancellationToken) -> anyhow::Result<()> {
+pub async fn serve_stdio(
+    kind: SurfaceKind,
+    paths: &Paths,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    if kind == SurfaceKind::Lsp {
+        paths
+            .create()
+            .with_context(|| format!("cannot create {}", paths.state_dir.display()))?;
+        let store = lathe_store::Store::open(&paths.store_file()).with_context(|| {
+            "cannot open the store; if a daemon runs, use `lathe lsp` without --in-process"
+        })?;
+        let services = lsp::services(paths, store, None);
+        tokio::select! {
+            () = lathe_lsp::serve_connection(tokio::io::stdin(), tokio::io::stdout(), services) => {}
+            () = shutdown.cancelled() => {}
+        }
+        return Ok(());
+    }
     let stdin = tokio::io::BufReader::new(tokio::io::stdin());
     unserved::serve(kind, stdin, tokio::io::stdout(), shutdown).await
 }

@@ -102,7 +102,12 @@ async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
     tracing::info!(surface = kind.name(), "connected");
     let result = match kind {
         SurfaceKind::Control => control::serve(&mut reader, &mut write, &state).await,
-        SurfaceKind::Lsp => unserved::serve(kind, reader, write, &state.shutdown).await,
+        SurfaceKind::Lsp => {
+            tokio::select! {
+                () = lathe_lsp::serve_connection(reader, write, state.lsp.clone()) => Ok(()),
+                () = state.shutdown.cancelled() => Ok(()),
+            }
+        }
         SurfaceKind::Mcp => unserved::serve(kind, reader, write, &state.shutdown).await,
     };
     match result {

@@ -13,6 +13,8 @@ pub(crate) struct DaemonState {
     pub started: Instant,
     /// Cancelled once to stop the whole daemon.
     pub shutdown: CancellationToken,
+    /// What every LSP connection shares (agents per workspace, the editor hub).
+    pub lsp: lathe_lsp::LspServices,
 }
 
 impl DaemonState {
@@ -21,6 +23,7 @@ impl DaemonState {
         config: LoadedConfig,
         store: Store,
         shutdown: CancellationToken,
+        lsp: lathe_lsp::LspServices,
     ) -> Self {
         Self {
             info,
@@ -28,6 +31,7 @@ impl DaemonState {
             store,
             started: Instant::now(),
             shutdown,
+            lsp,
         }
     }
 }

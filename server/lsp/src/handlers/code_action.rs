@@ -87,7 +87,8 @@ pub fn list(
             ..lsp::CodeAction::default()
         }));
     }
-    if kind_admitted(&lsp::CodeActionKind::QuickFix, only) {
+    let findings = conn.findings(&uri);
+    if !findings.is_empty() && kind_admitted(&lsp::CodeActionKind::QuickFix, only) {
         let open = lock(&handle);
         let range = lathe_edits::Range {
             start: lathe_edits::Position::new(
@@ -97,7 +98,7 @@ pub fn list(
             end: lathe_edits::Position::new(params.range.end.line, params.range.end.character),
         };
         let text = open.doc.text();
-        for (index, finding) in conn.findings(&uri).iter().enumerate() {
+        for (index, finding) in findings.iter().enumerate() {
             if finding.raw.suggestion.is_none() || !review::touches(finding, range) {
                 continue;
             }

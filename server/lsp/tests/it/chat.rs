@@ -238,3 +238,46 @@ async fn an_approval_answered_elsewhere_wins_and_the_late_answer_is_refused() {
     assert_eq!(resolved, vec![(ApprovalDecision::Deny, Surface::Dashboard)]);
     assert!(!harness.root().join("new.txt").exists());
 }
+
+#[tokio::test]
+async fn an_unanswered_prompt_times_out_as_a_deny() {
+    let steps = vec![
+        Step::tool_calls([(
+            "write_file",
+            json!({"path": "new.txt", "content": "hello\n"}),
+        )]),
+        Step::text("Not written."),
+    ];
+    let harness = Harness::with_config(steps, &[], |config| {
+        config.policy.approval_timeout_secs = Some(1);
+    })
+    .await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(&harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    editor.behave(|b| b.press = None);
+    let uri = harness.uri("c.lathe.md");
+    editor
+        .open(&uri, "markdown", "Write new.txt please\n")
+        .await;
+    let started = editor
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "lathe.chat.send", "arguments": [{"uri": uri}]}),
+        )
+        .await;
+    editor.wait_method("window/showMessageRequest").await;
+    editor.progress_until_end(&started["progressToken"]).await;
+    let resolved: Vec<_> = harness
+        .events(&session_of(&started))
+        .into_iter()
+        .filter_map(|e| match e.payload {
+            EventPayload::Custom(CustomEvent::ApprovalResolved(r)) => Some((r.decision, r.by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resolved, vec![(ApprovalDecision::Deny, Surface::Policy)]);
+    assert!(editor.text(&uri).contains("Not written."));
+    assert!(!harness.root().join("new.txt").exists());
+}

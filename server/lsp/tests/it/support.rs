@@ -28,6 +28,15 @@ pub struct Harness {
 impl Harness {
     /// A workspace holding `files`, and a model playing `steps`.
     pub async fn new(steps: Vec<Step>, files: &[(&str, &str)]) -> Harness {
+        Self::with_config(steps, files, |_| {}).await
+    }
+
+    /// Like [`Harness::new`], with the agent's configuration adjusted by `configure`.
+    pub async fn with_config(
+        steps: Vec<Step>,
+        files: &[(&str, &str)],
+        configure: impl FnOnce(&mut AgentConfig),
+    ) -> Harness {
         let workspace = tempfile::tempdir().unwrap();
         for (path, text) in files {
             let path = workspace.path().join(path);
@@ -59,7 +68,8 @@ impl Harness {
         let hub = lathe_lsp::EditorHub::new();
         let mut tools = ToolRegistry::with_file_tools();
         register_editor_edit_tools(&mut tools, &root, &hub);
-        let config = AgentConfig::new(workspace.path().to_owned(), model_config);
+        let mut config = AgentConfig::new(workspace.path().to_owned(), model_config);
+        configure(&mut config);
         let agent = Agent::new(store.clone(), Arc::new(client), tools, config).unwrap();
         let backend = AgentBackend::new(agent.clone()).with_checkpoints(root);
         let services = LspServices {
