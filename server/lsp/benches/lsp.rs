@@ -172,9 +172,10 @@ async fn code_action_latency(root: &Path) {
         let mut ticker = tokio::time::interval(Duration::from_millis(20));
         for version in 2..i32::MAX {
             ticker.tick().await;
+            // Typing that keeps the file valid (indentation), spread over the file.
             let line = (version as u32 * 37) % 9_000;
             let change = json!({"range": {"start": {"line": line, "character": 4},
-                                          "end": {"line": line, "character": 4}}, "text": "x"});
+                                          "end": {"line": line, "character": 4}}, "text": " "});
             send(
                 &out,
                 &json!({"jsonrpc": "2.0", "method": "textDocument/didChange",

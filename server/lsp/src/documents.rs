@@ -1,8 +1,8 @@
 //! The open documents of one editor connection, on lathe-context [`Document`]s.
 //!
 //! Invariants:
-//! - changes are applied in the order the client sent them (the ordered layer calls
-//!   [`Documents::change`] from the transport's read loop, before the next message is read);
+//! - changes are applied in the order the client sent them, by the connection's one sync
+//!   task, and [`Documents::synced`] tells a request when every earlier one is applied;
 //! - a document's version only grows; a `didChange` whose version does not is not applied
 //!   and marks the document desynchronized (agent edits to it are refused) until a
 //!   full-text change or a new `didOpen` resynchronizes it;
@@ -83,6 +83,8 @@ pub fn lock(handle: &DocHandle) -> MutexGuard<'_, OpenDocument> {
 pub struct Documents {
     map: RwLock<HashMap<String, DocHandle>>,
     changes: watch::Sender<u64>,
+    /// The sequence number of the last sync notification applied.
+    applied: watch::Sender<u64>,
 }
 
 impl Default for Documents {
@@ -90,6 +92,7 @@ impl Default for Documents {
         Self {
             map: RwLock::default(),
             changes: watch::channel(0).0,
+            applied: watch::channel(0).0,
         }
     }
 }
@@ -193,6 +196,18 @@ impl Documents {
     /// Every open document.
     pub fn all(&self) -> Vec<DocHandle> {
         self.read_map().values().cloned().collect()
+    }
+
+    /// Records that the sync notification numbered `seq` was applied.
+    pub fn mark_applied(&self, seq: u64) {
+        self.applied.send_replace(seq);
+    }
+
+    /// Waits until every sync notification up to `seq` is applied.
+    pub async fn synced(&self, seq: u64) {
+        let mut applied = self.applied.subscribe();
+        // The sender lives as long as `self`, so the wait cannot fail while we borrow it.
+        let _ = applied.wait_for(|done| *done >= seq).await;
     }
 
     /// A receiver woken by every open, change and close.

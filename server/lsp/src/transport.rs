@@ -2,7 +2,7 @@
 //! order, everything else dispatched to tower-lsp-server's service.
 //!
 //! ```text
-//! reader (this future) ──► sync notifications: applied here, in order
+//! reader (this future) ──► sync notifications: numbered ──► sync task: applied in order
 //!         │            ──► initialize: answered before reading on
 //!         │            ──► other requests: spawned (bounded), responses ─┐
 //!         │            ──► client responses ──► the service's pending map │
@@ -11,9 +11,12 @@
 //!                                               server-to-client requests ──┘
 //! ```
 //!
-//! Invariants: `didOpen`/`didChange`/`didClose` and `window/workDoneProgress/cancel` are
-//! applied before the next message is read, so no later request can observe an earlier
-//! state (tower-lsp-server alone would run notification handlers concurrently); a body that
+//! Invariants: `didOpen`/`didChange`/`didClose` are numbered as they are read and applied
+//! strictly in that order by one sync task (tower-lsp-server alone would run notification
+//! handlers concurrently); a request is dispatched only once every earlier sync
+//! notification is applied — except `textDocument/codeAction` on an open document, whose
+//! listing reads no text, so that typing never delays the lightbulb;
+//! `window/workDoneProgress/cancel` is applied as it is read; a body that
 //! is not JSON or not JSON-RPC is answered with an error and the connection goes on; only
 //! broken framing (no usable `Content-Length`, a body over the size limit) ends it, after
 //! a `ParseError`; ending the connection, however it happens, stops following runs but
@@ -81,6 +84,17 @@ async fn read_loop<R: AsyncRead + Unpin>(
 ) {
     let mut reader = BufReader::new(read);
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    let (sync_tx, mut sync_rx) = mpsc::unbounded_channel::<(u64, Request)>();
+    let sync_conn = conn.clone();
+    tokio::spawn(async move {
+        while let Some((seq, request)) = sync_rx.recv().await {
+            if let Some(notices) = handle_sync(&sync_conn, &request) {
+                send_notices(&sync_conn, notices);
+            }
+            sync_conn.documents.mark_applied(seq);
+        }
+    });
+    let mut seq = 0u64;
     loop {
         let body = match read_frame(&mut reader).await {
             Frame::Eof => return,
@@ -109,9 +123,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             Incoming::Request(request) => request,
         };
-        if let Some(notices) = handle_inline(conn, &request) {
+        if is_sync(&request) {
+            seq += 1;
+            if sync_tx.send((seq, request)).is_err() {
+                return;
+            }
+            continue;
+        }
+        if let Some(notices) = handle_cancel(conn, &request) {
             send_notices(conn, notices);
             continue;
+        }
+        if !lists_without_text(conn, &request) {
+            conn.documents.synced(seq).await;
         }
         let method = request.method().to_owned();
         if service.ready().await.is_err() {
@@ -141,36 +165,59 @@ async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-/// Applies the notifications that must be ordered; `None` for everything else.
-fn handle_inline(conn: &Conn, request: &Request) -> Option<Vec<Notice>> {
-    if request.id().is_some() {
-        return None;
-    }
+const SYNC: [&str; 3] = [
+    "textDocument/didOpen",
+    "textDocument/didChange",
+    "textDocument/didClose",
+];
+
+fn is_sync(request: &Request) -> bool {
+    request.id().is_none() && SYNC.contains(&request.method())
+}
+
+/// A code action request on a document that is open: listing it reads no text, so it
+/// need not wait for pending changes.
+fn lists_without_text(conn: &Conn, request: &Request) -> bool {
+    request.method() == "textDocument/codeAction"
+        && request
+            .params()
+            .and_then(|p| p["textDocument"]["uri"].as_str())
+            .is_some_and(|uri| conn.documents.get(uri).is_some())
+}
+
+fn invalid(request: &Request, error: &serde_json::Error) -> Vec<Notice> {
+    vec![warning(format!(
+        "invalid {} notification: {error}",
+        request.method()
+    ))]
+}
+
+/// Applies one sync notification.
+fn handle_sync(conn: &Conn, request: &Request) -> Option<Vec<Notice>> {
     let params = request.params().cloned().unwrap_or(Value::Null);
     let notices = match request.method() {
         "textDocument/didOpen" => parse(params).map(|p| handlers::sync::did_open(conn, p)),
         "textDocument/didChange" => parse(params).map(|p| handlers::sync::did_change(conn, p)),
         "textDocument/didClose" => parse(params).map(|p| handlers::sync::did_close(conn, p)),
-        "window/workDoneProgress/cancel" => {
-            parse::<lsp::WorkDoneProgressCancelParams>(params).map(|p| {
-                if conn.cancel_token(&p.token) {
-                    Vec::new()
-                } else {
-                    vec![warning(format!(
-                        "no Lathe run reports progress as {:?}",
-                        p.token
-                    ))]
-                }
-            })
-        }
         _ => return None,
     };
-    Some(notices.unwrap_or_else(|error| {
-        vec![warning(format!(
-            "invalid {} notification: {error}",
-            request.method()
-        ))]
-    }))
+    Some(notices.unwrap_or_else(|error| invalid(request, &error)))
+}
+
+/// `window/workDoneProgress/cancel`, applied as it is read; `None` for anything else.
+fn handle_cancel(conn: &Conn, request: &Request) -> Option<Vec<Notice>> {
+    if request.id().is_some() || request.method() != "window/workDoneProgress/cancel" {
+        return None;
+    }
+    let params = request.params().cloned().unwrap_or(Value::Null);
+    Some(match parse::<lsp::WorkDoneProgressCancelParams>(params) {
+        Ok(p) if conn.cancel_token(&p.token) => Vec::new(),
+        Ok(p) => vec![warning(format!(
+            "no Lathe run reports progress as {:?}",
+            p.token
+        ))],
+        Err(error) => invalid(request, &error),
+    })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, serde_json::Error> {

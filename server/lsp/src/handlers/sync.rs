@@ -1,6 +1,6 @@
-//! Document sync: `didOpen`, `didChange`, `didClose`. Called by the ordered layer
-//! synchronously, in the order the client sent them (never from concurrent handler
-//! futures), so the documents always reflect every earlier notification.
+//! Document sync: `didOpen`, `didChange`, `didClose`. Called by the connection's one sync
+//! task, in the order the client sent them (never from concurrent handler futures), so the
+//! documents always reflect every earlier notification.
 //!
 //! Invariant: bad input (a change to a document that is not open, a stale version,
 //! positions out of range) never panics and never drops the connection: it is reported
