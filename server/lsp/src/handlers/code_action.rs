@@ -38,7 +38,8 @@ pub fn list(
         .ok_or_else(|| LspError::NotOpen { uri: uri.clone() })?;
     let only = params.context.only.as_deref();
     let mut actions = Vec::new();
-    let is_chat = lock(&handle).is_chat();
+    // By name, without the document's lock (a change being applied holds it).
+    let is_chat = crate::documents::is_chat_uri(&uri);
     let listed: &[Action] = if is_chat {
         &[Action::Send]
     } else {
