@@ -179,6 +179,7 @@ pub fn focus(
         budget: DEFAULT_CURSOR_BUDGET,
         diagnostics: diagnostics.iter().map(from_proto::diagnostic).collect(),
     };
+    open.ensure_parsed();
     let context = open.doc.cursor_context(&request, None)?;
     let selection = if range.start == range.end {
         context.focus.text.clone()

@@ -8,6 +8,9 @@
 //!   full-text change or a new `didOpen` resynchronizes it;
 //! - positions past the end of a line or of the document are clamped, never a panic, and
 //!   the clamps are reported to the caller;
+//! - only the [`PARSED`] most recently opened or changed documents keep a syntax tree (a
+//!   tree costs about as much memory as 50 times its text); the others are plain ropes,
+//!   parsed again when they are changed or asked about;
 //! - every applied change bumps the connection's change counter, so a task waiting for an
 //!   edit of its own to show up wakes up.
 
@@ -16,6 +19,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tokio::sync::watch;
+
+/// How many documents keep their syntax tree.
+pub const PARSED: usize = 3;
 
 /// One content change of a `didChange`, in lathe-context terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +38,8 @@ pub struct OpenDocument {
     /// The file, for `file:` URIs (canonical when the file exists).
     pub path: Option<PathBuf>,
     pub language_id: String,
+    /// The document's language (its tree may have been dropped, see [`PARSED`]).
+    pub language: Option<Language>,
     pub version: i32,
     pub doc: Document,
     /// Why the document is out of sync with the editor, if it is.
@@ -49,9 +57,22 @@ impl std::fmt::Debug for OpenDocument {
 }
 
 impl OpenDocument {
-    /// Whether this is a chat document (`*.lathe.md`).
-    pub fn is_chat(&self) -> bool {
-        is_chat_uri(&self.uri)
+    /// Gives the document its syntax tree back if it was dropped.
+    pub fn ensure_parsed(&mut self) {
+        if self.language.is_some()
+            && self.doc.language().is_none()
+            && let Ok(doc) = Document::new(&self.doc.text(), self.language)
+        {
+            self.doc = doc;
+        }
+    }
+
+    fn drop_tree(&mut self) {
+        if self.doc.language().is_some()
+            && let Ok(doc) = Document::new(&self.doc.text(), None)
+        {
+            self.doc = doc;
+        }
     }
 }
 
@@ -85,6 +106,8 @@ pub struct Documents {
     changes: watch::Sender<u64>,
     /// The sequence number of the last sync notification applied.
     applied: watch::Sender<u64>,
+    /// URIs by recent use, most recent first (the first [`PARSED`] keep their trees).
+    recent: Mutex<Vec<String>>,
 }
 
 impl Default for Documents {
@@ -93,6 +116,7 @@ impl Default for Documents {
             map: RwLock::default(),
             changes: watch::channel(0).0,
             applied: watch::channel(0).0,
+            recent: Mutex::new(Vec::new()),
         }
     }
 }
@@ -123,12 +147,14 @@ impl Documents {
             uri: uri.to_owned(),
             path,
             language_id: language_id.to_owned(),
+            language,
             version,
             doc,
             desynced: None,
         };
         self.write_map()
             .insert(uri.to_owned(), Arc::new(Mutex::new(open)));
+        self.touch(uri);
         self.bump();
         Ok(())
     }
@@ -142,7 +168,9 @@ impl Documents {
         encoding: Encoding,
     ) -> Option<ChangeReport> {
         let handle = self.get(uri)?;
+        self.touch(uri);
         let mut open = lock(&handle);
+        open.ensure_parsed();
         let mut report = ChangeReport::default();
         let resync = changes.iter().any(|c| matches!(c, ContentChange::Full(_)));
         if version <= open.version && !resync {
@@ -172,8 +200,27 @@ impl Documents {
         Some(report)
     }
 
+    /// Marks `uri` most recently used and drops the trees of documents past [`PARSED`].
+    fn touch(&self, uri: &str) {
+        let evicted: Vec<String> = {
+            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
+            recent.retain(|u| u != uri);
+            recent.insert(0, uri.to_owned());
+            recent.iter().skip(PARSED).cloned().collect()
+        };
+        for old in evicted {
+            if let Some(handle) = self.get(&old) {
+                lock(&handle).drop_tree();
+            }
+        }
+    }
+
     /// Closes a document; `false` when it was not open.
     pub fn close(&self, uri: &str) -> bool {
+        self.recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|u| u != uri);
         let removed = self.write_map().remove(uri).is_some();
         self.bump();
         removed

@@ -24,7 +24,7 @@ pub fn complete(
         .ok_or_else(|| LspError::NotOpen { uri: uri.clone() })?;
     let prefix = {
         let open = lock(&handle);
-        if !open.is_chat() {
+        if !crate::documents::is_chat_uri(&open.uri) {
             return Ok(None);
         }
         let rope = open.doc.rope();
