@@ -10,7 +10,10 @@
 //! - Subscribers see an event only after it is committed, in commit order.
 //! - Metrics rollups are derived from the events in the same transaction that stores them,
 //!   so they can never disagree with the log.
+//! - A failed write (a full disk, say) changes nothing: the daemon keeps running, the
+//!   store reopens the file and accepts writes again once the fault is gone.
 
+mod database;
 mod error;
 pub mod metrics;
 mod tables;
@@ -20,15 +23,22 @@ pub use error::StoreError;
 pub use metrics::{MetricKey, Metrics};
 pub use writer::now_ms;
 
+use database::Database;
 use lathe_protocol::{Approval, Event, EventPayload, SessionId, SessionMeta};
-use redb::{Database, ReadableDatabase, ReadableTable};
-use std::path::{Path, PathBuf};
+use redb::{ReadableDatabase, ReadableTable};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// How many committed events a slow subscriber may fall behind before it must re-read
 /// from the store (it gets `RecvError::Lagged` and resumes with [`Store::events`]).
-const BUS_CAPACITY: usize = 4096;
+/// The channel allocates every slot up front (about 220 bytes each), so this is resident
+/// memory of even an idle daemon.
+const BUS_CAPACITY: usize = 1024;
+
+/// redb's page cache. Its default (1 GiB) would let a long-lived daemon grow that large;
+/// the log is written once and read mostly at its end, which a small cache serves.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The session store. Cheap to clone; every clone shares one database and writer thread.
 #[derive(Clone)]
@@ -37,7 +47,6 @@ pub struct Store {
 }
 
 struct Inner {
-    path: PathBuf,
     db: Arc<Database>,
     writer: writer::WriterHandle,
     bus: broadcast::Sender<Event>,
@@ -46,7 +55,7 @@ struct Inner {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.inner.path)
+            .field("path", &self.inner.db.path())
             .finish()
     }
 }
@@ -61,35 +70,65 @@ impl Store {
                 source: Arc::new(source),
             })?;
         }
-        let db = Database::builder()
-            .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .create(path)
-            .map_err(|source| StoreError::Open {
-                path: path.to_path_buf(),
-                source: Arc::new(source),
-            })?;
-        let db = Arc::new(db);
-        tables::create_all(&db)?;
+        let file = path.to_path_buf();
+        Store::start(
+            path,
+            Box::new(move || {
+                builder().create(&file).map_err(|source| StoreError::Open {
+                    path: file.clone(),
+                    source: Arc::new(source),
+                })
+            }),
+        )
+    }
+
+    /// Opens (or creates) a store kept by a custom redb storage backend: encryption, a
+    /// quota, fault injection. `path` is the file the backend stores into (or a name for
+    /// it): errors name it and [`Store::size_bytes`] measures it. `open_backend` is called
+    /// now and again each time the store reopens the database after an I/O error (redb
+    /// refuses every use of a database that met one until it is opened anew), so it must
+    /// give a backend on the same storage each time.
+    pub fn open_with_backend<B, F>(path: &Path, open_backend: F) -> Result<Store, StoreError>
+    where
+        B: redb::StorageBackend,
+        F: Fn() -> std::io::Result<B> + Send + Sync + 'static,
+    {
+        let file = path.to_path_buf();
+        Store::start(
+            path,
+            Box::new(move || {
+                let backend = open_backend().map_err(|source| StoreError::Io {
+                    path: file.clone(),
+                    source: Arc::new(source),
+                })?;
+                builder()
+                    .create_with_backend(backend)
+                    .map_err(|source| StoreError::Open {
+                        path: file.clone(),
+                        source: Arc::new(source),
+                    })
+            }),
+        )
+    }
+
+    fn start(path: &Path, opener: database::Opener) -> Result<Store, StoreError> {
+        let db = Arc::new(Database::open(path, opener)?);
+        db.with(tables::create_all)?;
         let (bus, _) = broadcast::channel(BUS_CAPACITY);
         let writer = writer::spawn(db.clone(), bus.clone())?;
         Ok(Store {
-            inner: Arc::new(Inner {
-                path: path.to_path_buf(),
-                db,
-                writer,
-                bus,
-            }),
+            inner: Arc::new(Inner { db, writer, bus }),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        self.inner.db.path()
     }
 
     /// Size of the database file in bytes.
     pub fn size_bytes(&self) -> u64 {
-        std::fs::metadata(&self.inner.path)
+        std::fs::metadata(self.inner.db.path())
             .map(|m| m.len())
             .unwrap_or(0)
     }
@@ -144,6 +183,17 @@ impl Store {
             .map(drop)
     }
 
+    /// Runs `f` in a read transaction (a snapshot of the last commit).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.inner.db.with(|db| {
+            let txn = db.begin_read().map_err(StoreError::db)?;
+            f(&txn)
+        })
+    }
+
     /// Every event committed from now on, in commit order.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.bus.subscribe()
@@ -156,74 +206,90 @@ impl Store {
         after_seq: u64,
         limit: usize,
     ) -> Result<Vec<Event>, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::EVENTS).map_err(StoreError::db)?;
-        let start = after_seq.saturating_add(1);
-        let range = table
-            .range((session.as_str(), start)..=(session.as_str(), u64::MAX))
-            .map_err(StoreError::db)?;
-        let mut events = Vec::new();
-        for entry in range.take(limit) {
-            let (_, value) = entry.map_err(StoreError::db)?;
-            events.push(tables::decode::<Event>(value.value())?);
-        }
-        Ok(events)
+        self.read(|txn| {
+            let table = txn.open_table(tables::EVENTS).map_err(StoreError::db)?;
+            let start = after_seq.saturating_add(1);
+            let range = table
+                .range((session.as_str(), start)..=(session.as_str(), u64::MAX))
+                .map_err(StoreError::db)?;
+            let mut events = Vec::new();
+            for entry in range.take(limit) {
+                let (_, value) = entry.map_err(StoreError::db)?;
+                events.push(tables::decode::<Event>(value.value())?);
+            }
+            Ok(events)
+        })
     }
 
     /// The last `seq` of a session (0 when it has no events).
     pub fn last_seq(&self, session: &SessionId) -> Result<u64, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::EVENTS).map_err(StoreError::db)?;
-        tables::last_seq(&table, session.as_str())
+        self.read(|txn| {
+            let table = txn.open_table(tables::EVENTS).map_err(StoreError::db)?;
+            tables::last_seq(&table, session.as_str())
+        })
     }
 
     /// One session's metadata.
     pub fn session(&self, id: &SessionId) -> Result<Option<SessionMeta>, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
-        match table.get(id.as_str()).map_err(StoreError::db)? {
-            Some(value) => Ok(Some(tables::decode(value.value())?)),
-            None => Ok(None),
-        }
+        self.read(|txn| {
+            let table = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
+            match table.get(id.as_str()).map_err(StoreError::db)? {
+                Some(value) => Ok(Some(tables::decode(value.value())?)),
+                None => Ok(None),
+            }
+        })
     }
 
     /// Every session, most recently updated first.
     pub fn sessions(&self) -> Result<Vec<SessionMeta>, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
-        let mut sessions = Vec::new();
-        for entry in table.iter().map_err(StoreError::db)? {
-            let (_, value) = entry.map_err(StoreError::db)?;
-            sessions.push(tables::decode::<SessionMeta>(value.value())?);
-        }
-        sessions.sort_by(|a, b| {
-            b.updated_at
-                .cmp(&a.updated_at)
-                .then_with(|| b.id.cmp(&a.id))
-        });
-        Ok(sessions)
+        self.read(|txn| {
+            let table = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
+            let mut sessions = Vec::new();
+            for entry in table.iter().map_err(StoreError::db)? {
+                let (_, value) = entry.map_err(StoreError::db)?;
+                sessions.push(tables::decode::<SessionMeta>(value.value())?);
+            }
+            sessions.sort_by(|a, b| {
+                b.updated_at
+                    .cmp(&a.updated_at)
+                    .then_with(|| b.id.cmp(&a.id))
+            });
+            Ok(sessions)
+        })
     }
 
     /// Approvals, of one session or of all, oldest first.
     pub fn approvals(&self, session: Option<&SessionId>) -> Result<Vec<Approval>, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::APPROVALS).map_err(StoreError::db)?;
-        let mut approvals = Vec::new();
-        for entry in table.iter().map_err(StoreError::db)? {
-            let (_, value) = entry.map_err(StoreError::db)?;
-            let approval: Approval = tables::decode(value.value())?;
-            if session.is_none_or(|s| *s == approval.request.session_id) {
-                approvals.push(approval);
+        self.read(|txn| {
+            let table = txn.open_table(tables::APPROVALS).map_err(StoreError::db)?;
+            let mut approvals = Vec::new();
+            for entry in table.iter().map_err(StoreError::db)? {
+                let (_, value) = entry.map_err(StoreError::db)?;
+                let approval: Approval = tables::decode(value.value())?;
+                if session.is_none_or(|s| *s == approval.request.session_id) {
+                    approvals.push(approval);
+                }
             }
-        }
-        approvals.sort_by_key(|a| a.request.requested_at);
-        Ok(approvals)
+            approvals.sort_by_key(|a| a.request.requested_at);
+            Ok(approvals)
+        })
     }
 
     /// The metrics rollups.
     pub fn metrics(&self) -> Result<Metrics, StoreError> {
-        let txn = self.inner.db.begin_read().map_err(StoreError::db)?;
-        let table = txn.open_table(tables::METRICS).map_err(StoreError::db)?;
-        metrics::read(&table)
+        self.read(|txn| {
+            let table = txn.open_table(tables::METRICS).map_err(StoreError::db)?;
+            metrics::read(&table)
+        })
     }
+}
+
+/// How every store opens its file: one writer thread per process, several processes (the
+/// daemon and a headless `lathe run`) sharing the file, a bounded cache.
+fn builder() -> redb::Builder {
+    let mut builder = redb::Database::builder();
+    builder
+        .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
+        .set_cache_size(CACHE_BYTES);
+    builder
 }

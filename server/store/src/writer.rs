@@ -8,11 +8,16 @@
 //!
 //! A failed commit (a full disk, say) answers every request of its group with the error
 //! and leaves the thread serving the next group: the log stays as it was before the group.
+//! Nothing about the log is kept in memory: `seq` is read from the last stored event inside
+//! each transaction, so a group that failed cannot leave a counter ahead of the file. An I/O
+//! error poisons the redb handle, so the thread reopens the database right after one (and
+//! again before the next group while the reopen keeps failing): once the disk has room
+//! again, appends succeed without restarting the daemon.
 
+use crate::database::Database;
 use crate::tables;
 use crate::{StoreError, metrics};
 use lathe_protocol::{Approval, Event, EventPayload, SessionId, SessionMeta, TimestampMs};
-use redb::Database;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -89,6 +94,7 @@ pub(crate) fn spawn(
 }
 
 fn run(db: Arc<Database>, bus: broadcast::Sender<Event>, mut rx: mpsc::Receiver<Request>) {
+    let mut needs_reopen = false;
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -97,8 +103,14 @@ fn run(db: Arc<Database>, bus: broadcast::Sender<Event>, mut rx: mpsc::Receiver<
                 Err(_) => break,
             }
         }
-        let ops: Vec<&Op> = group.iter().map(|r| &r.op).collect();
-        match commit_group(&db, &ops) {
+        if needs_reopen {
+            if let Err(error) = reopen(&db) {
+                fail(group, &error);
+                continue;
+            }
+            needs_reopen = false;
+        }
+        match commit(&db, &group) {
             Ok(replies) => {
                 for (request, reply) in group.into_iter().zip(replies) {
                     if let Reply::Events(events) = &reply {
@@ -111,16 +123,39 @@ fn run(db: Arc<Database>, bus: broadcast::Sender<Event>, mut rx: mpsc::Receiver<
                 }
             }
             Err(error) => {
-                tracing::error!(%error, requests = group.len(), "store commit failed");
-                for request in group {
-                    let _ = request.reply.send(Err(error.clone()));
-                }
+                // Reopen before answering, so that whoever got the error finds the store
+                // readable again (or failing with the reason the reopen failed).
+                needs_reopen = error.needs_reopen() && reopen(&db).is_err();
+                fail(group, &error);
             }
         }
     }
 }
 
-fn commit_group(db: &Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreError> {
+/// Answers every request of a group that was not committed.
+fn fail(group: Vec<Request>, error: &StoreError) {
+    tracing::error!(%error, requests = group.len(), "store commit failed");
+    for request in group {
+        let _ = request.reply.send(Err(error.clone()));
+    }
+}
+
+fn commit(db: &Database, group: &[Request]) -> Result<Vec<Reply>, StoreError> {
+    let ops: Vec<&Op> = group.iter().map(|r| &r.op).collect();
+    db.with(|handle| commit_group(handle, &ops))
+        .map_err(|error| error.in_store(db.path()))
+}
+
+fn reopen(db: &Database) -> Result<(), StoreError> {
+    let outcome = db.reopen();
+    match &outcome {
+        Ok(()) => tracing::info!(path = %db.path().display(), "session store reopened"),
+        Err(error) => tracing::error!(%error, "cannot reopen the session store"),
+    }
+    outcome
+}
+
+fn commit_group(db: &redb::Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreError> {
     let txn = db.begin_write().map_err(StoreError::db)?;
     let mut replies = Vec::with_capacity(ops.len());
     {
