@@ -1,20 +1,106 @@
 //! Daemon figures: time from `lathe lsp` starting with no daemon running to the daemon's
 //! first answer (autostart included), and the idle daemon's resident memory.
 //!
-//! Run with `cargo bench -p lathe-tests --bench daemon`. Prints numbers; asserts nothing.
+//! Run with `cargo bench -p lathe-tests --bench daemon`: that measures the `lathe` binary of
+//! the bench profile (an optimised build, rebuilt first when stale), which is what users
+//! run. Prints numbers, with where the idle daemon's memory goes; asserts nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use lathe_tests::daemon::{LatheHome, signal, wait_until};
+use lathe_tests::daemon::{LatheHome, lathe_bin, signal, wait_until};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 15;
 
+/// Resident memory of the idle daemon, in KiB.
+#[derive(Debug, Clone, Copy)]
+struct Rss {
+    total: u64,
+    /// Pages of the `lathe` executable itself (code, read-only data, statics).
+    executable: u64,
+    /// Heap, thread stacks and other anonymous memory.
+    anonymous: u64,
+    /// Every other file mapping (libc, libm, the loader).
+    libraries: u64,
+    threads: u64,
+}
+
+/// Rebuilds the binary of this bench's profile when its sources changed, since the
+/// testkit only builds it when missing.
+fn fresh_binary() -> &'static Path {
+    let bin = lathe_bin();
+    let profile = if bin.parent().is_some_and(|dir| dir.ends_with("release")) {
+        "release"
+    } else {
+        "dev"
+    };
+    if std::env::var_os("LATHE_BIN").is_none() {
+        let target = bin.parent().and_then(Path::parent).unwrap();
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "build",
+                "-p",
+                "lathe",
+                "--bin",
+                "lathe",
+                "--profile",
+                profile,
+            ])
+            .env("CARGO_TARGET_DIR", target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build {}", bin.display());
+    }
+    println!("binary: {} ({profile} build)", bin.display());
+    bin
+}
+
+fn status_kb(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn rss(pid: u32, bin: &Path) -> Rss {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let bin = std::fs::canonicalize(bin).unwrap();
+    let (mut executable, mut libraries) = (0, 0);
+    let mut mapping = String::new();
+    for line in smaps.lines() {
+        if let Some(kb) = line.strip_prefix("Rss:") {
+            let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap();
+            if Path::new(&mapping) == bin {
+                executable += kb;
+            } else if mapping.starts_with('/') {
+                libraries += kb;
+            }
+        } else if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|f| f.contains('-'))
+        {
+            mapping = line.split_whitespace().nth(5).unwrap_or("").to_owned();
+        }
+    }
+    Rss {
+        total: status_kb(&status, "VmRSS:"),
+        executable,
+        anonymous: status_kb(&status, "RssAnon:"),
+        libraries,
+        threads: status_kb(&status, "Threads:"),
+    }
+}
+
 fn main() {
+    let bin = fresh_binary();
     let mut cold = Vec::new();
-    let mut rss_kb = Vec::new();
+    let mut idle = Vec::new();
     for _ in 0..ROUNDS {
         let home = LatheHome::new().unwrap();
         let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
@@ -47,18 +133,12 @@ fn main() {
         wait_until(Duration::from_secs(10), || home.daemon_pid().is_some()).unwrap();
         let pid = home.daemon_pid().unwrap();
         std::thread::sleep(Duration::from_secs(2));
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        let rss = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap();
-        rss_kb.push(rss);
+        idle.push(rss(pid, bin));
         signal(pid, "TERM");
         wait_until(Duration::from_secs(10), || home.daemon_info().is_none()).unwrap();
     }
     cold.sort();
-    rss_kb.sort();
+    idle.sort_by_key(|r| r.total);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "lathe lsp, no daemon running -> first answer ({ROUNDS} rounds): p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms",
@@ -66,9 +146,19 @@ fn main() {
         ms(cold[ROUNDS * 9 / 10]),
         ms(cold[ROUNDS - 1])
     );
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let median = idle[ROUNDS / 2];
     println!(
         "idle daemon RSS after 2 s: p50 {:.1} MB, max {:.1} MB",
-        rss_kb[ROUNDS / 2] as f64 / 1024.0,
-        rss_kb[ROUNDS - 1] as f64 / 1024.0
+        mb(median.total),
+        mb(idle[ROUNDS - 1].total)
+    );
+    println!(
+        "  p50 round: executable {:.1} MB, heap+stacks (anonymous) {:.1} MB, \
+         shared libraries {:.1} MB, {} threads",
+        mb(median.executable),
+        mb(median.anonymous),
+        mb(median.libraries),
+        median.threads
     );
 }
