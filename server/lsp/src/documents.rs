@@ -8,9 +8,10 @@
 //!   full-text change or a new `didOpen` resynchronizes it;
 //! - positions past the end of a line or of the document are clamped, never a panic, and
 //!   the clamps are reported to the caller;
-//! - only the [`PARSED`] most recently opened or changed documents keep a syntax tree (a
-//!   tree costs about as much memory as 50 times its text); the others are plain ropes,
-//!   parsed again when they are changed or asked about;
+//! - a document is parsed when it is first changed or asked about, not when it is opened,
+//!   and only the [`PARSED`] most recently used documents keep their syntax tree (a tree
+//!   costs about as much memory as 50 times its text); the others are plain ropes, parsed
+//!   again when they are changed or asked about;
 //! - every applied change bumps the connection's change counter, so a task waiting for an
 //!   edit of its own to show up wakes up.
 
@@ -57,13 +58,18 @@ impl std::fmt::Debug for OpenDocument {
 }
 
 impl OpenDocument {
-    /// Gives the document its syntax tree back if it was dropped.
+    /// Gives the document its syntax tree (parsed lazily, or dropped as least recently
+    /// used). A language whose grammar fails to load degrades to plain text for good.
     pub fn ensure_parsed(&mut self) {
-        if self.language.is_some()
-            && self.doc.language().is_none()
-            && let Ok(doc) = Document::new(&self.doc.text(), self.language)
-        {
-            self.doc = doc;
+        if self.language.is_none() || self.doc.language().is_some() {
+            return;
+        }
+        match Document::new(&self.doc.text(), self.language) {
+            Ok(doc) => self.doc = doc,
+            Err(error) => {
+                tracing::warn!(uri = %self.uri, %error, "no grammar; the document is plain text");
+                self.language = None;
+            }
         }
     }
 
@@ -122,8 +128,7 @@ impl Default for Documents {
 }
 
 impl Documents {
-    /// Opens (or reopens, replacing) a document. A language whose grammar fails to load
-    /// degrades to plain text; `Err` only if even that fails.
+    /// Opens (or reopens, replacing) a document, unparsed (see [`OpenDocument::ensure_parsed`]).
     pub fn open(
         &self,
         uri: &str,
@@ -136,13 +141,7 @@ impl Documents {
             .as_deref()
             .and_then(Language::from_path)
             .or_else(|| Language::from_name(language_id));
-        let doc = match Document::new(text, language) {
-            Ok(doc) => doc,
-            Err(error) => {
-                tracing::warn!(%uri, %error, "no grammar; the document is plain text");
-                Document::new(text, None)?
-            }
-        };
+        let doc = Document::new(text, None)?;
         let open = OpenDocument {
             uri: uri.to_owned(),
             path,

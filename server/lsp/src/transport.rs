@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Invariants: `didOpen`/`didChange`/`didClose` are numbered as they are read and applied
-//! strictly in that order by one sync task (tower-lsp-server alone would run notification
-//! handlers concurrently); a request is dispatched only once every earlier sync
+//! strictly in that order by one sync task on a blocking thread (tower-lsp-server alone
+//! would run notification handlers concurrently; reparsing stays off the async workers); a request is dispatched only once every earlier sync
 //! notification is applied — except `textDocument/codeAction` on an open document, whose
 //! listing reads no text, so that typing never delays the lightbulb;
 //! `window/workDoneProgress/cancel` is applied as it is read; a body that
@@ -86,8 +86,10 @@ async fn read_loop<R: AsyncRead + Unpin>(
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
     let (sync_tx, mut sync_rx) = mpsc::unbounded_channel::<(u64, Request)>();
     let sync_conn = conn.clone();
-    tokio::spawn(async move {
-        while let Some((seq, request)) = sync_rx.recv().await {
+    // A blocking thread: reparsing a large document must not hold up an async worker
+    // that requests, responses and other connections need.
+    tokio::task::spawn_blocking(move || {
+        while let Some((seq, request)) = sync_rx.blocking_recv() {
             if let Some(notices) = handle_sync(&sync_conn, &request) {
                 send_notices(&sync_conn, notices);
             }

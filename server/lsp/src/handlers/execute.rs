@@ -181,15 +181,19 @@ async fn run_skill(
     let (vars, context, symbol) = if args.uri.is_empty() {
         (SkillVars::default(), String::new(), None)
     } else {
-        let focus = actions::with_document(&conn.documents, &args.uri, |open| {
-            actions::focus(
-                open,
-                agent.workspace(),
-                from_proto::range(args.range),
-                &args.diagnostics,
-                session.encoding,
-            )
-        })?;
+        // Parsing a large document that had no tree takes a while: not on an async worker.
+        let documents = conn.documents.clone();
+        let workspace = agent.workspace().to_owned();
+        let (uri, range) = (args.uri.clone(), from_proto::range(args.range));
+        let diagnostics = args.diagnostics.clone();
+        let encoding = session.encoding;
+        let focus = tokio::task::spawn_blocking(move || {
+            actions::with_document(&documents, &uri, |open| {
+                actions::focus(open, &workspace, range, &diagnostics, encoding)
+            })
+        })
+        .await
+        .map_err(|e| LspError::Agent(format!("computing the code context failed: {e}")))??;
         (focus.vars, focus.context, focus.symbol)
     };
     let vars = SkillVars {

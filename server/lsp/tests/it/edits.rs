@@ -273,3 +273,75 @@ async fn a_run_outlives_the_editor_that_started_it() {
         "the editor left the hub"
     );
 }
+
+/// Waits until the hub has forgotten every editor (a closed connection is noticed).
+async fn until_no_editor(harness: &Harness) {
+    tokio::time::timeout(crate::editor::PATIENCE, async {
+        while !harness.services.hub.editors().is_empty() {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the closed editor stayed in the hub");
+}
+
+#[tokio::test]
+async fn a_client_that_exits_while_asked_leaves_the_run_to_other_surfaces() {
+    let steps = vec![
+        edit_step("src/main.rs", "fn main", "fn start"),
+        answer_expecting("src/main.rs"),
+    ];
+    let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
+    let mut leaving = harness.connect();
+    leaving
+        .initialize_as("leaving", &harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    leaving.behave(|b| b.press = None);
+    let uri = harness.uri("src/main.rs");
+    leaving.open(&uri, "rust", MAIN).await;
+    let started = start(&mut leaving, &uri, "refactor").await;
+    let session = session_of(&started);
+    leaving.wait_method("window/showMessageRequest").await;
+    leaving.close().await;
+    until_no_editor(&harness).await;
+
+    // The run waits in the daemon, its approval visible to every other surface.
+    let pending = harness.agent.broker().pending();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| p.session_id.clone())
+            .collect::<Vec<_>>(),
+        vec![session.clone()]
+    );
+    let mut other = harness.connect();
+    other
+        .initialize_as("other", &harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    let answered = other
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "lathe.approval.answer",
+                   "arguments": [{"id": pending[0].id, "decision": "allow_once"}]}),
+        )
+        .await;
+    assert_eq!(answered, json!({"answered": pending[0].id}));
+
+    let end = harness.run_end(&session).await;
+    assert!(matches!(end, EventPayload::RunFinished { .. }), "{end:?}");
+    harness.model.assert_played();
+    assert_eq!(
+        harness.read("src/main.rs"),
+        MAIN.replace("fn main", "fn start"),
+        "with no editor holding the file, the edit is written to disk"
+    );
+    let approvals = harness.store.approvals(Some(&session)).unwrap();
+    assert!(
+        matches!(
+            &approvals[0].status,
+            lathe_protocol::ApprovalStatus::Resolved { who: Some(who), .. } if who == "other"
+        ),
+        "{approvals:?}"
+    );
+}

@@ -1,9 +1,17 @@
 //! `initialize`: encoding negotiation, capabilities, initialization options.
 
 use crate::editor::{modern_caps, utf16_caps};
-use crate::support::Harness;
+use crate::support::{Harness, connect_with, session_of};
+use futures::future::BoxFuture;
+use lathe_lsp::{
+    AgentProvider, AgentService, EditorOverrides, LspError, LspServices, SandboxChoice,
+};
+use lathe_protocol::config::ApprovalMode;
+use lathe_tests::scripted_model::Step;
 use pretty_assertions::assert_eq;
 use serde_json::json;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 #[tokio::test]
 async fn negotiates_utf8_when_offered_and_advertises_what_it_serves() {
@@ -100,5 +108,99 @@ async fn a_workspace_the_agent_does_not_serve_is_reported_not_fatal() {
             .as_str()
             .unwrap()
             .contains("serves the workspace")
+    );
+}
+
+/// Hands out the harness's agent and records the overrides each editor asked for.
+struct Recording {
+    inner: Arc<dyn AgentProvider>,
+    asked: Arc<Mutex<Vec<EditorOverrides>>>,
+}
+
+impl AgentProvider for Recording {
+    fn agent(
+        &self,
+        workspace: &Path,
+        overrides: &EditorOverrides,
+    ) -> BoxFuture<'static, Result<Arc<dyn AgentService>, LspError>> {
+        self.asked.lock().unwrap().push(overrides.clone());
+        self.inner.agent(workspace, overrides)
+    }
+}
+
+#[tokio::test]
+async fn initialization_options_override_model_approval_and_sandbox_per_editor() {
+    let lib = "pub fn one() -> i32 {\n    1\n}\n";
+    let steps = vec![
+        Step::tool_calls([(
+            "edit_file",
+            json!({"path": "lib.rs", "old_string": "    1", "new_string": "    2 - 1"}),
+        )]),
+        Step::text("Rewritten."),
+        Step::text("Nothing to rewrite."),
+    ];
+    let harness = Harness::new(steps, &[("lib.rs", lib)]).await;
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let services = LspServices {
+        agents: Arc::new(Recording {
+            inner: harness.services.agents.clone(),
+            asked: asked.clone(),
+        }),
+        ..harness.services.clone()
+    };
+    let uri = harness.uri("lib.rs");
+    let here = json!({"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}});
+    let run = json!({"command": "lathe.action.run",
+                     "arguments": [{"action": "refactor", "uri": uri, "range": here}]});
+
+    let mut tuned = connect_with(services.clone());
+    tuned
+        .initialize(
+            &harness.root_uri(),
+            modern_caps(),
+            json!({"model": "small", "approval": "auto", "sandbox": "none"}),
+        )
+        .await;
+    tuned.open(&uri, "rust", lib).await;
+    let started = tuned.call("workspace/executeCommand", run.clone()).await;
+    harness.run_end(&session_of(&started)).await;
+    assert_eq!(tuned.text(&uri), "pub fn one() -> i32 {\n    2 - 1\n}\n");
+    assert!(
+        !tuned
+            .backlog()
+            .iter()
+            .any(|m| m["method"] == "window/showMessageRequest"),
+        "approval \"auto\" asks nothing: {:#?}",
+        tuned.backlog()
+    );
+
+    let mut plain = connect_with(services);
+    plain
+        .initialize(&harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    plain.open(&uri, "rust", lib).await;
+    let started = plain.call("workspace/executeCommand", run).await;
+    harness.run_end(&session_of(&started)).await;
+
+    harness.model.assert_played();
+    let models: Vec<_> = harness
+        .model
+        .requests()
+        .iter()
+        .map(|r| r.body["model"].clone())
+        .collect();
+    assert_eq!(
+        models,
+        vec![json!("small"), json!("small"), json!("gpt-4o")]
+    );
+    let tuned_overrides = EditorOverrides {
+        model: Some("small".into()),
+        approval: Some(ApprovalMode::Auto),
+        sandbox: Some(SandboxChoice::None),
+    };
+    // Each connection asks once (at `initialized`) and keeps the agent it got.
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![tuned_overrides, EditorOverrides::default()]
     );
 }
