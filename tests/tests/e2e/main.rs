@@ -3,6 +3,7 @@
 
 mod crash_recovery;
 mod daemon_lifecycle;
+mod editor_neovim;
 mod run_cli;
 mod run_slow_lane;
 mod shims;

@@ -1,7 +1,11 @@
 -- Headless Neovim 0.11 end to end: the project's plugin (editors/nvim) attaches the server,
 -- lists code actions, runs "Lathe: Document" (answering the approval prompt) until the
 -- buffer changes, and sends a chat document whose answer streams in. Results are written
--- as JSON to $LATHE_TEST_OUT for test_neovim.py to check; every wait has a deadline.
+-- as JSON to $LATHE_TEST_OUT for the caller to check; every wait has a deadline.
+--
+-- The server command is $LATHE_HOST_CMD (a JSON list): test_neovim.py runs it against the
+-- in-process `lsp_host` example, lathe-tests' e2e suite (tests/tests/e2e/editor_neovim.rs)
+-- against the product's `lathe lsp` shim and its autostarted daemon.
 local out = assert(os.getenv('LATHE_TEST_OUT'))
 local workspace = assert(os.getenv('LATHE_TEST_WORKSPACE'))
 local results = { prompts = {}, steps = {} }
