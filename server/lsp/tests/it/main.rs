@@ -5,6 +5,7 @@
 mod actions;
 mod bad_input;
 mod chat;
+mod commands;
 mod editor;
 mod edits;
 mod lifecycle;
