@@ -1,5 +1,6 @@
-//! Malformed JSON-RPC, unknown methods and commands, requests about unopened documents:
-//! each gets a clear error and the connection goes on (only broken framing ends it).
+//! Malformed JSON-RPC, unknown methods and commands, requests about unopened documents,
+//! positions past the end or inside a character: each gets a clear error (or is clamped)
+//! and the connection goes on (only broken framing ends it).
 
 use crate::editor::modern_caps;
 use crate::support::Harness;
@@ -137,4 +138,74 @@ async fn broken_framing_is_answered_then_the_connection_closes() {
     other
         .initialize(&harness.root_uri(), modern_caps(), json!(null))
         .await;
+}
+
+#[tokio::test]
+async fn positions_past_the_end_or_inside_a_character_are_clamped_in_requests() {
+    let main = "fn main() {\n    let s = \"漢字\";\n}\n";
+    let steps = vec![
+        lathe_tests::scripted_model::Step::text("Nothing to change.").expecting(
+            lathe_tests::scripted_model::Expect {
+                user_contains: Some("## Code context".into()),
+                ..Default::default()
+            },
+        ),
+    ];
+    let harness = Harness::new(steps, &[("src/main.rs", main)]).await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(
+            &harness.root_uri(),
+            modern_caps(),
+            json!({"approval": "auto"}),
+        )
+        .await;
+    let uri = harness.uri("src/main.rs");
+    let chat = harness.uri("c.lathe.md");
+    editor.open(&uri, "rust", main).await;
+    editor.open(&chat, "markdown", "## You\n\n/he").await;
+
+    let far = json!({"start": {"line": 500, "character": 0}, "end": {"line": 900, "character": 7}});
+    let listed = editor
+        .call(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": far, "context": {"diagnostics": []}}),
+        )
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 7);
+
+    // UTF-8 was negotiated: character 14 is inside 漢 (bytes 13..16), the end is past the file.
+    let odd = json!({"start": {"line": 1, "character": 14}, "end": {"line": 900, "character": 99}});
+    let started = editor
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "lathe.action.run",
+                   "arguments": [{"action": "refactor", "uri": uri, "range": odd}]}),
+        )
+        .await;
+    let progress = editor.progress_until_end(&started["progressToken"]).await;
+    assert_eq!(progress.last().unwrap()["message"], "done");
+    harness.model.assert_played();
+
+    let past_line = editor
+        .call(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": chat}, "position": {"line": 2, "character": 99}}),
+        )
+        .await;
+    let labels: Vec<&str> = past_line
+        .as_array()
+        .or_else(|| past_line["items"].as_array())
+        .unwrap()
+        .iter()
+        .map(|item| item["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"/help"), "{labels:?}");
+    let past_file = editor
+        .call(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": chat}, "position": {"line": 40, "character": 0}}),
+        )
+        .await;
+    assert_eq!(past_file, json!(null));
 }
