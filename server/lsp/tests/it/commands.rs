@@ -1,7 +1,7 @@
 //! The commands of DESIGN.md §10 not covered elsewhere, run as an editor runs them: Fix
 //! with the diagnostics in range, `lathe.skill.run`, "Run skill…" asking which skill,
-//! `lathe.run.cancel`, `lathe.session.new` and `lathe.dashboard.open`; and requests that
-//! answer while the model is busy.
+//! `lathe.run.cancel`, `lathe.session.new` with the chat's "Send" action, and
+//! `lathe.dashboard.open`; and requests that answer while the model is busy.
 
 use crate::editor::modern_caps;
 use crate::support::{Harness, connect_with, session_of};
@@ -216,14 +216,33 @@ async fn session_new_gives_the_chat_a_fresh_session_and_dashboard_open_shows_it(
             json!({"command": "lathe.session.new", "arguments": [{"uri": chat}]}),
         )
         .await;
+    // The chat document's one code action, "Send", runs the last user block.
+    let actions = editor
+        .call(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": chat}, "range": point(2, 0), "context": {"diagnostics": []}}),
+        )
+        .await;
+    let [send] = actions.as_array().unwrap().as_slice() else {
+        panic!("one action in a chat document: {actions}");
+    };
+    assert_eq!(send["title"], "Lathe: Send");
     let sent = editor
         .call(
             "workspace/executeCommand",
-            json!({"command": "lathe.chat.send", "arguments": [{"uri": chat}]}),
+            json!({"command": send["command"]["command"], "arguments": send["command"]["arguments"]}),
         )
         .await;
     assert_eq!(sent["sessionId"], fresh["sessionId"]);
-    harness.run_end(&session_of(&sent)).await;
+    editor.progress_until_end(&sent["progressToken"]).await;
+    let session = session_of(&sent);
+    assert_eq!(
+        editor.text(&chat),
+        format!(
+            "## You\n\nhello\n\n## Lathe <!-- session: {session} -->\n\nHello again.\n\n## You\n\n"
+        )
+    );
+    harness.model.assert_played();
 
     let opened = editor
         .call(
