@@ -235,6 +235,10 @@ impl<'a> Run<'a> {
     }
 
     async fn drive(&mut self) -> Result<RunOutcome, AgentError> {
+        tokio::select! {
+            () = self.agent.tools.ready() => {}
+            () = self.cancel.cancelled() => {}
+        }
         let mut state = State::CallModel { turn: 1 };
         loop {
             state = match state {

@@ -1,20 +1,22 @@
-//! Building the agent for a workspace: configuration, model client, sandbox, tools, policy.
+//! Building the agent for a workspace: configuration, model client, sandbox, tools (the
+//! built-ins and the tools of the workspace's MCP servers), policy.
 //!
 //! Every surface gets its agent here (`lathe run`, and in the daemon the LSP and MCP front
 //! ends), so a workspace behaves the same from every surface.
 //! Invariants: a missing model is an error that says how to configure one; configuration
 //! problems and sandbox warnings are returned to the caller to show, never swallowed.
 
-use crate::config::{self, NO_MODEL_HELP};
+use crate::config::{self, Config, NO_MODEL_HELP};
 use crate::paths::Paths;
 use anyhow::Context;
 use lathe_agent::model::OpenAiClient;
 use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig};
+use lathe_mcp::{Hub, HubOptions};
 use lathe_protocol::config::ApprovalMode;
-use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, WorkspaceAccess};
+use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, Sandbox, WorkspaceAccess};
 use lathe_store::Store;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Per-surface adjustments on top of the workspace's configuration (e.g. an editor's
@@ -37,14 +39,47 @@ pub struct BuiltAgent {
 /// through the editors this way).
 pub type ToolHook = Arc<dyn Fn(&mut ToolRegistry, &WorkspaceRoot) + Send + Sync>;
 
-/// Builds the agent of `workspace` (an existing directory) over `store`.
-pub async fn build(
+/// Starts the MCP servers configured for `workspace` (`[mcp_servers]` of the configuration
+/// and the workspace's `.mcp.json`); returns at once, the servers connect in the
+/// background. The strings are configuration problems to show.
+pub fn start_hub(paths: &Paths, workspace: &Path) -> (Hub, Vec<String>) {
+    let config = config::load(paths, Some(workspace)).config;
+    let servers = lathe_mcp::config::load(&config.mcp_servers, Some(workspace));
+    let problems = servers
+        .problems
+        .iter()
+        .map(|p| format!("MCP servers: {p}"))
+        .collect();
+    let hub = Hub::start(
+        servers.servers,
+        HubOptions {
+            workspace: Some(workspace.to_owned()),
+            ..HubOptions::default()
+        },
+    );
+    (hub, problems)
+}
+
+/// A workspace's configuration with the surface's overrides applied and its sandbox chosen:
+/// everything an agent needs except the model, which may be missing.
+pub struct Prepared {
+    /// The canonical workspace root.
+    pub workspace: PathBuf,
+    pub config: Config,
+    pub sandbox: Arc<dyn Sandbox>,
+    /// Configuration problems and sandbox warnings, one line each.
+    pub warnings: Vec<String>,
+    /// Lathe's state directory (checkpoints outside git live there).
+    state_dir: PathBuf,
+}
+
+/// Loads `workspace`'s configuration (an existing directory), applies `overrides` and
+/// chooses the sandbox.
+pub async fn prepare(
     paths: &Paths,
-    store: Store,
     workspace: &Path,
     overrides: &Overrides,
-    hook: Option<&ToolHook>,
-) -> anyhow::Result<BuiltAgent> {
+) -> anyhow::Result<Prepared> {
     let workspace = workspace
         .canonicalize()
         .with_context(|| format!("workspace {}", workspace.display()))?;
@@ -64,27 +99,59 @@ pub async fn build(
     if let Some(backend) = overrides.sandbox {
         config.sandbox.backend = backend;
     }
-    if !config.model.is_configured() {
-        anyhow::bail!("{NO_MODEL_HELP}");
-    }
     let selection = lathe_sandbox::select(&config.sandbox, &DaemonId::from_home(&paths.state_dir))
         .await
         .context("choosing a sandbox")?;
     warnings.extend(selection.warnings.iter().map(ToString::to_string));
+    Ok(Prepared {
+        workspace,
+        config,
+        sandbox: selection.sandbox,
+        warnings,
+        state_dir: paths.state_dir.clone(),
+    })
+}
 
-    let mut agent_config = AgentConfig::new(workspace.clone(), config.model.clone());
-    agent_config.policy = config.policy.clone();
-    agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
-    let model = OpenAiClient::from_config(&config.model)?;
-    let root = WorkspaceRoot::new(&workspace, &paths.state_dir);
-    let mut tools = ToolRegistry::builtins(
-        &root,
-        Some(selection.sandbox),
-        WorkspaceAccess::WorkspaceWrite,
-    );
-    if let Some(hook) = hook {
-        hook(&mut tools, &root);
+impl Prepared {
+    /// The agent over `store`, with the built-in tools, the tools of `hub`'s MCP servers
+    /// (from [`start_hub`] for the same workspace) and what `hook` adds. Fails, saying how
+    /// to configure one, when no model is configured.
+    pub fn agent(&self, store: Store, hub: &Hub, hook: Option<&ToolHook>) -> anyhow::Result<Agent> {
+        if !self.config.model.is_configured() {
+            anyhow::bail!("{NO_MODEL_HELP}");
+        }
+        let mut agent_config = AgentConfig::new(self.workspace.clone(), self.config.model.clone());
+        agent_config.policy = self.config.policy.clone();
+        agent_config.sandbox_isolated = self.sandbox.kind() != BackendKind::None;
+        let model = OpenAiClient::from_config(&self.config.model)?;
+        let root = WorkspaceRoot::new(&self.workspace, &self.state_dir);
+        let mut tools = ToolRegistry::builtins(
+            &root,
+            Some(self.sandbox.clone()),
+            WorkspaceAccess::WorkspaceWrite,
+        );
+        tools.add_source(Arc::new(hub.clone()));
+        if let Some(hook) = hook {
+            hook(&mut tools, &root);
+        }
+        Ok(Agent::new(store, Arc::new(model), tools, agent_config)?)
     }
-    let agent = Agent::new(store, Arc::new(model), tools, agent_config)?;
-    Ok(BuiltAgent { agent, warnings })
+}
+
+/// Builds the agent of `workspace` (an existing directory) over `store`: [`prepare`] then
+/// [`Prepared::agent`].
+pub async fn build(
+    paths: &Paths,
+    store: Store,
+    workspace: &Path,
+    overrides: &Overrides,
+    hub: &Hub,
+    hook: Option<&ToolHook>,
+) -> anyhow::Result<BuiltAgent> {
+    let prepared = prepare(paths, workspace, overrides).await?;
+    let agent = prepared.agent(store, hub, hook)?;
+    Ok(BuiltAgent {
+        agent,
+        warnings: prepared.warnings,
+    })
 }

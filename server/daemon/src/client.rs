@@ -6,7 +6,7 @@
 //! `state/logs/daemon.out`. Two shims that race to start it are fine: the loser's daemon
 //! finds the home locked and exits, and both shims connect to the winner.
 
-use crate::daemon::{ControlRequest, SurfaceKind};
+use crate::daemon::{ControlRequest, Hello, SurfaceKind};
 use crate::paths::Paths;
 use anyhow::Context;
 use std::process::Stdio;
@@ -18,22 +18,22 @@ use tokio::net::UnixStream;
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Connects to a running daemon and announces the surface.
-pub async fn connect(paths: &Paths, kind: SurfaceKind) -> std::io::Result<UnixStream> {
+pub async fn connect(paths: &Paths, hello: &Hello) -> std::io::Result<UnixStream> {
     let mut stream = UnixStream::connect(paths.socket()).await?;
-    stream.write_all(kind.header().as_bytes()).await?;
+    stream.write_all(hello.header().as_bytes()).await?;
     Ok(stream)
 }
 
 /// Connects to the daemon, starting one in the background if none answers.
-pub async fn connect_or_start(paths: &Paths, kind: SurfaceKind) -> anyhow::Result<UnixStream> {
-    if let Ok(stream) = connect(paths, kind).await {
+pub async fn connect_or_start(paths: &Paths, hello: &Hello) -> anyhow::Result<UnixStream> {
+    if let Ok(stream) = connect(paths, hello).await {
         return Ok(stream);
     }
     let mut child = start_background(paths, None)?;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut delay = Duration::from_millis(2);
     loop {
-        if let Ok(stream) = connect(paths, kind).await {
+        if let Ok(stream) = connect(paths, hello).await {
             return Ok(stream);
         }
         // A daemon that exited may have lost a start race to another one: keep waiting for
@@ -80,7 +80,7 @@ pub fn start_background(paths: &Paths, port: Option<u16>) -> anyhow::Result<toki
 
 /// Sends one control request to a running daemon and returns its JSON answer.
 pub async fn control(paths: &Paths, request: &ControlRequest) -> anyhow::Result<serde_json::Value> {
-    let stream = connect(paths, SurfaceKind::Control)
+    let stream = connect(paths, &Hello::new(SurfaceKind::Control))
         .await
         .context("the Lathe daemon is not running")?;
     let (read, mut write) = stream.into_split();

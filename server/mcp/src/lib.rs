@@ -8,20 +8,12 @@
 //!   `repo_map`, `sandbox_exec`, `list_sessions`; sessions as resources; skills as prompts —
 //!   over stdio ([`server::serve_connection`]) and streamable HTTP ([`server::http_service`]).
 //!
-//! Wiring (the daemon):
-//!
-//! ```text
-//! let servers = lathe_mcp::config::load(&config.mcp_servers, Some(&workspace));   // + problems
-//! let built = lathe_mcp::server::assemble::build(BuildOptions { store, workspace, model,
-//!     policy, mcp_servers: servers.servers, skills, commands, repo_map_cache })?;
-//! // socket, after the `LATHE/1 mcp` header (the BufReader keeps what it buffered):
-//! lathe_mcp::serve_connection(reader, write, built.shared.clone(), shutdown.clone()).await?;
-//! // `lathe mcp --in-process`: the same on tokio::io::stdin()/stdout().
-//! // HTTP: Router::nest_service("/mcp", lathe_mcp::http_service(built.shared.clone(),
-//! //     HttpOptions { token: Some(info.token), shutdown })) — outside the dashboard's
-//! //     token middleware or behind it: the service checks the bearer token itself.
-//! // health for `lathe status` and /api: built.hub.health() (serde); stop: built.hub.shutdown().
-//! ```
+//! The daemon (`server/daemon/src/daemon/workspaces.rs`) starts one [`Hub`] per workspace,
+//! builds the agent with the hub as a tool source, and serves [`Services`] over its socket
+//! ([`serve_connection`] after the `LATHE/1 mcp <workspace>` header, and on stdio for
+//! `lathe mcp --in-process`) and at `/mcp` ([`http_service`], which checks the bearer
+//! token itself). [`server::assemble`] builds the same from plain options, for the crate's
+//! own tests and example.
 //!
 //! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
 //! panics or fails an agent run — it becomes a tool error the model reads or a health

@@ -4,6 +4,7 @@
 mod crash_recovery;
 mod daemon_lifecycle;
 mod editor_neovim;
+mod mcp_surface;
 mod run_cli;
 mod run_slow_lane;
 mod shims;

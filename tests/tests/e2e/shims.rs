@@ -80,17 +80,59 @@ fn two_shims_started_at_once_share_one_autostarted_daemon() {
 }
 
 #[test]
-fn in_process_answers_without_a_daemon() {
+fn in_process_serves_mcp_without_a_daemon() {
     let home = LatheHome::new().unwrap();
-    let mut shim = spawn_shim(&home, "mcp", &["--in-process"]);
+    let workspace = tempfile::tempdir().unwrap();
+    let workspace_arg = workspace.path().to_string_lossy().into_owned();
+    let mut shim = spawn_shim(
+        &home,
+        "mcp",
+        &["--in-process", "--workspace", &workspace_arg],
+    );
+    let answer = mcp_roundtrip(
+        &mut shim,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "e2e", "version": "1"}}}),
+    );
+    assert_eq!(answer["result"]["serverInfo"]["name"], "lathe", "{answer}");
+    let stdin = shim.stdin.as_mut().unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    )
+    .unwrap();
     let answer = mcp_roundtrip(
         &mut shim,
         &json!({"jsonrpc": "2.0", "id": "a", "method": "tools/list"}),
     );
-    assert_eq!(answer["id"], "a");
-    assert_eq!(answer["error"]["code"], -32601);
+    let tools: Vec<&str> = answer["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "run_task",
+            "reply",
+            "cancel",
+            "code_context",
+            "repo_map",
+            "sandbox_exec",
+            "list_sessions"
+        ],
+        "{answer}"
+    );
+    let answer = mcp_roundtrip(
+        &mut shim,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "no/such"}),
+    );
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
     let answer = mcp_roundtrip(&mut shim, &json!({"jsonrpc": "2.0"}));
-    assert_eq!(answer["error"]["code"], -32600);
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
     finish(shim);
     assert!(home.daemon_info().is_none(), "no daemon was started");
 }

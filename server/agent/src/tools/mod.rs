@@ -114,6 +114,12 @@ pub trait ToolSource: Send + Sync + 'static {
         args: Value,
         cancel: CancellationToken,
     ) -> BoxFuture<'static, ToolOutput>;
+    /// Resolves once the source knows its tools (e.g. its servers' first connection
+    /// attempts ended, each bounded by its own startup timeout). A run waits for it before
+    /// its first model call, so that the model sees every tool of a source just started.
+    fn ready(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 struct SourceTool {
@@ -199,6 +205,11 @@ impl ToolRegistry {
     /// Adds a source of external tools.
     pub fn add_source(&mut self, source: Arc<dyn ToolSource>) {
         self.sources.push(source);
+    }
+
+    /// Resolves once every source is [ready](ToolSource::ready).
+    pub async fn ready(&self) {
+        futures::future::join_all(self.sources.iter().map(|source| source.ready())).await;
     }
 
     /// Every tool offered now: built-ins in name order, then the sources' tools.

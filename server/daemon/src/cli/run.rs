@@ -2,7 +2,8 @@
 //! directory). Prints the answer, or with `--json` every event of the run as one JSON object
 //! per line. Approvals follow `--approval`: on a terminal the user is asked, without one a
 //! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
-//! message on stderr), 130 cancelled (Ctrl-C).
+//! message on stderr), 130 cancelled (Ctrl-C). The workspace's MCP servers run for the
+//! duration of the task and their tools are offered like the built-ins.
 
 use crate::agents;
 use crate::paths::Paths;
@@ -12,7 +13,7 @@ use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -75,7 +76,7 @@ fn show(event: &Event) {
 }
 
 pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
-    let workspace = match args.workspace {
+    let workspace = match args.workspace.clone() {
         Some(dir) => dir,
         None => std::env::current_dir().context("reading the current directory")?,
     };
@@ -84,11 +85,34 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("workspace {}", workspace.display()))?;
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
+    let (hub, problems) = agents::start_hub(&paths, &workspace);
+    for problem in &problems {
+        eprintln!("lathe: {problem}");
+    }
+    let result = run_in(args, &paths, store, &workspace, &hub).await;
+    hub.shutdown().await;
+    result
+}
+
+async fn run_in(
+    args: RunArgs,
+    paths: &Paths,
+    store: lathe_store::Store,
+    workspace: &Path,
+    hub: &lathe_mcp::Hub,
+) -> anyhow::Result<ExitCode> {
+    hub.ready().await;
+    for server in hub.health() {
+        if let Some(error) = &server.last_error {
+            eprintln!("lathe: MCP server {}: {error}", server.name);
+        }
+    }
     let built = agents::build(
-        &paths,
+        paths,
         store,
-        &workspace,
+        workspace,
         &agents::Overrides::default(),
+        hub,
         None,
     )
     .await?;
@@ -98,7 +122,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let skill = match &args.skill {
         None => None,
         Some(name) => {
-            let roots = paths.skill_roots(Some(&workspace));
+            let roots = paths.skill_roots(Some(workspace));
             let vars = SkillVars {
                 input: args.prompt.clone(),
                 ..SkillVars::default()

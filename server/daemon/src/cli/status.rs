@@ -59,5 +59,23 @@ pub async fn run(args: StatusArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     for problem in &status.config_problems {
         println!("  config problem: {problem}");
     }
+    println!("  mcp:       {}/mcp", status.url);
+    for workspace in &status.mcp {
+        println!("  MCP servers of {}:", workspace.workspace);
+        if workspace.mcp_servers.is_empty() {
+            println!("    none configured");
+        }
+        for server in &workspace.mcp_servers {
+            let error = server
+                .last_error
+                .as_deref()
+                .map(|e| format!(", last error: {e}"))
+                .unwrap_or_default();
+            println!(
+                "    {} ({}): {}, {} tools, {} restarts{error}",
+                server.name, server.transport, server.status, server.tool_count, server.restarts
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

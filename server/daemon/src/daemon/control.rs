@@ -2,6 +2,7 @@
 //! it (`lathe status`, stopping the daemon) and the HTTP API answers the same [`Status`].
 
 use super::state::DaemonState;
+use super::workspaces::WorkspaceHealth;
 use crate::config::ConfigProblem;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -28,6 +29,9 @@ pub struct Status {
     pub model: ModelStatus,
     pub config_files: Vec<String>,
     pub config_problems: Vec<String>,
+    /// The MCP servers of every workspace served so far.
+    #[serde(default)]
+    pub mcp: Vec<WorkspaceHealth>,
 }
 
 /// Which model the daemon would call.
@@ -67,6 +71,7 @@ impl Status {
                 .iter()
                 .map(ConfigProblem::to_string)
                 .collect(),
+            mcp: state.workspaces.health(),
         }
     }
 }

@@ -1,4 +1,6 @@
-//! The daemon's HTTP listener on 127.0.0.1: `/api`, `/events` (SSE) and `/metrics`.
+//! The daemon's HTTP listener on 127.0.0.1: `/api`, `/events` (SSE), `/metrics` and `/mcp`
+//! (MCP's streamable HTTP transport for the workspace named by `?workspace=<absolute
+//! path>`, else the directory the daemon started in).
 //!
 //! Invariants: every route requires the token (`Authorization: Bearer <token>` or
 //! `?token=<token>`); the `Host` header must name the loopback listener (a DNS-rebinding
@@ -13,12 +15,13 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use lathe_protocol::SessionId;
 use lathe_store::metrics::LATENCY_BUCKETS_MS;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use tower::ServiceExt;
 use tracing::Instrument;
 
 pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<DaemonState>) {
@@ -39,6 +42,7 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/sessions/{id}/events", get(events))
         .route("/events", get(sse::stream))
         .route("/metrics", get(metrics))
+        .route("/mcp", any(mcp))
         .fallback(|| async { (StatusCode::NOT_FOUND, "no such route\n") })
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -156,6 +160,43 @@ async fn events(
 fn store_error(error: lathe_store::StoreError) -> Response {
     tracing::error!(%error, "store read failed");
     (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response()
+}
+
+#[derive(Deserialize)]
+struct McpQuery {
+    workspace: Option<std::path::PathBuf>,
+}
+
+/// MCP's streamable HTTP transport, one service (with its sessions) per workspace.
+async fn mcp(
+    State(state): State<Arc<DaemonState>>,
+    Query(query): Query<McpQuery>,
+    request: Request,
+) -> Response {
+    let workspace = query
+        .workspace
+        .unwrap_or_else(|| state.default_workspace.clone());
+    if !workspace.is_absolute() {
+        let message = format!(
+            "the workspace must be an absolute path, got {}\n",
+            workspace.display()
+        );
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    }
+    match state.workspaces.mcp_http(&workspace).await {
+        Ok(service) => match service.oneshot(request).await {
+            Ok(response) => response.map(axum::body::Body::new),
+            Err(never) => match never {},
+        },
+        Err(error) => {
+            tracing::warn!(workspace = %workspace.display(), error = %format!("{error:#}"), "MCP unavailable");
+            let message = format!(
+                "Lathe cannot serve MCP for {}: {error:#}\n",
+                workspace.display()
+            );
+            (StatusCode::BAD_REQUEST, message).into_response()
+        }
+    }
 }
 
 /// Prometheus text exposition of the rollups.

@@ -2,110 +2,81 @@
 //! `lathe lsp --in-process`, with one agent per workspace and editor overrides.
 //!
 //! Invariants: editors with the same workspace and the same `initializationOptions`
-//! overrides share one agent (one approval broker, one set of sessions); every agent uses
-//! the daemon's store and the editor hub, so its edits reach open buffers through
-//! `workspace/applyEdit` and other files are checkpointed and written on disk; a workspace
-//! without a configured model is an error the editor shows, asked again at the next action.
+//! overrides share one agent (one approval broker, one set of sessions); every agent is
+//! built by [`agents`] over the daemon's store and the workspace's MCP hub, with the editor
+//! hub's edit tools, so its edits reach open buffers through `workspace/applyEdit` and
+//! other files are checkpointed and written on disk; a workspace without a configured
+//! model is an error the editor shows, asked again at the next action.
 
-use crate::config;
-use crate::paths::Paths;
+use super::workspaces::Workspaces;
+use crate::agents::{self, Overrides, ToolHook};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use lathe_agent::model::OpenAiClient;
-use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
-use lathe_agent::{Agent, AgentConfig};
 use lathe_lsp::{
     AgentBackend, AgentProvider, AgentService, EditorHub, EditorOverrides, LspError, LspServices,
     SandboxChoice, register_editor_edit_tools,
 };
-use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, WorkspaceAccess};
-use lathe_store::Store;
+use lathe_sandbox::BackendChoice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 type Built = (PathBuf, EditorOverrides, Arc<dyn AgentService>);
 
-/// The daemon's agents, built on first use per workspace and overrides.
+/// The daemon's agents for editors, built on first use per workspace and overrides.
 struct DaemonAgents(Arc<Inner>);
 
 struct Inner {
-    paths: Paths,
-    store: Store,
+    workspaces: Arc<Workspaces>,
     hub: EditorHub,
     dashboard: Option<String>,
     built: tokio::sync::Mutex<Vec<Built>>,
 }
 
 /// The services every LSP connection of this process shares.
-pub(crate) fn services(paths: &Paths, store: Store, dashboard: Option<String>) -> LspServices {
+pub(crate) fn services(workspaces: Arc<Workspaces>, dashboard: Option<String>) -> LspServices {
     let hub = EditorHub::new();
+    let paths = workspaces.paths().clone();
     let agents = DaemonAgents(Arc::new(Inner {
-        paths: paths.clone(),
-        store,
+        workspaces,
         hub: hub.clone(),
         dashboard,
         built: tokio::sync::Mutex::new(Vec::new()),
     }));
-    let mut services = LspServices::new(
-        Arc::new(agents),
-        paths.skill_roots(None),
-        paths.state_dir.clone(),
-    );
+    let mut services = LspServices::new(Arc::new(agents), paths.skill_roots(None), paths.state_dir);
     services.hub = hub;
     services
+}
+
+fn overrides(editor: &EditorOverrides) -> Overrides {
+    Overrides {
+        model: editor.model.clone(),
+        approval: editor.approval,
+        sandbox: editor.sandbox.map(|choice| match choice {
+            SandboxChoice::Docker => BackendChoice::Docker,
+            SandboxChoice::Bwrap => BackendChoice::Bwrap,
+            SandboxChoice::None => BackendChoice::None,
+        }),
+    }
 }
 
 impl Inner {
     async fn build(
         &self,
         workspace: &Path,
-        overrides: &EditorOverrides,
-    ) -> Result<Arc<dyn AgentService>, LspError> {
-        let mut config = config::load(&self.paths, Some(workspace)).config;
-        if let Some(model) = &overrides.model {
-            config.model.model = Some(model.clone());
+        editor: &EditorOverrides,
+    ) -> anyhow::Result<Arc<dyn AgentService>> {
+        let mcp_hub = self.workspaces.hub(workspace)?;
+        let editors = self.hub.clone();
+        let hook: ToolHook = Arc::new(move |tools, root| {
+            register_editor_edit_tools(tools, root, &editors);
+        });
+        let paths = self.workspaces.paths();
+        let prepared = agents::prepare(paths, workspace, &overrides(editor)).await?;
+        for warning in &prepared.warnings {
+            tracing::warn!(workspace = %workspace.display(), %warning, "editor agent");
         }
-        if let Some(mode) = overrides.approval {
-            config.policy.mode = mode;
-        }
-        if let Some(sandbox) = overrides.sandbox {
-            config.sandbox.backend = match sandbox {
-                SandboxChoice::Docker => BackendChoice::Docker,
-                SandboxChoice::Bwrap => BackendChoice::Bwrap,
-                SandboxChoice::None => BackendChoice::None,
-            };
-        }
-        if !config.model.is_configured() {
-            return Err(LspError::AgentUnavailable(format!(
-                "no model configured: set LATHE_BASE_URL (the API base including /v1) and \
-                 LATHE_MODEL, or [model] base_url and model in {}",
-                self.paths.user_config_file().display()
-            )));
-        }
-        let unavailable = |what: &str, e: &dyn std::fmt::Display| {
-            LspError::AgentUnavailable(format!("{what}: {e}"))
-        };
-        let selection =
-            lathe_sandbox::select(&config.sandbox, &DaemonId::from_home(&self.paths.state_dir))
-                .await
-                .map_err(|e| unavailable("choosing a sandbox", &e))?;
-        for warning in &selection.warnings {
-            tracing::warn!(%warning, "sandbox");
-        }
-        let mut agent_config = AgentConfig::new(workspace.to_owned(), config.model.clone());
-        agent_config.policy = config.policy.clone();
-        agent_config.sandbox_isolated = selection.sandbox.kind() != BackendKind::None;
-        let model = OpenAiClient::from_config(&config.model)
-            .map_err(|e| unavailable("model client", &e))?;
-        let root = WorkspaceRoot::new(workspace, &self.paths.state_dir);
-        let mut tools = ToolRegistry::builtins(
-            &root,
-            Some(selection.sandbox),
-            WorkspaceAccess::WorkspaceWrite,
-        );
-        register_editor_edit_tools(&mut tools, &root, &self.hub);
-        let agent = Agent::new(self.store.clone(), Arc::new(model), tools, agent_config)
-            .map_err(|e| unavailable("agent", &e))?;
+        let agent = prepared.agent(self.workspaces.store().clone(), &mcp_hub, Some(&hook))?;
+        let root = lathe_agent::tools::WorkspaceRoot::new(&prepared.workspace, &paths.state_dir);
         let mut backend = AgentBackend::new(agent).with_checkpoints(root);
         if let Some(url) = &self.dashboard {
             backend = backend.with_dashboard(url.clone());
@@ -131,7 +102,10 @@ impl AgentProvider for DaemonAgents {
             {
                 return Ok(agent.clone());
             }
-            let agent = this.build(&workspace, &overrides).await?;
+            let agent = this
+                .build(&workspace, &overrides)
+                .await
+                .map_err(|e| LspError::AgentUnavailable(format!("{e:#}")))?;
             built.push((workspace, overrides, agent.clone()));
             Ok(agent)
         }

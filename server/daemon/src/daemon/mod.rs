@@ -4,7 +4,8 @@
 //! store, bind the HTTP listener and the Unix socket, and only then write `daemon.json`, so
 //! that anyone who reads the runtime file can connect at once. Shutdown (SIGTERM, SIGINT or
 //! a `shutdown` control request) stops accepting, lets open connections finish their
-//! current message, and removes the socket and runtime file.
+//! current message, stops the workspaces' MCP servers, and removes the socket and runtime
+//! file.
 
 mod control;
 mod http;
@@ -12,18 +13,20 @@ mod lsp;
 mod socket;
 mod sse;
 mod state;
-mod unserved;
+mod workspaces;
 
 pub use control::{ControlRequest, Status};
-pub use socket::SurfaceKind;
+pub use socket::{Hello, SurfaceKind};
 
 use crate::config;
 use crate::instance::{self, DaemonInfo};
 use crate::paths::Paths;
 use anyhow::Context;
 use state::DaemonState;
+use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use workspaces::Workspaces;
 
 /// Options of `lathe serve`.
 #[derive(Clone, Debug)]
@@ -61,14 +64,23 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         started_at: lathe_store::now_ms(),
     };
     let shutdown = CancellationToken::new();
-    let lsp = lsp::services(&paths, store.clone(), Some(info.dashboard_url()));
-    let state = Arc::new(DaemonState::new(
-        info.clone(),
-        loaded,
-        store,
+    let workspaces = Arc::new(Workspaces::new(
+        paths.clone(),
+        store.clone(),
+        Some(info.token.clone()),
         shutdown.clone(),
-        lsp,
     ));
+    let default_workspace = std::env::current_dir().context("reading the current directory")?;
+    let state = Arc::new(DaemonState {
+        info: info.clone(),
+        config: loaded,
+        store,
+        started: std::time::Instant::now(),
+        shutdown: shutdown.clone(),
+        lsp: lsp::services(workspaces.clone(), Some(info.dashboard_url())),
+        workspaces: workspaces.clone(),
+        default_workspace,
+    });
 
     let http_task = tokio::spawn(http::serve(listener, state.clone()));
     let socket_task = tokio::spawn(socket::accept_loop(socket, state.clone()));
@@ -76,6 +88,10 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(url = %info.url, socket = %info.socket.display(), pid = info.pid, "daemon ready");
     println!("Lathe daemon ready");
     println!("  dashboard: {}", info.dashboard_url());
+    println!(
+        "  mcp:       {}/mcp (Authorization: Bearer <token from daemon.json>)",
+        info.url
+    );
     println!("  socket:    {}", info.socket.display());
 
     wait_for_stop(&shutdown).await;
@@ -83,6 +99,7 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = http_task.await;
     let _ = socket_task.await;
+    workspaces.shutdown().await;
     let _ = std::fs::remove_file(paths.socket());
     let _ = std::fs::remove_file(paths.daemon_file());
     Ok(())
@@ -105,26 +122,59 @@ async fn wait_for_stop(shutdown: &CancellationToken) {
     }
 }
 
-/// Serves a surface on this process's stdin and stdout (`--in-process`).
+/// Serves a surface on this process's stdin and stdout (`--in-process`); `workspace` is
+/// the MCP server's workspace (required for MCP).
 pub async fn serve_stdio(
     kind: SurfaceKind,
     paths: &Paths,
+    workspace: Option<&Path>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    if kind == SurfaceKind::Lsp {
-        paths
-            .create()
-            .with_context(|| format!("cannot create {}", paths.state_dir.display()))?;
-        let store = lathe_store::Store::open(&paths.store_file()).with_context(|| {
-            "cannot open the store; if a daemon runs, use `lathe lsp` without --in-process"
-        })?;
-        let services = lsp::services(paths, store, None);
-        tokio::select! {
-            () = lathe_lsp::serve_connection(tokio::io::stdin(), tokio::io::stdout(), services) => {}
-            () = shutdown.cancelled() => {}
+    paths
+        .create()
+        .with_context(|| format!("cannot create {}", paths.state_dir.display()))?;
+    let store = lathe_store::Store::open(&paths.store_file()).with_context(|| {
+        format!(
+            "cannot open the store; if a daemon runs, use `lathe {}` without --in-process",
+            kind.name()
+        )
+    })?;
+    let workspaces = Arc::new(Workspaces::new(
+        paths.clone(),
+        store,
+        None,
+        shutdown.clone(),
+    ));
+    let served = match kind {
+        SurfaceKind::Lsp => {
+            let services = lsp::services(workspaces.clone(), None);
+            tokio::select! {
+                () = lathe_lsp::serve_connection(tokio::io::stdin(), tokio::io::stdout(), services) => Ok(()),
+                () = shutdown.cancelled() => Ok(()),
+            }
         }
-        return Ok(());
-    }
-    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
-    unserved::serve(kind, stdin, tokio::io::stdout(), shutdown).await
+        SurfaceKind::Control => Err(anyhow::anyhow!(
+            "the control surface is only served by the daemon"
+        )),
+        SurfaceKind::Mcp => serve_mcp_stdio(&workspaces, workspace, shutdown).await,
+    };
+    workspaces.shutdown().await;
+    served
+}
+
+async fn serve_mcp_stdio(
+    workspaces: &Workspaces,
+    workspace: Option<&Path>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let workspace = workspace.context("MCP needs a workspace to serve")?;
+    let shared = workspaces.mcp(workspace).await?;
+    lathe_mcp::serve_connection(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        shared,
+        shutdown.clone(),
+    )
+    .await?;
+    Ok(())
 }

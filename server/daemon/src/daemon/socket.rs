@@ -1,15 +1,16 @@
 //! The daemon's Unix socket, where `lathe lsp`, `lathe mcp` and the CLI connect.
 //!
-//! A connection starts with one header line, `LATHE/1 <surface>\n`, naming what speaks
-//! next: `lsp` (LSP base protocol), `mcp` (newline-delimited JSON-RPC) or `control`
-//! (one JSON request, one JSON answer). Anything else gets a one-line error and is closed;
-//! a connection that fails never affects another.
+//! A connection starts with one header line, `LATHE/1 <surface>[ <workspace>]\n`, naming
+//! what speaks next: `lsp` (LSP base protocol; the editor names its workspace), `mcp`
+//! (newline-delimited JSON-RPC, for the workspace given as an absolute path after the
+//! surface) or `control` (one JSON request, one JSON answer). Anything else gets a
+//! one-line error and is closed; a connection that fails never affects another.
 
+use super::control;
 use super::state::DaemonState;
-use super::{control, unserved};
 use anyhow::Context;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -21,7 +22,7 @@ pub const HEADER_PREFIX: &str = "LATHE/1 ";
 
 /// How long a new connection may take to send its header line.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-const MAX_HEADER: usize = 256;
+const MAX_HEADER: usize = 4096;
 
 /// The surfaces a socket connection can speak.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,10 +49,57 @@ impl SurfaceKind {
             _ => None,
         }
     }
+}
 
-    /// The header line a client sends first.
-    pub fn header(self) -> String {
-        format!("{HEADER_PREFIX}{}\n", self.name())
+/// What a connection's header line says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hello {
+    pub kind: SurfaceKind,
+    /// The workspace the client works in (an absolute path), when it names one.
+    pub workspace: Option<PathBuf>,
+}
+
+impl Hello {
+    pub fn new(kind: SurfaceKind) -> Self {
+        Self {
+            kind,
+            workspace: None,
+        }
+    }
+
+    /// The header line a client sends first. A workspace path with a newline cannot be
+    /// sent (it would end the header): callers refuse it before connecting.
+    pub fn header(&self) -> String {
+        match &self.workspace {
+            Some(workspace) => format!(
+                "{HEADER_PREFIX}{} {}\n",
+                self.kind.name(),
+                workspace.display()
+            ),
+            None => format!("{HEADER_PREFIX}{}\n", self.kind.name()),
+        }
+    }
+
+    fn parse(line: &str) -> Result<Self, String> {
+        let rest = line
+            .strip_prefix(HEADER_PREFIX)
+            .ok_or_else(|| format!("expected `{HEADER_PREFIX}<surface>`, got {line:?}"))?;
+        let (name, workspace) = match rest.split_once(' ') {
+            Some((name, workspace)) => (name, Some(PathBuf::from(workspace))),
+            None => (rest, None),
+        };
+        let kind = SurfaceKind::parse(name).ok_or_else(|| {
+            format!("unknown surface {name:?}; this daemon serves lsp, mcp and control")
+        })?;
+        if let Some(workspace) = &workspace
+            && !workspace.is_absolute()
+        {
+            return Err(format!(
+                "the workspace must be an absolute path, got {}",
+                workspace.display()
+            ));
+        }
+        Ok(Self { kind, workspace })
     }
 }
 
@@ -85,8 +133,8 @@ pub(crate) async fn accept_loop(listener: UnixListener, state: Arc<DaemonState>)
 async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
-    let kind = match tokio::time::timeout(HEADER_TIMEOUT, read_header(&mut reader)).await {
-        Ok(Ok(kind)) => kind,
+    let hello = match tokio::time::timeout(HEADER_TIMEOUT, read_header(&mut reader)).await {
+        Ok(Ok(hello)) => hello,
         Ok(Err(message)) => {
             tracing::warn!(%message, "rejected connection");
             let _ = write
@@ -99,7 +147,8 @@ async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
             return;
         }
     };
-    tracing::info!(surface = kind.name(), "connected");
+    let kind = hello.kind;
+    tracing::info!(surface = kind.name(), workspace = ?hello.workspace, "connected");
     let result = match kind {
         SurfaceKind::Control => control::serve(&mut reader, &mut write, &state).await,
         SurfaceKind::Lsp => {
@@ -108,7 +157,7 @@ async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
                 () = state.shutdown.cancelled() => Ok(()),
             }
         }
-        SurfaceKind::Mcp => unserved::serve(kind, reader, write, &state.shutdown).await,
+        SurfaceKind::Mcp => serve_mcp(hello.workspace, reader, write, &state).await,
     };
     match result {
         Ok(()) => tracing::info!(surface = kind.name(), "disconnected"),
@@ -118,9 +167,39 @@ async fn handle(stream: UnixStream, state: Arc<DaemonState>) {
     }
 }
 
+/// MCP for the named workspace (the daemon's start directory when none is named). A
+/// workspace whose server cannot be built gets one JSON-RPC error saying why.
+async fn serve_mcp(
+    workspace: Option<PathBuf>,
+    reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut write: tokio::net::unix::OwnedWriteHalf,
+    state: &DaemonState,
+) -> anyhow::Result<()> {
+    let workspace = workspace.unwrap_or_else(|| state.default_workspace.clone());
+    match state.workspaces.mcp(&workspace).await {
+        Ok(shared) => {
+            lathe_mcp::serve_connection(reader, write, shared, state.shutdown.clone()).await?;
+            Ok(())
+        }
+        Err(error) => {
+            let message = format!(
+                "Lathe cannot serve MCP for {}: {error:#}",
+                workspace.display()
+            );
+            let reply = serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {"code": -32603, "message": message},
+            });
+            write.write_all(format!("{reply}\n").as_bytes()).await?;
+            anyhow::bail!(message)
+        }
+    }
+}
+
 async fn read_header(
     reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
-) -> Result<SurfaceKind, String> {
+) -> Result<Hello, String> {
     let mut line = Vec::new();
     let mut limited = (&mut *reader).take(MAX_HEADER as u64);
     limited
@@ -131,9 +210,5 @@ async fn read_header(
     let Some(rest) = line.strip_suffix('\n') else {
         return Err(format!("expected a header line `{HEADER_PREFIX}<surface>`"));
     };
-    let name = rest
-        .strip_prefix(HEADER_PREFIX)
-        .ok_or_else(|| format!("expected `{HEADER_PREFIX}<surface>`, got {rest:?}"))?;
-    SurfaceKind::parse(name.trim())
-        .ok_or_else(|| format!("unknown surface {name:?}; this daemon serves lsp, mcp and control"))
+    Hello::parse(rest.strip_suffix('\r').unwrap_or(rest))
 }

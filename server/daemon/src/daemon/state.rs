@@ -1,8 +1,11 @@
 //! What every connection and request of the daemon shares.
 
+use super::workspaces::Workspaces;
 use crate::config::LoadedConfig;
 use crate::instance::DaemonInfo;
 use lathe_store::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -15,23 +18,9 @@ pub(crate) struct DaemonState {
     pub shutdown: CancellationToken,
     /// What every LSP connection shares (agents per workspace, the editor hub).
     pub lsp: lathe_lsp::LspServices,
-}
-
-impl DaemonState {
-    pub fn new(
-        info: DaemonInfo,
-        config: LoadedConfig,
-        store: Store,
-        shutdown: CancellationToken,
-        lsp: lathe_lsp::LspServices,
-    ) -> Self {
-        Self {
-            info,
-            config,
-            store,
-            started: Instant::now(),
-            shutdown,
-            lsp,
-        }
-    }
+    /// Per workspace: the MCP servers' hub and the MCP server.
+    pub workspaces: Arc<Workspaces>,
+    /// The workspace `/mcp` serves when the request names none: the directory the daemon
+    /// was started in.
+    pub default_workspace: PathBuf,
 }

@@ -358,4 +358,9 @@ impl ToolSource for Hub {
         let name = name.to_owned();
         Box::pin(async move { hub.call(&name, args, cancel).await })
     }
+
+    fn ready(&self) -> BoxFuture<'static, ()> {
+        let hub = self.clone();
+        Box::pin(async move { hub.ready().await })
+    }
 }

@@ -1,6 +1,7 @@
-//! Everything `lathe mcp --in-process` (and the daemon) needs to serve MCP, built from
-//! configuration: the store, the hub of MCP servers, the agent (when a model is
-//! configured) with the file tools and the hub's tools, and the skills.
+//! A whole MCP server built from plain options: the store, the hub of MCP servers, the
+//! agent (when a model is configured) with the file tools and the hub's tools, and the
+//! skills. The crate's example and tests use it; the daemon builds its servers
+//! itself (`workspaces.rs` there), with its own agents, sandbox and configuration.
 //!
 //! Invariant: a missing model is not an error — the server still serves code context,
 //! sessions and prompts, and `run_task` says how to configure a model.

@@ -12,6 +12,7 @@ pub mod assemble;
 mod catalog;
 pub mod fixtures;
 mod http;
+mod lines;
 mod run;
 pub mod services;
 mod tools;
@@ -111,7 +112,8 @@ impl LatheServer {
 
 /// Serves one MCP connection speaking newline-delimited JSON-RPC (stdio framing) until the
 /// client closes it or `shutdown` is cancelled: the daemon's socket (after the
-/// `LATHE/1 mcp` header) and `lathe mcp --in-process` on stdin/stdout.
+/// `LATHE/1 mcp` header) and `lathe mcp --in-process` on stdin/stdout. A line that is not
+/// JSON is answered with a Parse error (see `lines`).
 pub async fn serve_connection<R, W>(
     read: R,
     write: W,
@@ -122,15 +124,22 @@ where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
 {
-    let running = LatheServer::new(shared)
-        .serve_with_ct((read, write), shutdown.child_token())
-        .await
-        .map_err(|e| McpError::Serve(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| McpError::Serve(e.to_string()))?;
-    Ok(())
+    let guarded = lines::guard(read, write);
+    let reading = guarded.reading;
+    let served = async {
+        let running = LatheServer::new(shared)
+            .serve_with_ct((guarded.read, guarded.write), shutdown.child_token())
+            .await
+            .map_err(|e| McpError::Serve(e.to_string()))?;
+        running
+            .waiting()
+            .await
+            .map_err(|e| McpError::Serve(e.to_string()))?;
+        Ok(())
+    }
+    .await;
+    reading.abort();
+    served
 }
 
 /// Whether the request speaks the stateless 2026-07-28 revision.

@@ -1,0 +1,222 @@
+//! What the daemon keeps per workspace: the hub of its MCP servers, shared by every agent
+//! of that workspace whatever the surface, and its MCP server (the services every MCP
+//! connection to it shares, and the `/mcp` HTTP service with its sessions).
+//!
+//! Invariants: one entry per canonical workspace root, created on first use; a hub is
+//! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
+//! workspace (a failed build is retried by the next connection); a workspace without a
+//! configured model still serves code context, sessions, prompts and `sandbox_exec`.
+
+use crate::agents::{self, Overrides};
+use crate::paths::Paths;
+use anyhow::Context;
+use lathe_mcp::server::services::{AgentService, SandboxRunner};
+use lathe_mcp::{HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared};
+use lathe_sandbox::{SessionSpec, WorkspaceAccess};
+use lathe_store::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+/// The MCP servers of one workspace, as `lathe status` and `/api/status` show them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkspaceHealth {
+    pub workspace: String,
+    pub mcp_servers: Vec<McpServerHealth>,
+}
+
+/// One MCP server's health (see [`ServerHealth`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct McpServerHealth {
+    pub name: String,
+    pub transport: String,
+    pub status: String,
+    pub tool_count: usize,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+}
+
+impl From<ServerHealth> for McpServerHealth {
+    fn from(health: ServerHealth) -> Self {
+        let status = serde_json::to_value(health.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            name: health.name,
+            transport: health.transport.to_owned(),
+            status,
+            tool_count: health.tool_count,
+            restarts: health.restarts,
+            last_error: health.last_error,
+        }
+    }
+}
+
+/// Every workspace the daemon has served.
+pub(crate) struct Workspaces {
+    paths: Paths,
+    store: Store,
+    /// The `/mcp` bearer token (`None` only in process, where there is no HTTP).
+    token: Option<String>,
+    shutdown: CancellationToken,
+    entries: Mutex<BTreeMap<PathBuf, Arc<Entry>>>,
+}
+
+struct Entry {
+    hub: Hub,
+    mcp: OnceCell<Arc<Shared>>,
+    http: OnceCell<McpHttpService>,
+}
+
+impl Workspaces {
+    pub fn new(
+        paths: Paths,
+        store: Store,
+        token: Option<String>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self {
+            paths,
+            store,
+            token,
+            shutdown,
+            entries: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The hub of `workspace`'s MCP servers, started on first use.
+    pub fn hub(&self, workspace: &Path) -> anyhow::Result<Hub> {
+        Ok(self.entry(workspace)?.1.hub.clone())
+    }
+
+    /// The MCP server of `workspace`, built on first use.
+    pub async fn mcp(&self, workspace: &Path) -> anyhow::Result<Arc<Shared>> {
+        let (root, entry) = self.entry(workspace)?;
+        let shared = entry
+            .mcp
+            .get_or_try_init(|| self.build_mcp(&root, &entry.hub))
+            .await?;
+        Ok(shared.clone())
+    }
+
+    /// The `/mcp` HTTP service of `workspace` (its sessions live as long as the daemon).
+    pub async fn mcp_http(&self, workspace: &Path) -> anyhow::Result<McpHttpService> {
+        let shared = self.mcp(workspace).await?;
+        let (_, entry) = self.entry(workspace)?;
+        let service = entry
+            .http
+            .get_or_init(|| async {
+                lathe_mcp::http_service(
+                    shared,
+                    HttpOptions {
+                        token: self.token.clone(),
+                        shutdown: self.shutdown.clone(),
+                    },
+                )
+            })
+            .await;
+        Ok(service.clone())
+    }
+
+    /// The MCP servers of every workspace served so far.
+    pub fn health(&self) -> Vec<WorkspaceHealth> {
+        self.snapshot()
+            .into_iter()
+            .map(|(workspace, entry)| WorkspaceHealth {
+                workspace: workspace.display().to_string(),
+                mcp_servers: entry.hub.health().into_iter().map(Into::into).collect(),
+            })
+            .collect()
+    }
+
+    /// Stops every workspace's MCP servers.
+    pub async fn shutdown(&self) {
+        for (_, entry) in self.snapshot() {
+            entry.hub.shutdown().await;
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(PathBuf, Arc<Entry>)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .iter()
+            .map(|(path, entry)| (path.clone(), entry.clone()))
+            .collect()
+    }
+
+    fn entry(&self, workspace: &Path) -> anyhow::Result<(PathBuf, Arc<Entry>)> {
+        let root = workspace
+            .canonicalize()
+            .with_context(|| format!("workspace {}", workspace.display()))?;
+        anyhow::ensure!(
+            root.is_dir(),
+            "workspace {} is not a directory",
+            root.display()
+        );
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.entry(root.clone()).or_insert_with(|| {
+            let (hub, problems) = agents::start_hub(&self.paths, &root);
+            for problem in problems {
+                tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
+            }
+            Arc::new(Entry {
+                hub,
+                mcp: OnceCell::new(),
+                http: OnceCell::new(),
+            })
+        });
+        Ok((root, entry.clone()))
+    }
+
+    async fn build_mcp(&self, root: &Path, hub: &Hub) -> anyhow::Result<Arc<Shared>> {
+        let prepared = agents::prepare(&self.paths, root, &Overrides::default()).await?;
+        for warning in &prepared.warnings {
+            tracing::warn!(workspace = %root.display(), %warning, "MCP server");
+        }
+        let agent: Option<Arc<dyn AgentService>> = if prepared.config.model.is_configured() {
+            Some(Arc::new(prepared.agent(self.store.clone(), hub, None)?))
+        } else {
+            None
+        };
+        let commands = SandboxRunner {
+            sandbox: prepared.sandbox.clone(),
+            session: SessionSpec {
+                id: sandbox_session_id(root),
+                workspace: root.to_owned(),
+                access: WorkspaceAccess::WorkspaceWrite,
+            },
+        };
+        Ok(Shared::new(Services {
+            store: self.store.clone(),
+            agent,
+            skills: Arc::new(lathe_skills::Registry::new(
+                self.paths.skill_roots(Some(root)),
+            )),
+            workspace: root.to_owned(),
+            repo_map_cache: Some(self.paths.repo_map_cache(root)),
+            commands: Some(Arc::new(commands)),
+            policy: prepared.config.policy,
+        }))
+    }
+}
+
+/// The sandbox session `sandbox_exec` runs in: one per workspace, so two workspaces never
+/// share a container.
+fn sandbox_session_id(root: &Path) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    root.hash(&mut hasher);
+    format!("mcp-{:016x}", hasher.finish())
+}
