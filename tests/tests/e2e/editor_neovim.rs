@@ -1,6 +1,7 @@
 //! A real editor on the product: headless Neovim 0.11 with the project's plugin
 //! (`editors/nvim`) attaches the real `lathe lsp` shim, which autostarts the daemon under a
-//! private `LATHE_HOME` configured for the scripted model. Neovim lists the code actions,
+//! private `LATHE_HOME` configured for the scripted model (and, the same session again,
+//! `lathe lsp --in-process`, which serves it without a daemon). Neovim lists the code actions,
 //! runs "Document" (answering the approval prompt) until its buffer changes, and sends a
 //! chat document whose answer streams in.
 //!
@@ -66,6 +67,22 @@ fn strings(value: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn neovim_documents_code_and_chats_through_lathe_lsp() {
+    let daemon = neovim_session(&["lsp"]).await;
+    assert!(
+        daemon.is_some(),
+        "`lathe lsp` autostarted a daemon under the private home"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn neovim_documents_code_and_chats_through_lathe_lsp_in_process() {
+    let daemon = neovim_session(&["lsp", "--in-process"]).await;
+    assert_eq!(daemon, None, "`lathe lsp --in-process` started no daemon");
+}
+
+/// Runs the Neovim session against `lathe <args>` under a private home and checks what
+/// Neovim saw; returns the pid of the daemon that served it, if one was started.
+async fn neovim_session(args: &[&str]) -> Option<u32> {
     let nvim = peers().join("venv/bin/nvim");
     assert!(
         nvim.exists(),
@@ -102,7 +119,15 @@ async fn neovim_documents_code_and_chats_through_lathe_lsp() {
         .env("LATHE_TEST_OUT", &out)
         .env("LATHE_TEST_WORKSPACE", &workspace)
         .env("LATHE_PLUGIN", repo().join("editors/nvim"))
-        .env("LATHE_HOST_CMD", json!([lathe_bin(), "lsp"]).to_string())
+        .env(
+            "LATHE_HOST_CMD",
+            json!(
+                std::iter::once(lathe_bin().to_string_lossy())
+                    .chain(args.iter().map(|a| (*a).into()))
+                    .collect::<Vec<_>>()
+            )
+            .to_string(),
+        )
         .args(["--headless", "--clean", "-l"])
         .arg(repo().join("server/lsp/tests/peers/nvim_e2e.lua"))
         .current_dir(&workspace)
@@ -201,9 +226,6 @@ async fn neovim_documents_code_and_chats_through_lathe_lsp() {
             ""
         ]
     );
-    assert!(
-        daemon.is_some(),
-        "`lathe lsp` autostarted a daemon under the private home"
-    );
     model.assert_played();
+    daemon
 }
