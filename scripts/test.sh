@@ -30,6 +30,10 @@ if [ -f .ci/slow-lane.sh ]; then
 fi
 
 cargo build --workspace --all-targets
+# The end-to-end tests run this binary instead of asking cargo for it in every test process.
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+export LATHE_BIN="$target_dir/debug/lathe"
 if [ -n "$slow_lane_pid" ]; then
     if ! wait "$slow_lane_pid"; then
         echo "slow lane setup failed:" >&2

@@ -3,7 +3,9 @@
 //! Invariants: every [`LatheHome`] is a fresh temporary `LATHE_HOME` whose config sets
 //! `[daemon] port = 0`, and every command it builds has the model and sandbox variables of
 //! the developer's shell removed, so tests never share a daemon, a port or a setting.
-//! Processes started through it are killed when their handle drops.
+//! Processes started through it are killed when their handle drops, and a daemon still
+//! running under a home (one a shim started, say) is stopped when the home drops, so a
+//! failing test leaks no daemon.
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -182,6 +184,26 @@ pub fn signal(pid: u32, signal: &str) {
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
         .status();
+}
+
+impl Drop for LatheHome {
+    fn drop(&mut self) {
+        let Some(pid) = self.daemon_pid() else {
+            return;
+        };
+        // The runtime file may be stale: only stop a process that runs under this home.
+        let home = format!("LATHE_HOME={}", self.path().display());
+        let ours = std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|environ| environ.split(|&b| b == 0).any(|var| var == home.as_bytes()));
+        if !ours {
+            return;
+        }
+        signal(pid, "TERM");
+        let gone = || !Path::new(&format!("/proc/{pid}")).exists();
+        if wait_until(Duration::from_secs(10), gone).is_err() {
+            signal(pid, "KILL");
+        }
+    }
 }
 
 /// Polls `condition` (with a short backoff) until it holds or `timeout` passes.

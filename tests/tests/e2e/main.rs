@@ -6,5 +6,6 @@ mod daemon_lifecycle;
 mod editor_neovim;
 mod mcp_surface;
 mod run_cli;
+mod run_mcp_tools;
 mod run_slow_lane;
 mod shims;

@@ -158,7 +158,6 @@ async fn python_client_drives_the_lathe_mcp_shim_over_stdio() {
         }]),
         "the shim's daemon serves the workspace and reports its MCP servers"
     );
-    lathe_tests::daemon::signal(home.daemon_pid().unwrap(), "TERM");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,17 +7,17 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use std::process::Output;
 
-struct Run {
-    output: Output,
-    events: Vec<Value>,
+pub(crate) struct Run {
+    pub(crate) output: Output,
+    pub(crate) events: Vec<Value>,
 }
 
 impl Run {
-    fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
@@ -37,7 +37,7 @@ impl Run {
         self.events[0]["sessionId"].as_str().unwrap().to_owned()
     }
 
-    fn of_type(&self, kind: &str) -> Vec<&Value> {
+    pub(crate) fn of_type(&self, kind: &str) -> Vec<&Value> {
         self.events.iter().filter(|e| e["type"] == kind).collect()
     }
 }
@@ -49,7 +49,7 @@ fn workspace() -> tempfile::TempDir {
 }
 
 /// Runs `lathe run --json <args>` in `workspace` against `base_url`.
-async fn lathe_run(
+pub(crate) async fn lathe_run(
     home: &LatheHome,
     base_url: &str,
     workspace: &std::path::Path,
