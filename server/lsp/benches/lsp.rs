@@ -3,7 +3,8 @@
 //! - `textDocument/codeAction` latency on a 10,000-line file while `didChange`
 //!   notifications stream at 50/s (aim: p99 under 5 ms), measured as the client sees it,
 //!   over the real framing and dispatch;
-//! - resident memory with 20 open 10,000-line documents (aim: under 80 MB).
+//! - resident memory with 20 open 10,000-line documents (aim: under 80 MB), as opened
+//!   (unparsed) and after a keystroke in each (the most recently used keep syntax trees).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use futures::FutureExt;
