@@ -34,7 +34,12 @@ pub fn init(log_dir: Option<&std::path::Path>, quiet: bool) -> LogGuard {
             .ok()
     }) {
         Some(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The default queue holds 128,000 lines, all allocated at start (~4 MB of an
+            // idle daemon); 4,096 is plenty for a log written at human pace. A full queue
+            // drops lines rather than block a request.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(4096)
+                .finish(appender);
             let layer = fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)
