@@ -34,16 +34,23 @@ pub fn parse_location(arg: &str) -> Result<(PathBuf, u32, u32), ContextError> {
 /// [`Document::invalid_utf8`]), binary files are refused.
 pub fn read_document(path: &Path) -> Result<Document, ContextError> {
     let bytes = std::fs::read(path).map_err(|e| ContextError::io("read", path, e))?;
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        return Err(ContextError::BinaryFile(path.to_path_buf()));
-    }
-    let (text, lossy) = match String::from_utf8(bytes) {
-        Ok(text) => (text, false),
-        Err(err) => (String::from_utf8_lossy(err.as_bytes()).into_owned(), true),
-    };
+    let (text, lossy) = decode_source(path, bytes)?;
     let mut doc = Document::for_path(path, &text)?;
     doc.set_invalid_utf8(lossy);
     Ok(doc)
+}
+
+/// Decodes the bytes of the file at `path` as [`read_document`] does: binary files (a NUL
+/// byte in the first 8 KiB) are refused, invalid UTF-8 is decoded lossily (the `bool`).
+/// For callers that keep documents and refresh them from disk ([`Document::set_text`]).
+pub fn decode_source(path: &Path, bytes: Vec<u8>) -> Result<(String, bool), ContextError> {
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Err(ContextError::BinaryFile(path.to_path_buf()));
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => (text, false),
+        Err(err) => (String::from_utf8_lossy(err.as_bytes()).into_owned(), true),
+    })
 }
 
 /// The cursor context at 1-based `line`:`column` (characters) of the file at `path`, within

@@ -2,6 +2,8 @@
 //! (a real tree-sitter context of a Rust file) at `/mcp`, side by side with the Python MCP
 //! SDK's server (PyPI `mcp`, MCPServer on uvicorn) serving a trivial echo tool on the same
 //! machine. Both are driven by the same Rust client (rmcp, one HTTP session per client).
+//! Every `code_context` call reads the file and computes the context; what the server keeps
+//! between calls is the parsed document of an unchanged file (see `server/documents.rs`).
 //! Prints p50/p90/p99 latency and throughput.
 //!
 //! Run: `cargo bench -p lathe-mcp --bench mcp_http` (needs `.ci/mcp-peers.sh` for the

@@ -10,6 +10,7 @@
 
 pub mod assemble;
 mod catalog;
+mod documents;
 pub mod fixtures;
 mod http;
 mod lines;
@@ -47,6 +48,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Shared {
     pub(crate) services: Services,
     runs: Arc<Runs>,
+    /// Parsed files kept between `code_context` calls.
+    documents: documents::Documents,
     /// The conformance suite's fixture set is served too (tests only).
     fixtures: bool,
 }
@@ -65,6 +68,7 @@ impl Shared {
         Arc::new(Self {
             services,
             runs: Arc::default(),
+            documents: documents::Documents::default(),
             fixtures: false,
         })
     }
@@ -76,6 +80,7 @@ impl Shared {
         Arc::new(Self {
             services,
             runs: Arc::default(),
+            documents: documents::Documents::default(),
             fixtures: true,
         })
     }
@@ -488,10 +493,12 @@ impl ServerHandler for LatheServer {
                 None => tools::failure("`sessionId` is required"),
             },
             "code_context" => {
-                let services = services.clone();
-                tokio::task::spawn_blocking(move || tools::code_context(&services, &args))
-                    .await
-                    .unwrap_or_else(|e| tools::failure(format!("code_context failed: {e}")))
+                let shared = self.shared.clone();
+                tokio::task::spawn_blocking(move || {
+                    tools::code_context(&shared.services, &shared.documents, &args)
+                })
+                .await
+                .unwrap_or_else(|e| tools::failure(format!("code_context failed: {e}")))
             }
             "repo_map" => tools::repo_map(services, &args).await,
             "list_sessions" => tools::list_sessions(services, &args),

@@ -6,9 +6,11 @@
 //! result carries structured content matching it plus the same facts as text; a failure
 //! the caller can act on is a result with `isError`, never a protocol error.
 
+use super::documents::Documents;
 use super::services::Services;
 use lathe_agent::policy::{Policy, Verdict};
 use lathe_agent::tools::ToolKind;
+use lathe_context::{CursorRequest, Encoding, Position, TextRange};
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
 use std::path::Path;
@@ -153,7 +155,12 @@ fn workspace_path(workspace: &Path, file: &str) -> Result<std::path::PathBuf, St
     lathe_agent::tools::confine(workspace, file)
 }
 
-pub fn code_context(services: &Services, args: &Map<String, Value>) -> CallToolResult {
+/// `code_context`, on the kept documents (parsed once per file version, see `documents`).
+pub fn code_context(
+    services: &Services,
+    documents: &Documents,
+    args: &Map<String, Value>,
+) -> CallToolResult {
     let Some(file) = args.get("file").and_then(Value::as_str) else {
         return failure("`file` is required");
     };
@@ -165,28 +172,41 @@ pub fn code_context(services: &Services, args: &Map<String, Value>) -> CallToolR
         Ok(path) => path,
         Err(e) => return failure(e),
     };
-    let (line, column) = match args.get("symbol").and_then(Value::as_str) {
-        Some(symbol) => {
-            let mut document = match lathe_context::read_document(&path) {
-                Ok(document) => document,
-                Err(e) => return failure(e.to_string()),
-            };
-            match document.find_symbol(symbol, lathe_context::Encoding::Utf32) {
-                Some(range) => (range.start.line + 1, range.start.character + 1),
-                None => return failure(format!("no definition `{symbol}` in {file}")),
-            }
-        }
-        None => match (int(args, "line"), int(args, "column")) {
-            (Ok(Some(line)), Ok(column)) if line >= 1 => (
+    let symbol = args.get("symbol").and_then(Value::as_str);
+    let position = match (int(args, "line"), int(args, "column")) {
+        (Err(e), _) | (_, Err(e)) => return failure(e),
+        (Ok(line), Ok(column)) => line.filter(|l| *l >= 1).map(|line| {
+            (
                 u32::try_from(line).unwrap_or(u32::MAX),
                 u32::try_from(column.unwrap_or(1).max(1)).unwrap_or(u32::MAX),
-            ),
-            (Err(e), _) | (_, Err(e)) => return failure(e),
-            _ => return failure("give `line` (1-based) or `symbol`"),
-        },
+            )
+        }),
     };
-    match lathe_context::cursor_context_for_file(&path, line, column, budget, None) {
-        Ok(context) => {
+    if symbol.is_none() && position.is_none() {
+        return failure("give `line` (1-based) or `symbol`");
+    }
+    let computed = documents.with(&path, |document| {
+        let (line, column) = match symbol {
+            Some(symbol) => match document.find_symbol(symbol, Encoding::Utf32) {
+                Some(range) => (range.start.line + 1, range.start.character + 1),
+                None => return Err(format!("no definition `{symbol}` in {file}")),
+            },
+            None => position.unwrap_or((1, 1)),
+        };
+        let request = CursorRequest {
+            path: Some(path.to_string_lossy().into_owned()),
+            selection: TextRange::point(Position::new(line - 1, column - 1)),
+            encoding: Encoding::Utf32,
+            budget,
+            diagnostics: Vec::new(),
+        };
+        document
+            .cursor_context(&request, None)
+            .map(|context| (context, line, column))
+            .map_err(|e| e.to_string())
+    });
+    match computed {
+        Ok(Ok((context, line, column))) => {
             let text = context.render();
             let relative = lathe_agent::tools::relative(&services.workspace, &path);
             structured(
@@ -197,6 +217,7 @@ pub fn code_context(services: &Services, args: &Map<String, Value>) -> CallToolR
                 }),
             )
         }
+        Ok(Err(e)) => failure(e),
         Err(e) => failure(e.to_string()),
     }
 }
