@@ -12,7 +12,7 @@ use anyhow::Context;
 use lathe_agent::model::OpenAiClient;
 use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig};
-use lathe_mcp::{Hub, HubOptions};
+use lathe_mcp::{ElicitationSink, Hub, HubOptions};
 use lathe_protocol::config::ApprovalMode;
 use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, Sandbox, WorkspaceAccess};
 use lathe_store::Store;
@@ -41,8 +41,13 @@ pub type ToolHook = Arc<dyn Fn(&mut ToolRegistry, &WorkspaceRoot) + Send + Sync>
 
 /// Starts the MCP servers configured for `workspace` (`[mcp_servers]` of the configuration
 /// and the workspace's `.mcp.json`); returns at once, the servers connect in the
-/// background. The strings are configuration problems to show.
-pub fn start_hub(paths: &Paths, workspace: &Path) -> (Hub, Vec<String>) {
+/// background. Their elicitation requests go to `elicitation` (declined without one).
+/// The strings are configuration problems to show.
+pub fn start_hub(
+    paths: &Paths,
+    workspace: &Path,
+    elicitation: Option<Arc<dyn ElicitationSink>>,
+) -> (Hub, Vec<String>) {
     let config = config::load(paths, Some(workspace)).config;
     let servers = lathe_mcp::config::load(&config.mcp_servers, Some(workspace));
     let problems = servers
@@ -54,6 +59,7 @@ pub fn start_hub(paths: &Paths, workspace: &Path) -> (Hub, Vec<String>) {
         servers.servers,
         HubOptions {
             workspace: Some(workspace.to_owned()),
+            elicitation,
             ..HubOptions::default()
         },
     );

@@ -128,6 +128,7 @@ async fn lathe() -> Result<Figures, String> {
         repo_map_cache: None,
         commands: None,
         policy: lathe_protocol::config::PolicyConfig::default(),
+        elicitation: lathe_mcp::ElicitationRelay::default(),
     };
     let shutdown = CancellationToken::new();
     let service = http_service(

@@ -15,6 +15,12 @@
 //! token itself). [`server::assemble`] builds the same from plain options, for the crate's
 //! own tests and example.
 //!
+//! MCP servers' elicitations reach the user through [`ElicitationRelay`] (see
+//! `server::relay`): one per workspace, created before the hub and given both to the hub
+//! ([`HubOptions::elicitation`]) and to the MCP server ([`Services::elicitation`]); every
+//! connected MCP client that declared elicitation is asked, the first answer wins and the
+//! question is withdrawn from the others; without such a client the question is declined.
+//!
 //! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
 //! panics or fails an agent run — it becomes a tool error the model reads or a health
 //! entry a person reads.
@@ -26,6 +32,11 @@ pub mod server;
 
 pub use error::McpError;
 
-pub use client::{Hub, HubOptions, HubTool, ServerHealth, ServerStatus};
+pub use client::{
+    ElicitationReply, ElicitationSink, Hub, HubOptions, HubTool, ServerElicitation, ServerHealth,
+    ServerStatus,
+};
 pub use config::{ConfigProblem, LoadedServers, ServerConfig, ServerTransport};
-pub use server::{HttpOptions, McpHttpService, Services, Shared, http_service, serve_connection};
+pub use server::{
+    ElicitationRelay, HttpOptions, McpHttpService, Services, Shared, http_service, serve_connection,
+};

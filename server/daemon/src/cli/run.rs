@@ -85,7 +85,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("workspace {}", workspace.display()))?;
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let (hub, problems) = agents::start_hub(&paths, &workspace);
+    let (hub, problems) = agents::start_hub(&paths, &workspace, None);
     for problem in &problems {
         eprintln!("lathe: {problem}");
     }

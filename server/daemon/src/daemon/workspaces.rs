@@ -5,13 +5,17 @@
 //! Invariants: one entry per canonical workspace root, created on first use; a hub is
 //! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
 //! workspace (a failed build is retried by the next connection); a workspace without a
-//! configured model still serves code context, sessions, prompts and `sandbox_exec`.
+//! configured model still serves code context, sessions, prompts and `sandbox_exec`. The
+//! hub's servers' elicitations go through the entry's relay to the MCP clients connected
+//! to that workspace's MCP server (declined while none that can answer is connected).
 
 use crate::agents::{self, Overrides};
 use crate::paths::Paths;
 use anyhow::Context;
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
-use lathe_mcp::{HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared};
+use lathe_mcp::{
+    ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
+};
 use lathe_sandbox::{SessionSpec, WorkspaceAccess};
 use lathe_store::Store;
 use serde::{Deserialize, Serialize};
@@ -69,6 +73,8 @@ pub(crate) struct Workspaces {
 
 struct Entry {
     hub: Hub,
+    /// Takes the hub's servers' elicitations to the workspace's MCP clients.
+    relay: ElicitationRelay,
     mcp: OnceCell<Arc<Shared>>,
     http: OnceCell<McpHttpService>,
 }
@@ -107,7 +113,7 @@ impl Workspaces {
         let (root, entry) = self.entry(workspace)?;
         let shared = entry
             .mcp
-            .get_or_try_init(|| self.build_mcp(&root, &entry.hub))
+            .get_or_try_init(|| self.build_mcp(&root, &entry.hub, &entry.relay))
             .await?;
         Ok(shared.clone())
     }
@@ -168,12 +174,15 @@ impl Workspaces {
         );
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.entry(root.clone()).or_insert_with(|| {
-            let (hub, problems) = agents::start_hub(&self.paths, &root);
+            let relay = ElicitationRelay::default();
+            let (hub, problems) =
+                agents::start_hub(&self.paths, &root, Some(Arc::new(relay.clone())));
             for problem in problems {
                 tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
             }
             Arc::new(Entry {
                 hub,
+                relay,
                 mcp: OnceCell::new(),
                 http: OnceCell::new(),
             })
@@ -181,7 +190,12 @@ impl Workspaces {
         Ok((root, entry.clone()))
     }
 
-    async fn build_mcp(&self, root: &Path, hub: &Hub) -> anyhow::Result<Arc<Shared>> {
+    async fn build_mcp(
+        &self,
+        root: &Path,
+        hub: &Hub,
+        relay: &ElicitationRelay,
+    ) -> anyhow::Result<Arc<Shared>> {
         let prepared = agents::prepare(&self.paths, root, &Overrides::default()).await?;
         for warning in &prepared.warnings {
             tracing::warn!(workspace = %root.display(), %warning, "MCP server");
@@ -209,6 +223,7 @@ impl Workspaces {
             repo_map_cache: Some(self.paths.repo_map_cache(root)),
             commands: Some(Arc::new(commands)),
             policy: prepared.config.policy,
+            elicitation: relay.clone(),
         }))
     }
 }

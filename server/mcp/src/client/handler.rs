@@ -24,6 +24,9 @@ pub struct ServerElicitation {
     pub schema: Option<Value>,
     /// The page to open, for a URL elicitation.
     pub url: Option<String>,
+    /// The server's id of a URL elicitation (its later `notifications/elicitation/complete`
+    /// names it).
+    pub elicitation_id: Option<String>,
 }
 
 /// The user's answer to a [`ServerElicitation`].
@@ -70,7 +73,7 @@ impl ClientHandler for HubClient {
     async fn create_elicitation(
         &self,
         request: ElicitRequestParams,
-        _context: RequestContext<RoleClient>,
+        context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
         let Some(sink) = &self.elicitation else {
             return Ok(ElicitResult::new(ElicitationAction::Decline));
@@ -85,16 +88,29 @@ impl ClientHandler for HubClient {
                 message,
                 schema: serde_json::to_value(requested_schema).ok(),
                 url: None,
+                elicitation_id: None,
             },
-            ElicitRequestParams::UrlElicitationParams { message, url, .. } => ServerElicitation {
+            ElicitRequestParams::UrlElicitationParams {
+                message,
+                url,
+                elicitation_id,
+                ..
+            } => ServerElicitation {
                 server: self.server.clone(),
                 message,
                 schema: None,
                 url: Some(url),
+                elicitation_id: Some(elicitation_id).filter(|id| !id.is_empty()),
             },
             _ => return Ok(ElicitResult::new(ElicitationAction::Decline)),
         };
-        Ok(match sink.elicit(question).await {
+        // The server withdrawing its question (notifications/cancelled) drops the sink's
+        // future, which withdraws it from wherever it was forwarded.
+        let reply = tokio::select! {
+            reply = sink.elicit(question) => reply,
+            () = context.ct.cancelled() => ElicitationReply::Cancel,
+        };
+        Ok(match reply {
             ElicitationReply::Accept(Value::Null) => ElicitResult::new(ElicitationAction::Accept),
             ElicitationReply::Accept(content) => {
                 ElicitResult::new(ElicitationAction::Accept).with_content(content)

@@ -49,7 +49,8 @@ pub struct HubOptions {
     pub workspace: Option<PathBuf>,
     /// Largest tool result the model sees, in bytes (0: [`DEFAULT_OUTPUT_CAP`]).
     pub output_cap: usize,
-    /// Where servers' elicitation requests go; without one they are declined.
+    /// Where servers' elicitation requests go (the daemon's per-workspace
+    /// [`crate::ElicitationRelay`]); without one they are declined.
     pub elicitation: Option<Arc<dyn ElicitationSink>>,
 }
 

@@ -7,6 +7,7 @@
 //! sessions and prompts, and `run_task` says how to configure a model.
 
 use super::Shared;
+use super::relay::ElicitationRelay;
 use super::services::{AgentService, CommandRunner, Services};
 use crate::client::{Hub, HubOptions};
 use crate::config::ServerConfig;
@@ -57,10 +58,12 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
         .workspace
         .canonicalize()
         .map_err(|e| McpError::Serve(format!("workspace {}: {e}", options.workspace.display())))?;
+    let elicitation = ElicitationRelay::default();
     let hub = Hub::start(
         options.mcp_servers,
         HubOptions {
             workspace: Some(workspace.clone()),
+            elicitation: Some(Arc::new(elicitation.clone())),
             ..HubOptions::default()
         },
     );
@@ -86,6 +89,7 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
         repo_map_cache: options.repo_map_cache,
         commands: options.commands,
         policy: options.policy,
+        elicitation,
     };
     Ok(Built {
         shared: Shared::new(services),

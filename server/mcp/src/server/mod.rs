@@ -14,12 +14,14 @@ mod documents;
 pub mod fixtures;
 mod http;
 mod lines;
+mod relay;
 mod run;
 pub mod services;
 mod tools;
 pub mod transcript;
 
 pub use http::{HttpOptions, McpHttpService, http_service};
+pub use relay::{DEFAULT_ELICITATION_TIMEOUT, ElicitationRelay};
 pub use services::{
     AgentService, CommandResult, CommandRunner, SandboxRunner, Services, TaskOutcome, TaskRequest,
 };
@@ -73,6 +75,11 @@ impl Shared {
         })
     }
 
+    /// What the connections serve from (e.g. its elicitation relay).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// With the conformance suite's `test_*` tools, resources and prompts registered: for
     /// the conformance test only, never in a shipped tool list.
     #[cfg(feature = "conformance-fixtures")]
@@ -86,12 +93,16 @@ impl Shared {
     }
 }
 
-/// Ends the connection's background work when the connection's handler is dropped.
-struct ConnectionScope(CancellationToken);
+/// Ends the connection's background work, and removes it from the elicitation relay, when
+/// the connection's handler is dropped.
+struct ConnectionScope {
+    closed: CancellationToken,
+    relayed: std::sync::OnceLock<relay::Registration>,
+}
 
 impl Drop for ConnectionScope {
     fn drop(&mut self) {
-        self.0.cancel();
+        self.closed.cancel();
     }
 }
 
@@ -106,7 +117,10 @@ impl LatheServer {
     pub fn new(shared: Arc<Shared>) -> Self {
         Self {
             shared,
-            scope: Arc::new(ConnectionScope(CancellationToken::new())),
+            scope: Arc::new(ConnectionScope {
+                closed: CancellationToken::new(),
+                relayed: std::sync::OnceLock::new(),
+            }),
         }
     }
 
@@ -402,9 +416,12 @@ impl ServerHandler for LatheServer {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if let Some(registration) = self.services().elicitation.register(&context.peer) {
+            let _ = self.scope.relayed.set(registration);
+        }
         let mut events = self.services().store.subscribe();
         let peer = context.peer.clone();
-        let closed = self.scope.0.clone();
+        let closed = self.scope.closed.clone();
         tokio::spawn(async move {
             loop {
                 let event = tokio::select! {

@@ -4,6 +4,7 @@
 //! real crates (`lathe_agent::Agent`, `lathe_sandbox::Sandbox`), so the daemon only builds
 //! [`Services`]; tests can substitute their own.
 
+use super::relay::ElicitationRelay;
 use futures::future::BoxFuture;
 use lathe_agent::{Agent, Answer, RunRequest};
 use lathe_protocol::config::{ApprovalMode, PolicyConfig};
@@ -203,6 +204,10 @@ pub struct Services {
     pub commands: Option<Arc<dyn CommandRunner>>,
     /// Decides `sandbox_exec` (rules on `run_command(<command>)` and the mode).
     pub policy: PolicyConfig,
+    /// Where the connections that can answer elicitations register, so that the MCP
+    /// servers of the workspace's hub can ask their users (the same relay is the hub's
+    /// `HubOptions::elicitation`).
+    pub elicitation: ElicitationRelay,
 }
 
 impl std::fmt::Debug for Services {
@@ -211,6 +216,7 @@ impl std::fmt::Debug for Services {
             .field("workspace", &self.workspace)
             .field("agent", &self.agent.is_some())
             .field("commands", &self.commands.is_some())
+            .field("elicitation", &self.elicitation)
             .finish()
     }
 }

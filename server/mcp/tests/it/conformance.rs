@@ -26,6 +26,7 @@ async fn official_conformance_suite_passes_against_mcp() {
         repo_map_cache: None,
         commands: None,
         policy: PolicyConfig::default(),
+        elicitation: lathe_mcp::ElicitationRelay::default(),
     };
     let shutdown = CancellationToken::new();
     let service = http_service(

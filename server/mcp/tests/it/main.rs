@@ -5,6 +5,7 @@
 mod cancel;
 mod conformance;
 mod hub;
+mod relay;
 mod server_py;
 mod server_tools;
 mod support;

@@ -79,6 +79,7 @@ async fn connect(
             },
         })),
         policy: PolicyConfig::default(),
+        elicitation: lathe_mcp::ElicitationRelay::default(),
     };
     let (client_side, server_side) = tokio::io::duplex(64 * 1024);
     let (server_read, server_write) = tokio::io::split(server_side);
