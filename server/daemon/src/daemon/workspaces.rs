@@ -111,17 +111,13 @@ impl Workspaces {
     /// The MCP server of `workspace`, built on first use.
     pub async fn mcp(&self, workspace: &Path) -> anyhow::Result<Arc<Shared>> {
         let (root, entry) = self.entry(workspace)?;
-        let shared = entry
-            .mcp
-            .get_or_try_init(|| self.build_mcp(&root, &entry.hub, &entry.relay))
-            .await?;
-        Ok(shared.clone())
+        self.shared(&root, &entry).await
     }
 
     /// The `/mcp` HTTP service of `workspace` (its sessions live as long as the daemon).
     pub async fn mcp_http(&self, workspace: &Path) -> anyhow::Result<McpHttpService> {
-        let shared = self.mcp(workspace).await?;
-        let (_, entry) = self.entry(workspace)?;
+        let (root, entry) = self.entry(workspace)?;
+        let shared = self.shared(&root, &entry).await?;
         let service = entry
             .http
             .get_or_init(|| async {
@@ -135,6 +131,14 @@ impl Workspaces {
             })
             .await;
         Ok(service.clone())
+    }
+
+    async fn shared(&self, root: &Path, entry: &Entry) -> anyhow::Result<Arc<Shared>> {
+        let shared = entry
+            .mcp
+            .get_or_try_init(|| self.build_mcp(root, &entry.hub, &entry.relay))
+            .await?;
+        Ok(shared.clone())
     }
 
     /// The MCP servers of every workspace served so far.
