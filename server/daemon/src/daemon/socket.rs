@@ -212,3 +212,39 @@ async fn read_header(
     };
     Hello::parse(rest.strip_suffix('\r').unwrap_or(rest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    #[test]
+    fn headers_round_trip_with_and_without_a_workspace() {
+        let plain = Hello::new(SurfaceKind::Control);
+        let mcp = Hello {
+            kind: SurfaceKind::Mcp,
+            workspace: Some(PathBuf::from("/home/me/my project")),
+        };
+        for hello in [plain, mcp] {
+            let header = hello.header();
+            let line = header.strip_suffix('\n').unwrap_or(&header);
+            assert_eq!(Hello::parse(line), Ok(hello));
+        }
+    }
+
+    #[test]
+    fn bad_headers_say_what_is_wrong() {
+        assert_eq!(
+            Hello::parse("LATHE/1 mcp relative/dir"),
+            Err("the workspace must be an absolute path, got relative/dir".to_owned())
+        );
+        assert_eq!(
+            Hello::parse("LATHE/1 dap"),
+            Err("unknown surface \"dap\"; this daemon serves lsp, mcp and control".to_owned())
+        );
+        assert_eq!(
+            Hello::parse("GET / HTTP/1.1"),
+            Err("expected `LATHE/1 <surface>`, got \"GET / HTTP/1.1\"".to_owned())
+        );
+    }
+}
