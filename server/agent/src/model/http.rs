@@ -7,10 +7,17 @@
 //! only be seen below it; that is why the retries live here rather than around the client.
 //! When retries run out, the last response goes up unchanged and async-openai turns it into
 //! its `ApiError` with the status.
+//!
+//! A successful event stream goes up re-chunked at event boundaries ([`split_events`]):
+//! the SSE parser under async-openai drops each event from the front of its buffer, which
+//! copies everything behind it, so one large network read of many events would make
+//! parsing quadratic. Split, its buffer never holds more than about one event.
 
 use super::openai::RetryPolicy;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
+use bytes::Bytes;
+use futures::StreamExt;
 use reqwest::header::HeaderMap;
 use reqwest::{Response, StatusCode};
 use std::future::Future;
@@ -144,7 +151,7 @@ impl tower::Service<HttpRequestFactory> for RetryingHttp {
                         }
                         Ok(Err(_)) => policy.backoff(attempt),
                         Ok(Ok(response)) if last || !retryable_status(response.status()) => {
-                            return Ok(response);
+                            return Ok(split_events(response));
                         }
                         Ok(Ok(response)) => retry_after(response.headers())
                             .map(|wait| wait.min(policy.max_retry_after))
@@ -156,6 +163,46 @@ impl tower::Service<HttpRequestFactory> for RetryingHttp {
             }
         })
     }
+}
+
+/// The response with its body cut after every blank line (`\n\n`) when it is a successful
+/// event stream; anything else unchanged. The pieces share the received buffers.
+fn split_events(response: Response) -> Response {
+    let is_event_stream = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !response.status().is_success() || !is_event_stream {
+        return response;
+    }
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let pieces = response.bytes_stream().flat_map(|chunk| {
+        let pieces: Vec<Result<Bytes, reqwest::Error>> = match chunk {
+            Ok(chunk) => event_pieces(chunk).into_iter().map(Ok).collect(),
+            Err(error) => vec![Err(error)],
+        };
+        futures::stream::iter(pieces)
+    });
+    let mut split = http::Response::new(reqwest::Body::wrap_stream(pieces));
+    *split.status_mut() = status;
+    *split.version_mut() = version;
+    *split.headers_mut() = headers;
+    Response::from(split)
+}
+
+/// `chunk` cut after every `\n\n`; the last piece is what follows the last boundary.
+fn event_pieces(mut chunk: Bytes) -> Vec<Bytes> {
+    let mut pieces = Vec::new();
+    while let Some(end) = chunk.windows(2).position(|w| w == b"\n\n") {
+        pieces.push(chunk.split_to(end + 2));
+    }
+    if !chunk.is_empty() {
+        pieces.push(chunk);
+    }
+    pieces
 }
 
 #[cfg(test)]
@@ -180,6 +227,14 @@ mod tests {
             "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&past), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn event_streams_are_cut_after_every_blank_line() {
+        let pieces = event_pieces(Bytes::from_static(b"data: a\n\ndata: b\n\ndata: c"));
+        assert_eq!(pieces, ["data: a\n\n", "data: b\n\n", "data: c"]);
+        assert_eq!(event_pieces(Bytes::from_static(b"\n\n")), ["\n\n"]);
+        assert!(event_pieces(Bytes::new()).is_empty());
     }
 
     #[test]
