@@ -28,13 +28,6 @@ pub struct Overrides {
     pub sandbox: Option<BackendChoice>,
 }
 
-/// A built agent and what the user should be told about how it was built.
-pub struct BuiltAgent {
-    pub agent: Agent,
-    /// Configuration problems and sandbox warnings, one line each.
-    pub warnings: Vec<String>,
-}
-
 /// Adjusts a workspace's tools after the built-ins are registered (the daemon routes edits
 /// through the editors this way).
 pub type ToolHook = Arc<dyn Fn(&mut ToolRegistry, &WorkspaceRoot) + Send + Sync>;
@@ -44,11 +37,10 @@ pub type ToolHook = Arc<dyn Fn(&mut ToolRegistry, &WorkspaceRoot) + Send + Sync>
 /// background. Their elicitation requests go to `elicitation` (declined without one).
 /// The strings are configuration problems to show.
 pub fn start_hub(
-    paths: &Paths,
+    config: &Config,
     workspace: &Path,
     elicitation: Option<Arc<dyn ElicitationSink>>,
 ) -> (Hub, Vec<String>) {
-    let config = config::load(paths, Some(workspace)).config;
     let servers = lathe_mcp::config::load(&config.mcp_servers, Some(workspace));
     let problems = servers
         .problems
@@ -142,22 +134,4 @@ impl Prepared {
         }
         Ok(Agent::new(store, Arc::new(model), tools, agent_config)?)
     }
-}
-
-/// Builds the agent of `workspace` (an existing directory) over `store`: [`prepare`] then
-/// [`Prepared::agent`].
-pub async fn build(
-    paths: &Paths,
-    store: Store,
-    workspace: &Path,
-    overrides: &Overrides,
-    hub: &Hub,
-    hook: Option<&ToolHook>,
-) -> anyhow::Result<BuiltAgent> {
-    let prepared = prepare(paths, workspace, overrides).await?;
-    let agent = prepared.agent(store, hub, hook)?;
-    Ok(BuiltAgent {
-        agent,
-        warnings: prepared.warnings,
-    })
 }

@@ -19,11 +19,6 @@ use std::time::Duration;
 
 const LIB: &str = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
 
-fn peers() -> PathBuf {
-    std::env::var_os("LATHE_LSP_PEERS")
-        .map_or_else(|| PathBuf::from("/opt/lathe-lsp-peers"), PathBuf::from)
-}
-
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -83,12 +78,7 @@ async fn neovim_documents_code_and_chats_through_lathe_lsp_in_process() {
 /// Runs the Neovim session against `lathe <args>` under a private home and checks what
 /// Neovim saw; returns the pid of the daemon that served it, if one was started.
 async fn neovim_session(args: &[&str]) -> Option<u32> {
-    let nvim = peers().join("venv/bin/nvim");
-    assert!(
-        nvim.exists(),
-        "{} is missing: run .ci/lsp-peers.sh",
-        nvim.display()
-    );
+    let nvim = lathe_tests::peers::lsp().join("venv/bin/nvim");
     let model = ScriptedModel::start(script()).await.unwrap();
     let home = LatheHome::new().unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -5,8 +5,7 @@
 //! workspace's `.mcp.json` configures; the policy asks, the client answers "allow once" by
 //! elicitation; then `reply` and the transcript resource.
 //!
-//! The peers come from `.ci/mcp-peers.sh` (`$LATHE_MCP_PEERS`, default
-//! `/opt/lathe-mcp-peers`).
+//! The peers come from `.ci/mcp-peers.sh` (see `lathe_tests::peers`).
 
 use lathe_tests::daemon::LatheHome;
 use lathe_tests::scripted_model::{Script, ScriptedModel, Step};
@@ -15,15 +14,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 fn peers_python() -> PathBuf {
-    let peers = std::env::var_os("LATHE_MCP_PEERS")
-        .map_or_else(|| PathBuf::from("/opt/lathe-mcp-peers"), PathBuf::from);
-    let python = peers.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run .ci/mcp-peers.sh",
-        python.display()
-    );
-    python
+    lathe_tests::peers::mcp().join("venv/bin/python")
 }
 
 fn mcp_test_file(name: &str) -> PathBuf {

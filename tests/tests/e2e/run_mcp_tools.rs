@@ -1,27 +1,16 @@
 //! `lathe run` with the workspace's MCP servers: the reference servers from npm and PyPI
 //! (server-everything, server-filesystem, mcp-server-git, mcp-server-time), configured in
 //! the workspace's `.mcp.json`, offered to the model as `mcp__<server>__<tool>` and called
-//! by the agent in a scripted run. The peers come from `.ci/mcp-peers.sh`
-//! (`$LATHE_MCP_PEERS`, default `/opt/lathe-mcp-peers`).
+//! by the agent in a scripted run. The peers come from `.ci/mcp-peers.sh` (see
+//! `lathe_tests::peers`).
 
 use super::run_cli::lathe_run;
 use lathe_tests::daemon::LatheHome;
 use lathe_tests::scripted_model::{Expect, Script, ScriptedModel, Step};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn peers() -> PathBuf {
-    let peers = std::env::var_os("LATHE_MCP_PEERS")
-        .map_or_else(|| PathBuf::from("/opt/lathe-mcp-peers"), PathBuf::from);
-    assert!(
-        peers.join("node/node22").exists() && peers.join("venv/bin/python").exists(),
-        "the MCP peers are missing in {}: run .ci/mcp-peers.sh",
-        peers.display()
-    );
-    peers
-}
 
 /// A git repository with one commit and an untracked note.
 fn workspace() -> tempfile::TempDir {
@@ -47,7 +36,7 @@ fn workspace() -> tempfile::TempDir {
 }
 
 fn mcp_json(root: &Path) -> Value {
-    let peers = peers();
+    let peers = lathe_tests::peers::mcp();
     let node = peers.join("node/node22");
     let package = |name: &str| {
         peers

@@ -8,7 +8,7 @@
 use crate::agents;
 use crate::paths::Paths;
 use anyhow::Context;
-use lathe_agent::{Approver, HeadlessOptions, exit_code, run_headless};
+use lathe_agent::{Agent, Approver, HeadlessOptions, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
@@ -80,25 +80,29 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => std::env::current_dir().context("reading the current directory")?,
     };
-    let workspace = workspace
-        .canonicalize()
-        .with_context(|| format!("workspace {}", workspace.display()))?;
+    let prepared = agents::prepare(&paths, &workspace, &agents::Overrides::default()).await?;
+    for warning in &prepared.warnings {
+        eprintln!("lathe: {warning}");
+    }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let (hub, problems) = agents::start_hub(&paths, &workspace, None);
+    let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
     for problem in &problems {
         eprintln!("lathe: {problem}");
     }
-    let result = run_in(args, &paths, store, &workspace, &hub).await;
+    let result = match prepared.agent(store, &hub, None) {
+        Ok(agent) => run_agent(args, &paths, &prepared.workspace, &agent, &hub).await,
+        Err(error) => Err(error),
+    };
     hub.shutdown().await;
     result
 }
 
-async fn run_in(
+async fn run_agent(
     args: RunArgs,
     paths: &Paths,
-    store: lathe_store::Store,
     workspace: &Path,
+    agent: &Agent,
     hub: &lathe_mcp::Hub,
 ) -> anyhow::Result<ExitCode> {
     hub.ready().await;
@@ -106,18 +110,6 @@ async fn run_in(
         if let Some(error) = &server.last_error {
             eprintln!("lathe: MCP server {}: {error}", server.name);
         }
-    }
-    let built = agents::build(
-        paths,
-        store,
-        workspace,
-        &agents::Overrides::default(),
-        hub,
-        None,
-    )
-    .await?;
-    for warning in &built.warnings {
-        eprintln!("lathe: {warning}");
     }
     let skill = match &args.skill {
         None => None,
@@ -134,7 +126,6 @@ async fn run_in(
             Some(rendered)
         }
     };
-    let agent = built.agent;
 
     let mut options = HeadlessOptions::new(
         args.prompt,
@@ -151,7 +142,7 @@ async fn run_in(
     });
     let json = args.json;
     let mut stdout = std::io::stdout().lock();
-    let outcome = run_headless(&agent, options, |event| {
+    let outcome = run_headless(agent, options, |event| {
         if json {
             if let Ok(line) = serde_json::to_string(event) {
                 let _ = writeln!(stdout, "{line}");

@@ -179,8 +179,8 @@ impl Workspaces {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.entry(root.clone()).or_insert_with(|| {
             let relay = ElicitationRelay::default();
-            let (hub, problems) =
-                agents::start_hub(&self.paths, &root, Some(Arc::new(relay.clone())));
+            let config = crate::config::load(&self.paths, Some(&root)).config;
+            let (hub, problems) = agents::start_hub(&config, &root, Some(Arc::new(relay.clone())));
             for problem in problems {
                 tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
             }
