@@ -6,7 +6,7 @@ use crate::error::EditError;
 use crate::hash::content_hash;
 use crate::source::FileSource;
 use crate::text::{advance_lines, count_lines, decode, split_bom};
-use crate::{FileOp, Hunk, WorkspaceDiff};
+use crate::{ContentHash, FileOp, Hunk, WorkspaceDiff};
 use std::collections::HashSet;
 
 /// The new state of one path: its bytes, or `None` when it is removed.
@@ -14,6 +14,10 @@ use std::collections::HashSet;
 pub struct FileWrite {
     pub path: String,
     pub content: Option<Vec<u8>>,
+    /// What the path held when the write was computed: the hash of its bytes, or `None`
+    /// when it did not exist. A writer re-checks it right before writing, so that a file
+    /// changed in between is refused as stale rather than overwritten.
+    pub base: Option<ContentHash>,
 }
 
 /// Applies hunks to a base text, verifying that each hunk's old text is exactly there.
@@ -98,6 +102,7 @@ pub fn materialize(
             (FileOp::Create { content }, None) => writes.push(FileWrite {
                 path: file.path.clone(),
                 content: Some(content.clone().into_bytes()),
+                base: None,
             }),
             (FileOp::Create { .. }, Some(_)) => {
                 return Err(EditError::FileExists {
@@ -114,6 +119,7 @@ pub fn materialize(
                 writes.push(FileWrite {
                     path: file.path.clone(),
                     content: None,
+                    base: Some(base_hash.clone()),
                 });
             }
             (
@@ -141,15 +147,18 @@ pub fn materialize(
                         writes.push(FileWrite {
                             path: target.clone(),
                             content: Some(content),
+                            base: None,
                         });
                         writes.push(FileWrite {
                             path: file.path.clone(),
                             content: None,
+                            base: Some(base_hash.clone()),
                         });
                     }
                     None => writes.push(FileWrite {
                         path: file.path.clone(),
                         content: Some(content),
+                        base: Some(base_hash.clone()),
                     }),
                 }
             }
@@ -158,7 +167,7 @@ pub fn materialize(
     Ok(writes)
 }
 
-fn check_hash(path: &str, expected: &crate::ContentHash, bytes: &[u8]) -> Result<(), EditError> {
+fn check_hash(path: &str, expected: &ContentHash, bytes: &[u8]) -> Result<(), EditError> {
     if content_hash(bytes) == *expected {
         Ok(())
     } else {

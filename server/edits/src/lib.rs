@@ -43,6 +43,7 @@ pub use position::{LineIndex, Position, PositionEncoding, Range};
 pub use render::{render_file_diff, render_unified_diff};
 pub use replace::{EditFileArgs, edit_file};
 pub use source::{FileSource, MemorySource, normalize_relative_path};
+pub use text::as_text;
 pub use text_edit::{DocumentEdit, TextEdit, document_edit, text_edits};
 pub use tools::{
     APPLY_PATCH_DESCRIPTION, EDIT_FILE_DESCRIPTION, ToolSpec, WRITE_FILE_DESCRIPTION,

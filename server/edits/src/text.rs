@@ -21,16 +21,21 @@ pub(crate) fn split_bom(text: &str) -> (&str, &str) {
 /// How far into a file a NUL byte marks it as binary (git's heuristic).
 const BINARY_SNIFF: usize = 8000;
 
-/// Decodes file bytes as text, refusing binary data (a NUL byte in the first 8000 bytes,
-/// as git decides, or invalid UTF-8 anywhere).
-pub(crate) fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, EditError> {
-    let binary = || EditError::Binary {
-        path: path.to_owned(),
-    };
+/// Lathe's one text/binary rule: bytes are text when the first 8000 bytes hold no NUL
+/// byte (as git decides) and the whole is valid UTF-8. lathe-workspace uses it for reads
+/// and `git diff`, so a file is binary everywhere or nowhere.
+pub fn as_text(bytes: &[u8]) -> Option<&str> {
     if bytes[..bytes.len().min(BINARY_SNIFF)].contains(&0) {
-        return Err(binary());
+        return None;
     }
-    std::str::from_utf8(bytes).map_err(|_| binary())
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Decodes file bytes as text, refusing binary data ([`as_text`]).
+pub(crate) fn decode<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, EditError> {
+    as_text(bytes).ok_or_else(|| EditError::Binary {
+        path: path.to_owned(),
+    })
 }
 
 /// A file's line-ending style.
@@ -187,6 +192,18 @@ pub(crate) fn line_starts(text: &str) -> Vec<usize> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
+
+    #[test]
+    fn text_is_nul_free_at_the_start_and_valid_utf8() {
+        assert_eq!(as_text("é\n".as_bytes()), Some("é\n"));
+        assert_eq!(as_text(b"a\0b"), None);
+        assert_eq!(as_text(b"\xff\xfe"), None);
+        let late_nul = [vec![b'a'; BINARY_SNIFF], vec![0]].concat();
+        assert!(
+            as_text(&late_nul).is_some(),
+            "git looks at the first 8000 bytes only"
+        );
+    }
 
     #[test]
     fn spans_cover_lf_crlf_and_unterminated_lines() {

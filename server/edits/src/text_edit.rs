@@ -137,7 +137,40 @@ fn common_suffix(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
     use crate::position::Position;
+    use crate::{EditFileArgs, MemorySource, WriteFileArgs, apply_patch, edit_file, write_file};
     use pretty_assertions::assert_eq;
+
+    const BASE: &str = "fn main() {\n    let s = \"é😀x\";\n}\n";
+
+    fn src() -> MemorySource {
+        [("main.rs".to_owned(), BASE.as_bytes().to_vec())]
+            .into_iter()
+            .collect()
+    }
+
+    /// The change of `main.rs` that turns the emoji 😀 into 😁.
+    fn emoji_change() -> FileDiff {
+        let args = EditFileArgs {
+            path: "main.rs".into(),
+            old_string: "\"é😀x\"".into(),
+            new_string: "\"é😁x\"".into(),
+            replace_all: false,
+        };
+        let mut diff = edit_file(&src(), &args).unwrap().diff;
+        assert_eq!(diff.files.len(), 1);
+        diff.files.remove(0)
+    }
+
+    fn apply(base: &str, edits: &[TextEdit], encoding: PositionEncoding) -> String {
+        let index = LineIndex::new(base);
+        let mut text = base.to_owned();
+        for edit in edits.iter().rev() {
+            let start = index.offset(edit.range.start, encoding);
+            let end = index.offset(edit.range.end, encoding);
+            text.replace_range(start..end, &edit.new_text);
+        }
+        text
+    }
 
     #[test]
     fn minimal_edit_inside_a_line() {
@@ -161,5 +194,104 @@ mod tests {
                 new_text: "z".into()
             }]
         );
+    }
+
+    #[test]
+    fn document_edit_carries_the_version_and_counts_utf16_units() {
+        let edit = document_edit(BASE, &emoji_change(), 7, PositionEncoding::Utf16).unwrap();
+        // `    let s = "` is 13 units, `é` one UTF-16 unit, 😀 a surrogate pair.
+        assert_eq!(
+            edit,
+            DocumentEdit {
+                path: "main.rs".into(),
+                version: 7,
+                edits: vec![TextEdit {
+                    range: Range {
+                        start: Position::new(1, 14),
+                        end: Position::new(1, 16)
+                    },
+                    new_text: "😁".into()
+                }],
+            }
+        );
+        assert_eq!(
+            apply(BASE, &edit.edits, PositionEncoding::Utf16),
+            "fn main() {\n    let s = \"é😁x\";\n}\n"
+        );
+    }
+
+    #[test]
+    fn document_edit_counts_utf8_bytes_without_splitting_a_character() {
+        // 😀 and 😁 share their first three UTF-8 bytes; the edit still covers the whole
+        // character: `é` is 2 bytes, the emoji 4.
+        let edit = document_edit(BASE, &emoji_change(), 42, PositionEncoding::Utf8).unwrap();
+        assert_eq!(
+            edit,
+            DocumentEdit {
+                path: "main.rs".into(),
+                version: 42,
+                edits: vec![TextEdit {
+                    range: Range {
+                        start: Position::new(1, 15),
+                        end: Position::new(1, 19)
+                    },
+                    new_text: "😁".into()
+                }],
+            }
+        );
+        assert_eq!(
+            apply(BASE, &edit.edits, PositionEncoding::Utf8),
+            "fn main() {\n    let s = \"é😁x\";\n}\n"
+        );
+    }
+
+    #[test]
+    fn document_edit_refuses_a_base_that_changed() {
+        let changed = "fn main() {\n    let s = \"é😀x\"; // edited in the editor\n}\n";
+        for encoding in [PositionEncoding::Utf8, PositionEncoding::Utf16] {
+            assert_eq!(
+                document_edit(changed, &emoji_change(), 3, encoding),
+                Err(EditError::Stale {
+                    path: "main.rs".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn document_edit_refuses_creation_and_deletion() {
+        let args = WriteFileArgs {
+            path: "new.rs".into(),
+            content: "// ü\n".into(),
+        };
+        let created = write_file(&src(), &args).unwrap().diff.files.remove(0);
+        assert_eq!(
+            document_edit("", &created, 1, PositionEncoding::Utf16),
+            Err(EditError::NotTextEdit {
+                path: "new.rs".into(),
+                kind: "file creation"
+            })
+        );
+        let patch = "*** Begin Patch\n*** Delete File: main.rs\n*** End Patch\n";
+        let deleted = apply_patch(&src(), patch).unwrap().diff.files.remove(0);
+        assert_eq!(
+            document_edit(BASE, &deleted, 1, PositionEncoding::Utf8),
+            Err(EditError::NotTextEdit {
+                path: "main.rs".into(),
+                kind: "file deletion"
+            })
+        );
+    }
+
+    #[test]
+    fn text_edits_refuse_hunks_that_do_not_fit_the_base() {
+        let FileOp::Modify { hunks, .. } = emoji_change().op else {
+            panic!("an edit of an existing file is a modification");
+        };
+        let other = "fn main() {\n    let s = \"ü\";\n}\n";
+        assert!(matches!(
+            text_edits("main.rs", other, &hunks, PositionEncoding::Utf16),
+            Err(EditError::BadHunk { hunk: 1, .. })
+        ));
     }
 }

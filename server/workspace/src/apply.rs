@@ -1,12 +1,23 @@
 //! Applying a [`WorkspaceDiff`] to disk. Every path is confined and checked for `.git`
-//! first, every base hash is verified by `lathe_edits::materialize` before the first write,
-//! each file is replaced atomically, and a failure part-way restores the files already
-//! written, so the workspace ends in the old state or the new one.
+//! first, and every base hash is verified by `lathe_edits::materialize` before the first
+//! write. Then, file by file, the current bytes are read again and re-hashed right before
+//! the file is replaced atomically, so that a file changed in between is refused as stale
+//! rather than overwritten; a file moved by `*** Move to:` keeps its permissions. A failure
+//! part-way (a refused write, a stale file) restores the files already written and removes
+//! the directories the apply created, so the workspace ends in the old state or the new
+//! one, and the error names any file that could not be restored.
 
-use crate::{Workspace, WorkspaceError, atomic};
-use lathe_edits::{WorkspaceDiff, materialize};
-use std::fs::Permissions;
-use std::path::PathBuf;
+use crate::atomic::{self, Disk, RealDisk};
+use crate::{Workspace, WorkspaceError};
+use lathe_edits::{EditError, FileOp, FileWrite, WorkspaceDiff, content_hash, materialize};
+use std::collections::HashMap;
+use std::fs::{self, Permissions};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
 
 /// What an apply changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -17,74 +28,170 @@ pub struct ApplyReport {
     pub deleted: Vec<String>,
 }
 
-/// A file's state before the apply, to restore on failure.
+/// A file's state before the apply touched it, to restore on failure.
 struct Previous {
+    rel: String,
     abs: PathBuf,
     content: Option<Vec<u8>>,
     permissions: Option<Permissions>,
+    /// Directories the write creates (deepest first), removed again by a rollback.
+    created_dirs: Vec<PathBuf>,
 }
 
 impl Workspace {
     /// Applies a diff atomically per file; refuses it whole when any base hash is stale,
     /// any path is outside the workspace or under `.git`, or any hunk does not fit.
     pub fn apply(&self, diff: &WorkspaceDiff) -> Result<ApplyReport, WorkspaceError> {
+        self.apply_on(&RealDisk, diff)
+    }
+
+    fn apply_on(
+        &self,
+        disk: &dyn Disk,
+        diff: &WorkspaceDiff,
+    ) -> Result<ApplyReport, WorkspaceError> {
         for path in diff.touched_paths() {
             self.resolve_for_write(path)?;
         }
         let writes = materialize(self, diff)?;
+        let moved = self.moved_permissions(diff)?;
         let mut done: Vec<Previous> = Vec::new();
         let mut report = ApplyReport::default();
         for write in writes {
-            match self.write_one(&write.path, write.content.as_deref()) {
-                Ok(previous) => {
-                    done.push(previous);
-                    match write.content {
-                        Some(_) => report.written.push(write.path),
-                        None => report.deleted.push(write.path),
-                    }
-                }
-                Err(source) => {
-                    let rolled_back = rollback(&done);
-                    return Err(WorkspaceError::Write {
-                        path: write.path,
-                        source,
-                        rolled_back,
-                    });
-                }
+            let permissions = moved.get(&write.path).cloned();
+            if let Err(err) = self.write_one(disk, &write, permissions, &mut done) {
+                return Err(with_rollback(err, rollback(disk, &done)));
+            }
+            match write.content {
+                Some(_) => report.written.push(write.path),
+                None => report.deleted.push(write.path),
             }
         }
         Ok(report)
     }
 
-    /// Writes (or removes) one file, returning its previous state.
-    fn write_one(&self, path: &str, content: Option<&[u8]>) -> std::io::Result<Previous> {
-        let target = self
-            .resolve_for_write(path)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let previous = Previous {
-            content: self
-                .read_optional(&target)
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
-            permissions: std::fs::metadata(&target.abs).ok().map(|m| m.permissions()),
-            abs: target.abs.clone(),
-        };
-        match content {
-            Some(bytes) => atomic::write(&target.abs, bytes, None)?,
-            None => atomic::remove(&target.abs)?,
+    /// The permissions each rename target takes from its source, read before any write.
+    fn moved_permissions(
+        &self,
+        diff: &WorkspaceDiff,
+    ) -> Result<HashMap<String, Permissions>, WorkspaceError> {
+        let mut moved = HashMap::new();
+        for file in &diff.files {
+            if let FileOp::Modify {
+                rename_to: Some(target),
+                ..
+            } = &file.op
+            {
+                let source = self.resolve(&file.path)?;
+                let meta = fs::metadata(&source.abs)
+                    .map_err(|err| WorkspaceError::io(&source.rel, err))?;
+                moved.insert(target.clone(), meta.permissions());
+            }
         }
-        Ok(previous)
+        Ok(moved)
+    }
+
+    /// Writes (or removes) one file once its current bytes are re-checked against the
+    /// write's base. Its previous state is pushed to `done` before it is touched, so that
+    /// a rollback also covers this write when it fails after its rename.
+    fn write_one(
+        &self,
+        disk: &dyn Disk,
+        write: &FileWrite,
+        permissions: Option<Permissions>,
+        done: &mut Vec<Previous>,
+    ) -> Result<(), WorkspaceError> {
+        let target = self.resolve_for_write(&write.path)?;
+        let content = self.read_optional(&target)?;
+        if content.as_deref().map(content_hash) != write.base {
+            return Err(WorkspaceError::Edit(EditError::Stale { path: target.rel }));
+        }
+        let failed = |source| WorkspaceError::Write {
+            path: write.path.clone(),
+            source,
+            unrestored: Vec::new(),
+        };
+        let previous_permissions = match fs::metadata(&target.abs) {
+            Ok(meta) => Some(meta.permissions()),
+            Err(err) if err.kind() == ErrorKind::NotFound => None,
+            Err(err) => return Err(failed(err)),
+        };
+        done.push(Previous {
+            created_dirs: self.missing_dirs(&target.abs),
+            rel: target.rel,
+            abs: target.abs.clone(),
+            content,
+            permissions: previous_permissions,
+        });
+        match &write.content {
+            Some(bytes) => atomic::write(disk, &target.abs, bytes, permissions),
+            None => atomic::remove(&target.abs),
+        }
+        .map_err(failed)
+    }
+
+    /// The ancestors of `abs` inside the root that do not exist yet, deepest first.
+    fn missing_dirs(&self, abs: &Path) -> Vec<PathBuf> {
+        abs.ancestors()
+            .skip(1)
+            .take_while(|dir| dir.starts_with(&self.root) && *dir != self.root)
+            .take_while(|dir| !dir.exists())
+            .map(PathBuf::from)
+            .collect()
     }
 }
 
-/// Restores files in reverse order; true when every restore succeeded.
-fn rollback(done: &[Previous]) -> bool {
-    let mut ok = true;
+/// Restores, newest first, every file of `done` that no longer holds its previous state,
+/// and removes the directories the apply created; returns the files it could not restore.
+fn rollback(disk: &dyn Disk, done: &[Previous]) -> Vec<String> {
+    let mut unrestored = Vec::new();
     for previous in done.iter().rev() {
-        let result = match &previous.content {
-            Some(bytes) => atomic::write(&previous.abs, bytes, previous.permissions.clone()),
-            None => atomic::remove(&previous.abs),
+        let current = match fs::read(&previous.abs) {
+            Ok(bytes) => Some(bytes),
+            Err(err) if err.kind() == ErrorKind::NotFound => None,
+            Err(_) => {
+                unrestored.push(previous.rel.clone());
+                continue;
+            }
         };
-        ok &= result.is_ok();
+        if current != previous.content {
+            let restored = match &previous.content {
+                Some(bytes) => {
+                    atomic::write(disk, &previous.abs, bytes, previous.permissions.clone())
+                }
+                None => atomic::remove(&previous.abs),
+            };
+            if restored.is_err() {
+                unrestored.push(previous.rel.clone());
+                continue;
+            }
+        }
+        for dir in &previous.created_dirs {
+            // Only empty directories go; one still holding a file stops the walk up.
+            if fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
     }
-    ok
+    unrestored
+}
+
+/// The error of a failed apply once the rollback ran: an I/O failure becomes a write
+/// error that says what the rollback left; any other cause (a stale or refused path) is
+/// wrapped only when some file could not be restored.
+fn with_rollback(err: WorkspaceError, unrestored: Vec<String>) -> WorkspaceError {
+    match err {
+        WorkspaceError::Write { path, source, .. } | WorkspaceError::Io { path, source } => {
+            WorkspaceError::Write {
+                path,
+                source,
+                unrestored,
+            }
+        }
+        err if unrestored.is_empty() => err,
+        err => WorkspaceError::PartlyApplied {
+            cause: Box::new(err),
+            unrestored,
+        },
+    }
 }

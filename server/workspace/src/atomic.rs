@@ -1,7 +1,13 @@
 //! Atomic file replacement: the new content goes to a temporary file in the same directory
 //! (same file system), gets the old file's permissions, is fsynced, and is renamed over the
-//! target; the directory is fsynced so the rename survives a crash. A failure removes the
-//! temporary file and leaves the target untouched.
+//! target; the directory is fsynced so the rename survives a crash. A failure before the
+//! rename removes the temporary file and leaves the target untouched; a failure after it
+//! (syncing the directory) leaves the new content in place, so a caller undoing a failed
+//! write compares what the target holds rather than assuming.
+//!
+//! The bytes reach the temporary file through a [`Disk`]: the real file system
+//! ([`RealDisk`]) outside tests, and in unit tests a disk that refuses writes the way a full
+//! one does, to check the invariants above and the rollback of a multi-file apply.
 
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Write};
@@ -9,6 +15,21 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Where the bytes of a replacement are written.
+pub(crate) trait Disk {
+    /// Writes all of `bytes` to the freshly created temporary file.
+    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// The real file system.
+pub(crate) struct RealDisk;
+
+impl Disk for RealDisk {
+    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
+        file.write_all(bytes)
+    }
+}
 
 fn temp_path(target: &Path) -> io::Result<PathBuf> {
     let dir = target
@@ -25,6 +46,7 @@ fn temp_path(target: &Path) -> io::Result<PathBuf> {
 /// Replaces (or creates) `target` with `bytes`. `permissions` overrides the mode; by
 /// default an existing file keeps its mode and a new file gets the process default.
 pub(crate) fn write(
+    disk: &dyn Disk,
     target: &Path,
     bytes: &[u8],
     permissions: Option<Permissions>,
@@ -46,7 +68,7 @@ pub(crate) fn write(
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(bytes)?;
+        disk.write_all(&mut file, bytes)?;
         if let Some(p) = keep {
             file.set_permissions(p)?;
         }
@@ -89,7 +111,7 @@ mod tests {
         let target = dir.path().join("run.sh");
         fs::write(&target, "old").unwrap();
         fs::set_permissions(&target, Permissions::from_mode(0o751)).unwrap();
-        write(&target, b"new", None).unwrap();
+        write(&RealDisk, &target, b"new", None).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new");
         assert_eq!(
             fs::metadata(&target).unwrap().permissions().mode() & 0o777,

@@ -277,6 +277,7 @@ impl Workspace {
                     })?;
                 let object = entry.object().map_err(WorkspaceError::git)?;
                 atomic::write(
+                    &atomic::RealDisk,
                     &target.abs,
                     &object.data,
                     Some(Permissions::from_mode(file.mode)),

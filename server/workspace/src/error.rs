@@ -37,15 +37,21 @@ pub enum WorkspaceError {
         source: std::io::Error,
     },
 
-    #[error(
-        "could not write {path}: {source}. {}",
-        if *rolled_back { "Files already written by this change were restored; nothing changed." } else { "Restoring the files already written also failed; check the files of this change." }
-    )]
+    #[error("could not write {path}: {source}. {}", restore_note(unrestored))]
     Write {
         path: String,
         #[source]
         source: std::io::Error,
-        rolled_back: bool,
+        /// Files of the change that could not be restored after the failure.
+        unrestored: Vec<String>,
+    },
+
+    /// An apply stopped part-way for `cause` (not a write error) and restoring the files
+    /// already written failed for `unrestored`.
+    #[error("{cause} {}", restore_note(unrestored))]
+    PartlyApplied {
+        cause: Box<WorkspaceError>,
+        unrestored: Vec<String>,
     },
 
     #[error("the workspace is not inside a git repository")]
@@ -75,4 +81,19 @@ impl WorkspaceError {
     pub(crate) fn git(err: impl std::fmt::Display) -> Self {
         WorkspaceError::Git(err.to_string())
     }
+}
+
+/// What a failed apply left behind, for the model.
+fn restore_note(unrestored: &[String]) -> String {
+    if unrestored.is_empty() {
+        return "Nothing was changed: any file this change had already written was restored. \
+                Fix the cause (for example, free disk space) and apply the change again."
+            .into();
+    }
+    let names: Vec<String> = unrestored.iter().map(|p| format!("`{p}`")).collect();
+    format!(
+        "Restoring {} also failed: each holds either its old or its new content, so read \
+         them before editing again.",
+        names.join(", ")
+    )
 }

@@ -263,10 +263,6 @@ impl Workspace {
     }
 }
 
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(8000)].contains(&0) || std::str::from_utf8(bytes).is_err()
-}
-
 /// One file's diff with git-style headers.
 fn file_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     let mut out = format!("diff --git a/{path} b/{path}\n");
@@ -281,12 +277,12 @@ fn file_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> String {
     if old == new {
         return out;
     }
-    if is_binary(old) || is_binary(new) {
+    let (Some(old_text), Some(new_text)) = (lathe_edits::as_text(old), lathe_edits::as_text(new))
+    else {
         let _ = writeln!(out, "Binary files {a} and {b} differ");
         return out;
-    }
-    let (old_text, new_text) = (String::from_utf8_lossy(old), String::from_utf8_lossy(new));
-    let diff = similar::TextDiff::from_lines(old_text.as_ref(), new_text.as_ref());
+    };
+    let diff = similar::TextDiff::from_lines(old_text, new_text);
     let _ = write!(
         out,
         "{}",

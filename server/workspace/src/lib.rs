@@ -6,9 +6,13 @@
 //!   outside the root (symlinks are followed and checked), and nothing is ever written
 //!   under a `.git` directory;
 //! - a file is replaced atomically (temp file in the same directory, fsync, rename, with
-//!   its permissions kept): a reader sees the old or the new content, never a mix; a diff
-//!   whose base hash no longer matches is refused before anything is written, and a failed
-//!   multi-file apply restores the files it already wrote;
+//!   its permissions kept, also by a file moved elsewhere): a reader sees the old or the
+//!   new content, never a mix, and a failed write leaves no temporary file; a diff whose
+//!   base hash no longer matches is refused before anything is written, and each file is
+//!   re-hashed right before it is replaced, so a file changed in between is refused too;
+//! - a failed multi-file apply (a write the disk refused, a stale file) restores the files
+//!   it already wrote and removes the directories it created, and its error tells the model
+//!   that nothing changed or names the files that could not be restored;
 //! - checkpoints only add objects and move `refs/lathe/checkpoints/<session>`: the user's
 //!   index, HEAD, branches and work tree are never touched by a checkpoint (undo writes
 //!   only the checkpointed files). Outside git, checkpoints live in a private bare

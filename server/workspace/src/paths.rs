@@ -120,10 +120,9 @@ impl Workspace {
     pub fn read_text(&self, raw: &str) -> Result<String, WorkspaceError> {
         let bytes = self.read(raw)?;
         let rel = self.relative_key(raw)?;
-        if bytes[..bytes.len().min(8000)].contains(&0) {
-            return Err(WorkspaceError::Binary { path: rel });
-        }
-        String::from_utf8(bytes).map_err(|_| WorkspaceError::Binary { path: rel })
+        lathe_edits::as_text(&bytes)
+            .map(str::to_owned)
+            .ok_or(WorkspaceError::Binary { path: rel })
     }
 
     /// The bytes of a file, or `None` when it does not exist.

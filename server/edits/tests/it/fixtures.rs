@@ -2,8 +2,9 @@
 //! edit (`edit_file.json`, `write_file.json` or `edit.patch` for apply_patch), optionally
 //! `changed/` (the tree when the diff is applied, for stale-base cases), and either
 //! `after/` (the expected tree) or `error.txt` (the exact message). Every successful case is
-//! also checked through the rendered unified diff and through LSP text edits, which must
-//! reach the same tree. `UPDATE_EXPECT=1` writes `error.txt` for failing error cases.
+//! also checked through the rendered unified diff and through LSP text edits in each
+//! position encoding (UTF-8, UTF-16 and UTF-32), which must all reach the same tree.
+//! `UPDATE_EXPECT=1` writes `error.txt` for failing error cases.
 
 use lathe_edits::{
     EditError, EditFileArgs, EditOutcome, FileOp, LineIndex, MemorySource, PositionEncoding,
@@ -78,10 +79,11 @@ fn apply_writes(
     Ok(result)
 }
 
-/// The tree reached by applying each modified file's hunks as LSP text edits.
+/// The tree reached by applying each modified file's hunks as LSP text edits in `encoding`.
 fn via_text_edits(
     tree: &BTreeMap<String, Vec<u8>>,
     outcome: &EditOutcome,
+    encoding: PositionEncoding,
 ) -> BTreeMap<String, Vec<u8>> {
     let mut result = tree.clone();
     for file in &outcome.diff.files {
@@ -100,22 +102,15 @@ fn via_text_edits(
                     base
                 } else {
                     let base = String::from_utf8(base).unwrap();
-                    for encoding in [
-                        PositionEncoding::Utf8,
-                        PositionEncoding::Utf16,
-                        PositionEncoding::Utf32,
-                    ] {
-                        let edits = text_edits(&file.path, &base, hunks, encoding).unwrap();
-                        let index = LineIndex::new(&base);
-                        let mut text = base.clone();
-                        for edit in edits.iter().rev() {
-                            let start = index.offset(edit.range.start, encoding);
-                            let end = index.offset(edit.range.end, encoding);
-                            text.replace_range(start..end, &edit.new_text);
-                        }
-                        result.insert(file.path.clone(), text.into_bytes());
+                    let edits = text_edits(&file.path, &base, hunks, encoding).unwrap();
+                    let index = LineIndex::new(&base);
+                    let mut text = base.clone();
+                    for edit in edits.iter().rev() {
+                        let start = index.offset(edit.range.start, encoding);
+                        let end = index.offset(edit.range.end, encoding);
+                        text.replace_range(start..end, &edit.new_text);
                     }
-                    result.remove(&file.path).unwrap()
+                    text.into_bytes()
                 };
                 result.insert(rename_to.clone().unwrap_or_else(|| file.path.clone()), text);
             }
@@ -167,8 +162,18 @@ fn check_case(dir: &Path) -> Result<(), String> {
                     "rendered diff replays to a different tree:\n{rendered}"
                 ));
             }
-            if via_text_edits(&before, &outcome) != expected {
-                return Err("text edits reach a different tree".into());
+            for encoding in [
+                PositionEncoding::Utf8,
+                PositionEncoding::Utf16,
+                PositionEncoding::Utf32,
+            ] {
+                let reached = via_text_edits(&before, &outcome, encoding);
+                if reached != expected {
+                    return Err(format!(
+                        "{encoding:?} text edits reach a different tree:\n{}",
+                        pretty_assertions::Comparison::new(&lossy(&reached), &lossy(&expected))
+                    ));
+                }
             }
             Ok(())
         }

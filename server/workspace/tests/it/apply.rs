@@ -1,6 +1,7 @@
 //! Applying diffs to disk: all formats through the workspace as the edits' file source,
-//! stale bases refused with the disk untouched, permissions kept, and rollback when a
-//! write fails part-way.
+//! stale bases refused with the disk untouched, permissions kept (also by a moved file),
+//! and rollback when a write fails part-way. Writes refused by the disk itself are tested
+//! inside the crate, against an injected disk (`src/apply/tests.rs`).
 
 use crate::support::{Scratch, tree};
 use lathe_edits::{EditError, EditFileArgs, apply_patch, edit_file};
@@ -86,6 +87,43 @@ fn keeps_permissions_of_replaced_files() {
 }
 
 #[test]
+fn a_moved_file_keeps_its_permissions() {
+    let s = Scratch::new();
+    s.write("tool.sh", "#!/bin/sh\necho one\n");
+    s.write("notes.txt", "private\n");
+    let mode = |rel: &str| {
+        std::fs::metadata(s.dir.path().join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let chmod = |rel: &str, mode: u32| {
+        std::fs::set_permissions(
+            s.dir.path().join(rel),
+            std::fs::Permissions::from_mode(mode),
+        )
+        .unwrap();
+    };
+    chmod("tool.sh", 0o751);
+    chmod("notes.txt", 0o600);
+    let ws = s.workspace();
+    let patch = "*** Begin Patch\n*** Update File: tool.sh\n*** Move to: bin/tool.sh\n@@\n #!/bin/sh\n-echo one\n+echo two\n*** Update File: notes.txt\n*** Move to: private/notes.txt\n*** End Patch\n";
+    ws.apply(&apply_patch(&ws, patch).unwrap().diff).unwrap();
+    assert_eq!(
+        tree(s.dir.path()),
+        files(&[
+            ("bin/tool.sh", "#!/bin/sh\necho two\n"),
+            ("private/notes.txt", "private\n")
+        ])
+    );
+    assert_eq!(
+        (mode("bin/tool.sh"), mode("private/notes.txt")),
+        (0o751, 0o600)
+    );
+}
+
+#[test]
 fn rolls_back_written_files_when_a_later_write_fails() {
     let s = Scratch::new();
     s.write("a.txt", "a\n");
@@ -96,14 +134,14 @@ fn rolls_back_written_files_when_a_later_write_fails() {
     let err = ws.apply(&outcome.diff).unwrap_err();
     match &err {
         WorkspaceError::Write {
-            path, rolled_back, ..
+            path, unrestored, ..
         } => {
             assert_eq!(path, "x/y");
-            assert!(rolled_back);
+            assert_eq!(unrestored, &Vec::<String>::new());
         }
         other => panic!("unexpected error {other}"),
     }
-    assert!(err.to_string().contains("nothing changed"), "{err}");
+    assert!(err.to_string().contains("Nothing was changed"), "{err}");
     assert_eq!(tree(s.dir.path()), files(&[("a.txt", "a\n")]));
 }
 

@@ -15,9 +15,13 @@ fn run_changes(ws: &Workspace) {
 
 const TOUCHED: [&str; 3] = ["src/lib.rs", "src/new.rs", "notes.txt"];
 
+/// The seed files, with explicit modes so that the recorded modes do not depend on the
+/// umask.
 fn seed(s: &Scratch) {
     s.write("src/lib.rs", "pub fn one() -> u32 { 1 }\n");
+    s.chmod("src/lib.rs", 0o644);
     s.write("notes.txt", "remember\n");
+    s.chmod("notes.txt", 0o640);
     s.write("README.md", "# project\n");
 }
 
@@ -46,7 +50,7 @@ fn undo_restores_modified_created_and_deleted_files_without_touching_git_state()
             CheckpointFile {
                 path: "notes.txt".into(),
                 existed: true,
-                mode: 0o644
+                mode: 0o640
             },
             CheckpointFile {
                 path: "src/lib.rs".into(),

@@ -29,6 +29,12 @@ impl Scratch {
         fs::write(path, content).unwrap();
     }
 
+    /// Sets a file's permission bits (so that tests do not depend on the umask).
+    pub fn chmod(&self, rel: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(self.dir.path().join(rel), fs::Permissions::from_mode(mode)).unwrap();
+    }
+
     pub fn read(&self, rel: &str) -> Option<String> {
         fs::read_to_string(self.dir.path().join(rel)).ok()
     }
