@@ -1,15 +1,28 @@
-//! Benchmarks of lathe-context on real code (run with `cargo bench -p lathe-context`).
-//!
-//! Prints figures, asserts nothing:
-//! 1. repo map cold build on a ~1,000-file corpus of real sources (crates from the cargo
-//!    registry, Python packages installed by pip), and Aider's repo map on the same corpus
-//!    and budget in the same run;
+//! Benchmarks of lathe-context on real code. Run with `cargo bench -p lathe-context --bench
+//! context`; it prints figures and asserts nothing:
+//! 1. repo map cold build on a ~1,000-file corpus of real sources, and Aider's repo map on the
+//!    same corpus and budget in the same run;
 //! 2. warm rebuild after editing one file (new process with the disk cache, and in memory);
 //! 3. edit + incremental reparse + cursor context on a 10,000-line file, p50/p99.
 //!
-//! Environment: `LATHE_AIDER_PYTHON` (a Python with `aider-chat`; default
-//! `$CARGO_TARGET_DIR/aider-venv/bin/python` if it exists), `LATHE_BENCH_BUDGET` (default
-//! 2048), `LATHE_BENCH_CORPUS` (use this directory instead of building one).
+//! The corpus (copied once to `<target>/tmp/bench-corpus`, where `<target>` is the target
+//! directory the bench is built in: `$CARGO_TARGET_DIR`, else `target/`): the newest copies, by numeric version, of tokio 1,
+//! serde_json 1, regex-automata 0.4 and hyper 1 in `$CARGO_HOME/registry/src/*/`, then the
+//! Python packages rich, httpx, click and pydantic as installed for the Aider Python below
+//! (else `python3`), up to 1,000 files.
+//!
+//! Aider's figures need a Python with `aider-chat`, found in this order:
+//! - `LATHE_AIDER_PYTHON`: the path of that Python;
+//! - `<target>/aider-venv/bin/python`, made with
+//!   `python3 -m venv <target>/aider-venv && <target>/aider-venv/bin/pip install aider-chat`.
+//!
+//! Without one, or when it fails, the comparison is skipped with a warning on stderr that
+//! says how to enable it. Both maps count o200k_base tokens: `benches/aider_repomap.py` loads
+//! tiktoken offline from `assets/o200k_base.tiktoken` of the newest `tiktoken-rs-*` in the
+//! cargo registry.
+//!
+//! Other environment: `LATHE_BENCH_BUDGET` (default 2048), `LATHE_BENCH_CORPUS` (use this
+//! directory instead of building one).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
@@ -22,12 +35,15 @@ use lathe_context::{
     TextRange,
 };
 
-const RUST_CRATES: &[&str] = &[
-    "tokio-1.",
-    "serde_json-1.",
-    "regex-automata-0.4.",
-    "hyper-1.",
+/// Crates of the corpus: name and required version prefix.
+const RUST_CRATES: &[(&str, &str)] = &[
+    ("tokio", "1"),
+    ("serde_json", "1"),
+    ("regex-automata", "0.4"),
+    ("hyper", "1"),
 ];
+/// The o200k_base tokenizer inside a tiktoken-rs crate.
+const O200K_BPE: &str = "assets/o200k_base.tiktoken";
 const PYTHON_PACKAGES: &[&str] = &["rich", "httpx", "click", "pydantic"];
 const CORPUS_FILES: usize = 1000;
 
@@ -53,25 +69,62 @@ fn main() {
     keystroke_figures();
 }
 
-fn registry_src() -> Option<PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
+/// Every crate directory of every registry in `$CARGO_HOME/registry/src/*/`, sorted.
+fn registry_crates() -> Vec<PathBuf> {
+    let Some(home) = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    let src = home.join("registry/src");
-    std::fs::read_dir(&src)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.is_dir())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    else {
+        return Vec::new();
+    };
+    let subdirs = |dir: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut crates: Vec<PathBuf> = subdirs(&home.join("registry/src"))
+        .iter()
+        .flat_map(|registry| subdirs(registry))
+        .collect();
+    crates.sort();
+    crates
+}
+
+/// The target directory the bench was built in.
+fn target_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).to_path_buf()
+}
+
+fn aider_venv() -> PathBuf {
+    target_dir().join("aider-venv")
 }
 
 fn aider_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("LATHE_AIDER_PYTHON") {
         return Some(PathBuf::from(p));
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")?;
-    let p = PathBuf::from(target).join("aider-venv/bin/python");
+    let p = aider_venv().join("bin/python");
     p.exists().then_some(p)
+}
+
+/// Says loudly, on stderr, that the comparison with Aider is not in this run, and how to
+/// get it.
+fn aider_skipped(why: &str) {
+    let venv = aider_venv();
+    eprintln!(
+        "\nWARNING: Aider's repo map was NOT run, so this run has no comparison with Aider: {why}.\n\
+         To enable it, give the bench a Python with aider-chat, either\n    \
+         python3 -m venv {venv} && {venv}/bin/pip install aider-chat\n\
+         or LATHE_AIDER_PYTHON=/path/to/python (one that can `import aider`).\n",
+        venv = venv.display()
+    );
 }
 
 fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
@@ -97,27 +150,20 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
     }
     let _ = std::fs::remove_dir_all(&corpus);
     let mut sources: Vec<(PathBuf, PathBuf)> = Vec::new();
-    if let Some(src) = registry_src() {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&src)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        for prefix in RUST_CRATES {
-            let Some(dir) = latest(&dirs, prefix) else {
-                println!("corpus: crate {prefix}* not in the registry, skipped");
-                continue;
-            };
-            let mut files = Vec::new();
-            files_with_ext(dir, "rs", &mut files);
-            let name = dir.file_name().unwrap().to_owned();
-            for f in files {
-                let rel = Path::new("rust")
-                    .join(&name)
-                    .join(f.strip_prefix(dir).unwrap());
-                sources.push((f, rel));
-            }
+    let dirs = registry_crates();
+    for (name, version) in RUST_CRATES {
+        let Some(dir) = newest(&dirs, name, version) else {
+            println!("corpus: crate {name} {version}.* not in the registry, skipped");
+            continue;
+        };
+        let mut files = Vec::new();
+        files_with_ext(dir, "rs", &mut files);
+        let name = dir.file_name().unwrap().to_owned();
+        for f in files {
+            let rel = Path::new("rust")
+                .join(&name)
+                .join(f.strip_prefix(dir).unwrap());
+            sources.push((f, rel));
         }
     }
     let python = python.map_or_else(|| PathBuf::from("python3"), Path::to_path_buf);
@@ -155,12 +201,34 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
     corpus
 }
 
-/// The newest registry directory of a crate (`prefix` is `name-major.`).
-fn latest<'a>(dirs: &'a [PathBuf], prefix: &str) -> Option<&'a PathBuf> {
-    dirs.iter().rfind(|d| {
-        d.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
-    })
+/// The registry directory (`<name>-<version>`) of crate `name` with the highest version that
+/// starts with `prefix` (`"1"`, `"0.4"`; `""` for any), comparing versions numerically
+/// (1.54 after 1.9) and a release after its pre-releases.
+fn newest<'a>(dirs: &'a [PathBuf], name: &str, prefix: &str) -> Option<&'a PathBuf> {
+    let wanted = version_key(prefix).map_or_else(Vec::new, |(parts, _)| parts);
+    dirs.iter()
+        .filter_map(|dir| {
+            let file_name = dir.file_name()?.to_str()?;
+            let version = version_key(file_name.strip_prefix(name)?.strip_prefix('-')?)?;
+            version.0.starts_with(&wanted).then_some((version, dir))
+        })
+        .max_by(|a, b| a.0.cmp(&b.0))
+        .map(|(_, dir)| dir)
+}
+
+/// `1.54.0` as `([1, 54, 0], true)`; `1.0.0-rc.1` as `([1, 0, 0], false)`; `None` for what
+/// is not a version.
+fn version_key(version: &str) -> Option<(Vec<u64>, bool)> {
+    let version = version.split('+').next()?;
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let parts = core
+        .split('.')
+        .map(|part| part.parse().ok())
+        .collect::<Option<Vec<u64>>>()?;
+    Some((parts, pre.is_none()))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -265,9 +333,10 @@ fn repo_map_figures(corpus: &Path, budget: usize, aider_python: Option<&Path>) {
     );
 
     match aider_python {
-        None => println!(
-            "aider: skipped (no Python with aider-chat: set LATHE_AIDER_PYTHON or create $CARGO_TARGET_DIR/aider-venv)"
-        ),
+        None => aider_skipped(&format!(
+            "LATHE_AIDER_PYTHON is not set and {} does not exist",
+            aider_venv().join("bin/python").display()
+        )),
         Some(python) => run_aider(
             python,
             corpus,
@@ -288,13 +357,14 @@ fn run_aider(
     ours_warm: f64,
 ) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/aider_repomap.py");
-    let Some(bpe) = registry_src()
-        .map(|src| src.join("tiktoken-rs-0.12.1/assets/o200k_base.tiktoken"))
-        .filter(|p| p.exists())
-    else {
-        println!(
-            "aider: skipped (o200k_base.tiktoken of tiktoken-rs 0.12.1 not found in the cargo registry)"
-        );
+    let with_bpe: Vec<PathBuf> = registry_crates()
+        .into_iter()
+        .filter(|dir| dir.join(O200K_BPE).exists())
+        .collect();
+    let Some(bpe) = newest(&with_bpe, "tiktoken-rs", "").map(|dir| dir.join(O200K_BPE)) else {
+        aider_skipped(&format!(
+            "no tiktoken-rs-*/{O200K_BPE} in the cargo registry to count Aider's tokens with"
+        ));
         return;
     };
     let rel = edited.strip_prefix(corpus).unwrap();
@@ -312,23 +382,23 @@ fn run_aider(
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
-            println!(
-                "aider: failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            aider_skipped(&format!(
+                "{} {} failed: {}",
+                python.display(),
+                script.display(),
+                stderr.lines().last().unwrap_or("")
+            ));
             return;
         }
         Err(err) => {
-            println!("aider: cannot run {}: {err}", python.display());
+            aider_skipped(&format!("cannot run {}: {err}", python.display()));
             return;
         }
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let Some(line) = stdout.lines().rev().find(|l| l.starts_with('{')) else {
-        println!("aider: no result in its output");
+        aider_skipped(&format!("no result in the output of {}", script.display()));
         return;
     };
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -364,16 +434,8 @@ fn tokenizer_figure() {
 /// module (so that their inner attributes stay valid), until 10,000 lines are reached.
 fn ten_thousand_lines() -> String {
     let mut files = Vec::new();
-    if let Some(src) = registry_src() {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&src)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        dirs.sort();
-        if let Some(tokio) = latest(&dirs, "tokio-1.") {
-            files_with_ext(&tokio.join("src"), "rs", &mut files);
-        }
+    if let Some(tokio) = newest(&registry_crates(), "tokio", "1") {
+        files_with_ext(&tokio.join("src"), "rs", &mut files);
     }
     let mut text = String::new();
     for (i, f) in files.iter().enumerate() {

@@ -1,9 +1,10 @@
 //! The crate's one error type.
 //!
-//! Problems with user input (bad positions, binary files, invalid UTF-8, files that vanish
-//! during a scan) are not errors: they are reported as data next to the result. `ContextError`
-//! is for what stops an operation: I/O on the paths the caller asked for, a grammar that
-//! cannot be loaded, an unreadable tokenizer, a cache that cannot be written.
+//! Problems with user input (bad positions, invalid UTF-8, files that vanish or are binary or
+//! too large during a scan) are not errors: they are reported as data next to the result.
+//! `ContextError` is for what stops an operation: I/O on the paths the caller asked for, a
+//! file asked for that is binary or over the size cap, a grammar that cannot be loaded, an
+//! unreadable tokenizer, a cache that cannot be written.
 
 use std::path::PathBuf;
 
@@ -49,6 +50,17 @@ pub enum ContextError {
     /// The file is binary (contains NUL bytes).
     #[error("{0} is a binary file")]
     BinaryFile(PathBuf),
+    /// The file is larger than the cap on documents read from disk
+    /// ([`crate::MAX_DOCUMENT_BYTES`]).
+    #[error("{path} is too large for code context: {bytes} bytes, over the cap of {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size (at least; reading stops past the cap).
+        bytes: u64,
+        /// The cap.
+        limit: u64,
+    },
     /// A `FILE:LINE:COL` argument could not be understood.
     #[error("bad location {0:?}: expected FILE:LINE[:COL] with 1-based numbers")]
     BadLocation(String),

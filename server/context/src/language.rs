@@ -277,7 +277,7 @@ impl Language {
         self as usize
     }
 
-    fn grammar(self) -> tree_sitter::Language {
+    pub(crate) fn grammar(self) -> tree_sitter::Language {
         match self {
             Self::Rust => tree_sitter_rust::LANGUAGE.into(),
             Self::Python => tree_sitter_python::LANGUAGE.into(),
@@ -291,7 +291,7 @@ impl Language {
         }
     }
 
-    fn query_source(self) -> String {
+    pub(crate) fn query_source(self) -> String {
         match self {
             Self::Rust => include_str!("../queries/rust.scm").to_owned(),
             Self::Python => include_str!("../queries/python.scm").to_owned(),

@@ -31,7 +31,9 @@ pub use cursor::{
 };
 pub use document::{Document, EditOutcome};
 pub use error::ContextError;
-pub use file::{cursor_context_for_file, decode_source, parse_location, read_document};
+pub use file::{
+    MAX_DOCUMENT_BYTES, cursor_context_for_file, decode_source, parse_location, read_document,
+};
 pub use language::{Language, SymbolKind};
 pub use outline::{Symbol, Tag, TagRole};
 pub use render::render_outline;

@@ -1,6 +1,7 @@
 //! Token counting with tiktoken's `o200k_base` encoding (GPT-4o and later models).
 //!
-//! Invariants: the encoder is built once per process; counts are of ordinary text (special
+//! Invariants: the encoder is built once per process, and is tiktoken-rs's own singleton,
+//! so the agent's context window shares it; counts are of ordinary text (special
 //! tokens are counted as text). o200k's pre-tokenizer never joins a line's text with the
 //! next line's, so counting line by line gives the whole text's count, except that runs of
 //! line breaks (blank lines) count one token per break instead of one per run: the line by
@@ -16,7 +17,7 @@ use crate::error::ContextError;
 
 /// Counts tokens as `o200k_base` does.
 pub struct TokenCounter {
-    bpe: CoreBPE,
+    bpe: &'static CoreBPE,
 }
 
 impl std::fmt::Debug for TokenCounter {
@@ -31,7 +32,7 @@ impl TokenCounter {
         static COUNTER: OnceLock<Result<TokenCounter, String>> = OnceLock::new();
         COUNTER
             .get_or_init(|| {
-                tiktoken_rs::o200k_base()
+                tiktoken_rs::bpe_for_tokenizer(tiktoken_rs::tokenizer::Tokenizer::O200kBase)
                     .map(|bpe| TokenCounter { bpe })
                     .map_err(|e| e.to_string())
             })

@@ -2,7 +2,9 @@
 //!
 //! Invariants:
 //! - After [`RepoIndex::refresh`], `files` holds exactly the files of the last walk, each
-//!   with a summary computed from its current content (or the problem that prevented one).
+//!   with a summary computed from its current content (or the problem that prevented one),
+//!   and the report lists every problem of the current files, cached or not: no summary,
+//!   lossy decoding, syntax errors.
 //! - A file is parsed again only when its content hash changed; size and modification time
 //!   only spare reading files that are certainly unchanged (see [`super::cache`]).
 //! - Parsing runs on up to `threads` worker threads; results do not depend on scheduling.
@@ -256,17 +258,17 @@ impl RepoIndex {
             next.insert(file.rel, entry);
         }
         for (path, entry) in &next {
-            if let Some(kind) = &entry.problem {
-                problems.push(Problem {
-                    path: path.clone(),
-                    kind: kind.clone(),
-                });
-            } else if entry.lossy {
-                problems.push(Problem {
-                    path: path.clone(),
-                    kind: ProblemKind::InvalidUtf8,
-                });
-            }
+            let syntax_errors = entry.summary.as_ref().is_some_and(|s| s.syntax_errors);
+            let kinds = entry
+                .problem
+                .iter()
+                .cloned()
+                .chain(entry.lossy.then_some(ProblemKind::InvalidUtf8))
+                .chain(syntax_errors.then_some(ProblemKind::SyntaxErrors));
+            problems.extend(kinds.map(|kind| Problem {
+                path: path.clone(),
+                kind,
+            }));
         }
         problems.sort_by(|a, b| a.path.cmp(&b.path));
         report.problems = problems;

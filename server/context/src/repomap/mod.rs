@@ -115,20 +115,39 @@ impl RepoMap {
             self.total_definitions,
             self.total_files
         ));
-        if !self.scan.problems.is_empty() {
+        let problems = &self.scan.problems;
+        let syntax_errors = problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::SyntaxErrors)
+            .count();
+        let skipped_or_lossy = problems.len() - syntax_errors;
+        if skipped_or_lossy > 0 {
             out.push_str(&format!(
-                "; {} files skipped or decoded lossily",
-                self.scan.problems.len()
+                "; {skipped_or_lossy} files skipped or decoded lossily"
             ));
+        }
+        if syntax_errors > 0 {
+            out.push_str(&format!("; {syntax_errors} files with syntax errors"));
         }
         out.push_str(")\n");
         out
     }
 
-    /// The map as JSON (includes `tokens`).
+    /// The map as JSON (includes `tokens`). Encoding it cannot fail: it is made of strings,
+    /// numbers, lists and structs, and its one flattened field ([`Problem::kind`]) is an
+    /// internally tagged enum of struct and unit variants (the tests encode every variant).
+    /// Were it to fail all the same, the JSON says so, `{"error": "..."}`, rather than being
+    /// empty.
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        json_or_error(self)
     }
+}
+
+fn json_or_error(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|err| {
+        let message = serde_json::Value::String(format!("cannot encode the repo map: {err}"));
+        format!("{{\"error\": {message}}}")
+    })
 }
 
 impl RepoIndex {
@@ -194,5 +213,92 @@ impl RepoIndex {
                 .sum(),
             scan: self.report.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// One of each problem kind (the match fails to compile when a kind is added).
+    fn every_problem_kind() -> Vec<ProblemKind> {
+        use ProblemKind::*;
+        let all = vec![
+            Binary,
+            TooLarge { bytes: 2, limit: 1 },
+            InvalidUtf8,
+            SyntaxErrors,
+            Vanished,
+            SymlinkLoop,
+            OutsideWorkspace,
+            Unreadable {
+                message: "denied".into(),
+            },
+        ];
+        for kind in &all {
+            match kind {
+                Binary
+                | TooLarge { .. }
+                | InvalidUtf8
+                | SyntaxErrors
+                | Vanished
+                | SymlinkLoop
+                | OutsideWorkspace
+                | Unreadable { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn maps_with_every_problem_kind_encode_to_json() {
+        let map = RepoMap {
+            text: "src/a.rs:\n│fn a() {}\n".into(),
+            tokens: 9,
+            budget: 10,
+            definitions: vec![MapDefinition {
+                path: "src/a.rs".into(),
+                name: "a".into(),
+                kind: SymbolKind::Function,
+                line: 1,
+                rank: 0.5,
+            }],
+            files_without_definitions: vec!["src/b.rs".into()],
+            total_files: 2,
+            total_definitions: 1,
+            scan: ScanReport {
+                problems: every_problem_kind()
+                    .into_iter()
+                    .map(|kind| Problem {
+                        path: "src/c.rs".into(),
+                        kind,
+                    })
+                    .collect(),
+                ..ScanReport::default()
+            },
+        };
+        let json = map.to_json();
+        assert_eq!(
+            serde_json::from_str::<RepoMap>(&json).unwrap(),
+            map,
+            "{json}"
+        );
+        // Non-finite ranks become null rather than an error.
+        let mut odd = map;
+        odd.definitions[0].rank = f64::NAN;
+        let value: serde_json::Value = serde_json::from_str(&odd.to_json()).unwrap();
+        assert_eq!(value["definitions"][0]["rank"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn json_encoding_failures_are_explicit() {
+        // serde_json refuses maps with non-string keys.
+        let unencodable = BTreeMap::from([((1u8, 2u8), 3u8)]);
+        let value: serde_json::Value = serde_json::from_str(&json_or_error(&unencodable)).unwrap();
+        let error = value["error"].as_str().unwrap();
+        assert!(error.starts_with("cannot encode the repo map: "), "{error}");
     }
 }

@@ -30,6 +30,9 @@ pub enum ProblemKind {
     },
     /// Not valid UTF-8: decoded lossily (invalid bytes became U+FFFD).
     InvalidUtf8,
+    /// Parsed with syntax errors: tree-sitter recovered and the file is mapped, but
+    /// definitions in the broken parts may be missing.
+    SyntaxErrors,
     /// Deleted (or replaced) between listing and reading: skipped.
     Vanished,
     /// A symlink that leads back to one of its ancestors: not followed.

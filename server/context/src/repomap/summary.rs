@@ -1,8 +1,8 @@
 //! Per-file summaries: the definitions (with signatures) and reference counts the repo map
 //! needs, extracted once per content hash and cached on disk.
 //!
-//! Invariant: a summary depends only on the file's bytes and the crate's queries (the cache
-//! format version changes when the queries do).
+//! Invariant: a summary depends only on the file's bytes, the crate's queries and the grammars
+//! (all hashed into the cache's format key, see [`super::cache`]).
 
 use std::collections::BTreeMap;
 

@@ -1,9 +1,10 @@
-//! Cursor context: renderings, budgets, diagnostics, cross-file lookup, selections.
+//! Cursor context: renderings, budgets, diagnostics, cross-file lookup, selections, bad files.
 
 use expect_test::{expect, expect_file};
 use lathe_context::{
-    CursorRequest, Diagnostic, Document, Encoding, FocusSource, IndexOptions, Language, Position,
-    RepoIndex, Severity, TextRange, TokenCounter, cursor_context_for_file,
+    ContextError, CursorRequest, Diagnostic, Document, Encoding, FocusSource, IndexOptions,
+    Language, MAX_DOCUMENT_BYTES, Position, RepoIndex, Severity, TextRange, TokenCounter,
+    cursor_context_for_file, decode_source, read_document,
 };
 use pretty_assertions::assert_eq;
 
@@ -149,4 +150,36 @@ fn invalid_utf8_files_are_decoded_lossily_and_binary_files_refused() {
     std::fs::write(&bin, b"\0\0\0").unwrap();
     let err = cursor_context_for_file(&bin, 1, 1, 512, None).unwrap_err();
     assert!(err.to_string().ends_with("is a binary file"), "{err}");
+}
+
+#[test]
+fn huge_files_are_refused_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.rs");
+    // Sparse: one byte over the cap, without writing 8 MiB. Refused for its size before
+    // anything is read (otherwise its NUL bytes would make it "binary").
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(MAX_DOCUMENT_BYTES + 1)
+        .unwrap();
+    let err = cursor_context_for_file(&huge, 1, 1, 512, None).unwrap_err();
+    assert!(
+        matches!(err, ContextError::TooLarge { bytes, limit, .. }
+            if bytes == MAX_DOCUMENT_BYTES + 1 && limit == MAX_DOCUMENT_BYTES),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("too large for code context"),
+        "{err}"
+    );
+    assert!(matches!(
+        read_document(&huge),
+        Err(ContextError::TooLarge { .. })
+    ));
+    // Callers that read the bytes themselves get the same cap.
+    let bytes = vec![b'\n'; usize::try_from(MAX_DOCUMENT_BYTES).unwrap() + 1];
+    assert!(matches!(
+        decode_source(&huge, bytes),
+        Err(ContextError::TooLarge { .. })
+    ));
 }

@@ -230,6 +230,10 @@ fn bad_input_is_reported_not_fatal() {
                 kind: ProblemKind::Binary
             },
             Problem {
+                path: "src/broken.rs".into(),
+                kind: ProblemKind::SyntaxErrors
+            },
+            Problem {
                 path: "src/huge.rs".into(),
                 kind: ProblemKind::TooLarge {
                     bytes: 2200,
@@ -239,6 +243,11 @@ fn bad_input_is_reported_not_fatal() {
             Problem {
                 path: "src/latin1.py".into(),
                 kind: ProblemKind::InvalidUtf8
+            },
+            // U+FFFD cannot be part of an identifier.
+            Problem {
+                path: "src/latin1.py".into(),
+                kind: ProblemKind::SyntaxErrors
             },
             Problem {
                 path: "src/loop".into(),
@@ -255,4 +264,56 @@ fn bad_input_is_reported_not_fatal() {
         !names.contains(&"skipped") && !names.contains(&"secret"),
         "{names:?}"
     );
+}
+
+#[test]
+fn syntax_errors_are_reported_and_the_file_still_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/good.rs", "pub fn good() {}\n");
+    write(
+        dir.path(),
+        "src/broken.rs",
+        "fn broken( {\npub struct StillHere;\n",
+    );
+    let options = IndexOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..IndexOptions::default()
+    };
+    let expected = vec![Problem {
+        path: "src/broken.rs".into(),
+        kind: ProblemKind::SyntaxErrors,
+    }];
+    let mut index = RepoIndex::open(dir.path(), options.clone()).unwrap();
+    assert_eq!(index.refresh().unwrap().problems, expected);
+    let map = index.map(&MapRequest::default()).unwrap();
+    assert!(map.definitions.iter().any(|d| d.name == "StillHere"));
+    assert!(
+        map.render().ends_with("; 1 files with syntax errors)\n"),
+        "{}",
+        map.render()
+    );
+    // From the cache, without parsing again: still reported.
+    let mut warm = RepoIndex::open(dir.path(), options).unwrap();
+    let report = warm.refresh().unwrap();
+    assert_eq!((report.parsed, &report.problems), (0, &expected));
+}
+
+#[test]
+fn files_with_problems_do_not_spoil_the_disk_cache() {
+    let dir = big_workspace();
+    std::fs::write(dir.path().join("src/binary.rs"), b"fn x() {}\0").unwrap();
+    write(dir.path(), "src/huge.rs", &"// padding\n".repeat(2000));
+    let cache = tempfile::tempdir().unwrap();
+    let options = IndexOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        max_file_bytes: 16 * 1024,
+        ..IndexOptions::default()
+    };
+    let mut cold = RepoIndex::open(dir.path(), options.clone()).unwrap();
+    let cold = cold.refresh().unwrap().clone();
+    assert_eq!((cold.parsed, cold.problems.len()), (80, 2));
+    let mut warm = RepoIndex::open(dir.path(), options).unwrap();
+    let warm = warm.refresh().unwrap();
+    assert_eq!((warm.parsed, &warm.problems), (0, &cold.problems));
 }
