@@ -65,6 +65,12 @@ pub trait Sandbox: Send + Sync {
     /// Releases the session's sandbox (docker: removes its container). Idempotent.
     fn end_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<(), SandboxError>>;
 
+    /// Releases every session's sandbox (the daemon calls this at shutdown) and returns the
+    /// session ids released. Backends without state return nothing.
+    fn end_all_sessions(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async { Vec::new() })
+    }
+
     /// Checks this backend's health.
     fn doctor(&self) -> BoxFuture<'_, Vec<HealthCheck>>;
 

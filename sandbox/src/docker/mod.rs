@@ -536,6 +536,23 @@ impl Inner {
         Ok(())
     }
 
+    async fn end_all_sessions(&self) -> Vec<String> {
+        let sessions: Vec<String> = match self.sessions.lock() {
+            Ok(s) => s.keys().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().keys().cloned().collect(),
+        };
+        let mut ended = Vec::new();
+        for session in sessions {
+            match self.end_session(&session).await {
+                Ok(()) => ended.push(session),
+                Err(e) => {
+                    tracing::warn!(%session, error = %e, "sandbox: could not remove a session container")
+                }
+            }
+        }
+        ended
+    }
+
     async fn remove_idle(&self, max_idle: Duration) -> Vec<String> {
         let mut removed = Vec::new();
         for slot in self.owned_ids() {
@@ -672,6 +689,10 @@ impl Sandbox for DockerSandbox {
 
     fn end_session<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<(), SandboxError>> {
         self.inner.end_session(session_id).boxed()
+    }
+
+    fn end_all_sessions(&self) -> BoxFuture<'_, Vec<String>> {
+        self.inner.end_all_sessions().boxed()
     }
 
     fn doctor(&self) -> BoxFuture<'_, Vec<HealthCheck>> {

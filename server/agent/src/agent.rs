@@ -40,6 +40,10 @@ pub struct AgentConfig {
     /// which makes every command ask.
     pub sandbox_isolated: bool,
     pub system_prompt: String,
+    /// Tokens of the repo map every run's system prompt carries (0: none).
+    pub repo_map_tokens: usize,
+    /// Where the repo map keeps its index between runs (memory only when `None`).
+    pub repo_map_cache: Option<PathBuf>,
 }
 
 impl AgentConfig {
@@ -53,6 +57,8 @@ impl AgentConfig {
             max_tool_output_tokens: 8_000,
             sandbox_isolated: true,
             system_prompt: DEFAULT_SYSTEM_PROMPT.to_owned(),
+            repo_map_tokens: lathe_context::DEFAULT_MAP_BUDGET,
+            repo_map_cache: None,
         }
     }
 
@@ -161,19 +167,33 @@ impl Drop for RunGuard {
 }
 
 impl Agent {
-    /// An agent over `store`, `model` and `tools`. Fails on an invalid policy rule or a
-    /// workspace that does not exist.
+    /// An agent over `store`, `model` and `tools`, with its own approval broker. Fails on an
+    /// invalid policy rule or a workspace that does not exist.
     pub fn new(
         store: Store,
         model: Arc<dyn ModelClient>,
         tools: ToolRegistry,
+        config: AgentConfig,
+    ) -> Result<Agent, AgentError> {
+        let broker = ApprovalBroker::new(store.clone(), config.approval_timeout());
+        Self::with_broker(store, model, tools, config, &broker)
+    }
+
+    /// An agent whose approvals go through `broker`, shared with other agents (the daemon
+    /// gives every agent one broker, so any surface can answer any run's request); its
+    /// requests wait the configured approval timeout.
+    pub fn with_broker(
+        store: Store,
+        model: Arc<dyn ModelClient>,
+        tools: ToolRegistry,
         mut config: AgentConfig,
+        broker: &ApprovalBroker,
     ) -> Result<Agent, AgentError> {
         let policy = Policy::from_config(&config.policy)?;
         config.workspace = config.workspace.canonicalize().map_err(|e| {
             AgentError::Config(format!("workspace {}: {e}", config.workspace.display()))
         })?;
-        let broker = ApprovalBroker::new(store.clone(), config.approval_timeout());
+        let broker = broker.with_timeout(config.approval_timeout());
         Ok(Agent {
             inner: Arc::new(Inner {
                 store,

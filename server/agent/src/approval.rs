@@ -86,6 +86,16 @@ impl ApprovalBroker {
         }
     }
 
+    /// A broker sharing this one's pending requests and grants (so every surface that
+    /// answers either answers both) whose requests wait `timeout`.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        Self {
+            store: self.store.clone(),
+            timeout,
+            state: self.state.clone(),
+        }
+    }
+
     /// How long a request waits for an answer.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -18,6 +18,7 @@ pub mod error;
 pub mod history;
 pub mod model;
 pub mod policy;
+mod prompt;
 pub mod runner;
 pub mod sink;
 pub mod tools;

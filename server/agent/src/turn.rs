@@ -18,7 +18,8 @@
 //! - independent read-only calls that the policy allows run concurrently; anything else
 //!   runs alone, in the order the model asked;
 //! - the run ends with exactly one `RUN_FINISHED` or `RUN_ERROR`, and the session's status
-//!   says which.
+//!   says which; a finished run of the `compact` skill is followed by a `context.compacted`
+//!   event that folds the whole session, that run included, into its answer.
 
 use crate::agent::{Agent, Inner, RunOutcome, RunRequest, RunUsage};
 use crate::approval::{grant_key, now_ms};
@@ -27,7 +28,7 @@ use crate::history::{conversation, conversation_with_seqs};
 use crate::model::{AssembledReply, Assembler, ModelError, ModelEvent, ModelRequest, ToolSpec};
 use crate::policy::{Policy, Verdict, action};
 use crate::sink::EventSink;
-use crate::tools::{Tool, ToolContext, ToolKind, ToolOutput};
+use crate::tools::{Tool, ToolContext, ToolOutput};
 use crate::window::{Budget, Fit, TokenCounter, fit};
 use futures::StreamExt;
 use lathe_protocol::config::ApprovalMode;
@@ -42,6 +43,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
+
+/// The skill whose answer replaces the conversation (`/compact`).
+const COMPACT_SKILL: &str = "compact";
 
 /// Where a run stands.
 #[derive(Debug)]
@@ -189,6 +193,9 @@ impl<'a> Run<'a> {
             }
             prompt = skill.user_prompt.clone();
         }
+        if let Some(map) = crate::prompt::repo_map_section(&agent.config, &prompt).await {
+            system_prompt = format!("{system_prompt}\n\n{map}");
+        }
         let mut run = Run {
             agent,
             run_id: RunId::new(),
@@ -261,13 +268,25 @@ impl<'a> Run<'a> {
                     }
                 }
                 State::Finished { answer } => {
-                    self.sink
+                    let finished = self
+                        .sink
                         .commit(vec![EventPayload::RunFinished {
                             thread_id: self.session.id.clone(),
                             run_id: self.run_id.clone(),
                             result: Some(serde_json::json!({ "answer": answer })),
                         }])
                         .await?;
+                    if self.compacts() && !answer.trim().is_empty() {
+                        let through_seq = finished.last().map_or(0, |e| e.seq);
+                        self.sink
+                            .commit(vec![EventPayload::Custom(CustomEvent::ContextCompacted(
+                                ContextCompacted {
+                                    summary: answer.clone(),
+                                    through_seq,
+                                },
+                            ))])
+                            .await?;
+                    }
                     return Ok(self.outcome(SessionStatus::Finished, answer, None));
                 }
                 State::Failed {
@@ -285,6 +304,12 @@ impl<'a> Run<'a> {
                 }
             };
         }
+    }
+
+    /// Whether this run is the `compact` skill: its answer, a summary of the session,
+    /// replaces the whole conversation for the runs that follow.
+    fn compacts(&self) -> bool {
+        self.skill.as_ref().is_some_and(|s| s.name == COMPACT_SKILL)
     }
 
     fn outcome(
@@ -503,6 +528,9 @@ impl<'a> Run<'a> {
                 u.cached_input_tokens,
                 false,
             ),
+            // Nothing came back (unreachable, refused, failed before the first token): no
+            // evidence the server spent anything, so nothing is charged.
+            None if first_token.is_none() => (0, 0, 0, true),
             None => {
                 let output = self.counter.count(&reply.content)
                     + reply
@@ -596,7 +624,7 @@ impl<'a> Run<'a> {
             }
         };
         Ok(Prepared::Ready {
-            concurrent: kind == ToolKind::ReadOnly && !ask,
+            concurrent: kind.reads_only() && !ask,
             call,
             tool,
             args,

@@ -4,17 +4,20 @@
 //! Every surface gets its agent here (`lathe run`, and in the daemon the LSP and MCP front
 //! ends), so a workspace behaves the same from every surface.
 //! Invariants: a missing model is an error that says how to configure one; configuration
-//! problems and sandbox warnings are returned to the caller to show, never swallowed.
+//! problems and sandbox warnings are returned to the caller to show, never swallowed; the
+//! sandbox comes from the process's [`Sandboxes`] and approvals go through the broker the
+//! caller passes (in the daemon, one for every agent), so surfaces share both.
 
 use crate::config::{self, Config, NO_MODEL_HELP};
 use crate::paths::Paths;
+use crate::sandboxes::Sandboxes;
 use anyhow::Context;
 use lathe_agent::model::OpenAiClient;
-use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
-use lathe_agent::{Agent, AgentConfig};
+use lathe_agent::tools::{RepoMapTool, ToolRegistry, WorkspaceRoot};
+use lathe_agent::{Agent, AgentConfig, ApprovalBroker};
 use lathe_mcp::{ElicitationSink, Hub, HubOptions};
 use lathe_protocol::config::ApprovalMode;
-use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, Sandbox, WorkspaceAccess};
+use lathe_sandbox::{BackendChoice, BackendKind, Sandbox};
 use lathe_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,12 +72,15 @@ pub struct Prepared {
     pub warnings: Vec<String>,
     /// Lathe's state directory (checkpoints outside git live there).
     state_dir: PathBuf,
+    /// Where the workspace's repo map index is cached.
+    repo_map_cache: PathBuf,
 }
 
 /// Loads `workspace`'s configuration (an existing directory), applies `overrides` and
-/// chooses the sandbox.
+/// takes the sandbox from `sandboxes`.
 pub async fn prepare(
     paths: &Paths,
+    sandboxes: &Sandboxes,
     workspace: &Path,
     overrides: &Overrides,
 ) -> anyhow::Result<Prepared> {
@@ -97,41 +103,59 @@ pub async fn prepare(
     if let Some(backend) = overrides.sandbox {
         config.sandbox.backend = backend;
     }
-    let selection = lathe_sandbox::select(&config.sandbox, &DaemonId::from_home(&paths.state_dir))
+    let chosen = sandboxes
+        .get(&config.sandbox)
         .await
         .context("choosing a sandbox")?;
-    warnings.extend(selection.warnings.iter().map(ToString::to_string));
+    warnings.extend(chosen.warnings);
     Ok(Prepared {
+        repo_map_cache: paths.repo_map_cache(&workspace),
         workspace,
         config,
-        sandbox: selection.sandbox,
+        sandbox: chosen.sandbox,
         warnings,
         state_dir: paths.state_dir.clone(),
     })
 }
 
 impl Prepared {
-    /// The agent over `store`, with the built-in tools, the tools of `hub`'s MCP servers
-    /// (from [`start_hub`] for the same workspace) and what `hook` adds. Fails, saying how
-    /// to configure one, when no model is configured.
-    pub fn agent(&self, store: Store, hub: &Hub, hook: Option<&ToolHook>) -> anyhow::Result<Agent> {
+    /// The agent over `store`, asking through `broker`, with the built-in tools, the tools
+    /// of `hub`'s MCP servers (from [`start_hub`] for the same workspace) and what `hook`
+    /// adds. Fails, saying how to configure one, when no model is configured.
+    pub fn agent(
+        &self,
+        store: Store,
+        broker: &ApprovalBroker,
+        hub: &Hub,
+        hook: Option<&ToolHook>,
+    ) -> anyhow::Result<Agent> {
         if !self.config.model.is_configured() {
             anyhow::bail!("{NO_MODEL_HELP}");
         }
         let mut agent_config = AgentConfig::new(self.workspace.clone(), self.config.model.clone());
         agent_config.policy = self.config.policy.clone();
         agent_config.sandbox_isolated = self.sandbox.kind() != BackendKind::None;
+        agent_config.repo_map_cache = Some(self.repo_map_cache.clone());
         let model = OpenAiClient::from_config(&self.config.model)?;
         let root = WorkspaceRoot::new(&self.workspace, &self.state_dir);
         let mut tools = ToolRegistry::builtins(
             &root,
             Some(self.sandbox.clone()),
-            WorkspaceAccess::WorkspaceWrite,
+            self.config.sandbox.access,
         );
+        tools.register(Arc::new(RepoMapTool::new(Some(
+            self.repo_map_cache.clone(),
+        ))));
         tools.add_source(Arc::new(hub.clone()));
         if let Some(hook) = hook {
             hook(&mut tools, &root);
         }
-        Ok(Agent::new(store, Arc::new(model), tools, agent_config)?)
+        Ok(Agent::with_broker(
+            store,
+            Arc::new(model),
+            tools,
+            agent_config,
+            broker,
+        )?)
     }
 }

@@ -15,6 +15,7 @@ mod daemon;
 mod instance;
 mod logging;
 mod paths;
+mod sandboxes;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -8,8 +8,8 @@ use lathe_protocol::skill::{McpServerHint, SkillSpec, tool_pattern_matches};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Lathe's built-in tools (DESIGN.md §4).
-pub const BUILTIN_TOOLS: [&str; 9] = [
+/// Lathe's built-in tools (DESIGN.md §4, and `repo_map`).
+pub const BUILTIN_TOOLS: [&str; 10] = [
     "read_file",
     "list_files",
     "search",
@@ -19,6 +19,7 @@ pub const BUILTIN_TOOLS: [&str; 9] = [
     "run_command",
     "git",
     "code_context",
+    "repo_map",
 ];
 
 /// A tool a skill needs that the session does not offer, and how to get it.

@@ -1,7 +1,9 @@
-//! `kill -9` while 20 sessions append: every event a run had printed (and so committed)
-//! before the kill is in the store afterwards, byte for byte, with gapless `seq`s, and the
-//! store opens without repair by hand.
+//! `kill -9` while 20 sessions append, of the daemon serving them and of 20 `lathe run`
+//! processes: every event committed before the kill (read back from the daemon's API, or
+//! printed by a run) is in the store afterwards, byte for byte, with gapless `seq`s, and
+//! the store opens without repair by hand.
 
+use crate::mcp_shim::McpShim;
 use lathe_protocol::EventPayload;
 use lathe_store::Store;
 use lathe_tests::daemon::LatheHome;
@@ -16,6 +18,104 @@ use std::time::{Duration, Instant};
 const RUNS: usize = 20;
 /// Events every run must have printed before the kill.
 const EVENTS_BEFORE_KILL: usize = 12;
+
+/// `GET path` from the running daemon of `home`, as JSON.
+fn api(home: &LatheHome, path: &str) -> Value {
+    let info = home.daemon_info().unwrap();
+    let response = lathe_tests::http::request(
+        info["url"].as_str().unwrap(),
+        info["token"].as_str().unwrap(),
+        "GET",
+        path,
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(response.status, 200, "{path}: {}", response.body);
+    response.json().unwrap()
+}
+
+fn events_of(home: &LatheHome, session: &str) -> Vec<Value> {
+    api(home, &format!("/api/sessions/{session}/events?limit=10000"))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_of_the_daemon_during_twenty_sessions_loses_no_committed_event() {
+    let model = ScriptedModel::start(Script::new([Step::tool_calls([(
+        "read_file",
+        json!({"path": "notes.txt"}),
+    )])
+    .repeated()]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    home.write_user_config(&format!(
+        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"gpt-4o\"\n\n[sandbox]\nbackend = \"none\"\n",
+        model.base_url()
+    ))
+    .unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("notes.txt"), "remember the milk\n").unwrap();
+    let mut daemon = home.start_daemon().unwrap();
+
+    let mut shims: Vec<McpShim> = (0..RUNS)
+        .map(|_| McpShim::start(&home, workspace.path()))
+        .collect();
+    for shim in &mut shims {
+        shim.send(
+            "tools/call",
+            json!({"name": "run_task", "arguments": {"prompt": "read my notes, again and again"}}),
+        );
+    }
+    // What the daemon's API returned was read from the store: committed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let committed = loop {
+        assert!(Instant::now() < deadline, "the runs did not get going");
+        let sessions = api(&home, "/api/sessions");
+        let ids: Vec<String> = sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        if ids.len() == RUNS {
+            let logs: Vec<(String, Vec<Value>)> = ids
+                .into_iter()
+                .map(|id| {
+                    let events = events_of(&home, &id);
+                    (id, events)
+                })
+                .collect();
+            if logs.iter().all(|(_, e)| e.len() >= EVENTS_BEFORE_KILL) {
+                break logs;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    daemon.kill_hard().unwrap();
+    drop(shims);
+
+    let _restarted = home.start_daemon().unwrap();
+    assert_eq!(api(&home, "/api/sessions").as_array().unwrap().len(), RUNS);
+    for (session, before) in committed {
+        let after = events_of(&home, &session);
+        let seqs: Vec<u64> = after.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (1..=after.len() as u64).collect::<Vec<_>>(),
+            "gapless seqs"
+        );
+        assert!(after.len() >= before.len());
+        assert_eq!(
+            after[..before.len()],
+            before[..],
+            "every committed event of {session} survives, as it was"
+        );
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_twenty_appending_sessions_loses_no_committed_event() {

@@ -7,6 +7,8 @@ use std::time::Duration;
 #[test]
 fn port_zero_picks_a_free_port_and_status_reports_it() {
     let home = LatheHome::new().unwrap();
+    // The flag must win over the configured port.
+    home.write_user_config("[daemon]\nport = 7878\n").unwrap();
     let _daemon = home.start_daemon().unwrap();
     let info = home.daemon_info().unwrap();
     let url = info["url"].as_str().unwrap();
@@ -23,6 +25,29 @@ fn port_zero_picks_a_free_port_and_status_reports_it() {
     assert_eq!(status["url"], url);
     assert_eq!(status["pid"], info["pid"]);
     assert_eq!(status["sessions"], 0);
+}
+
+#[test]
+fn port_n_listens_on_that_port() {
+    let home = LatheHome::new().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = home
+        .command()
+        .args(["serve", "--foreground", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = wait_until(Duration::from_secs(20), || home.daemon_info().is_some());
+    let url = home.daemon_info().map(|info| info["url"].clone());
+    let _ = child.kill();
+    let _ = child.wait();
+    started.unwrap();
+    assert_eq!(url.unwrap(), format!("http://127.0.0.1:{port}"));
 }
 
 #[test]

@@ -277,6 +277,59 @@ async fn a_skill_sets_the_system_prompt_and_restricts_the_tools() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn skill_fix_sends_its_system_prompt_template_and_exactly_its_tools() {
+    let model = ScriptedModel::start(Script::new([Step::text("Fixed nothing yet.").expecting(
+        Expect {
+            system_contains: Some("You are fixing a defect in the user's code.".into()),
+            user_contains: Some("add returns the wrong sum".into()),
+            ..Expect::default()
+        },
+    )]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let run = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["add returns the wrong sum", "--skill", "fix"],
+    )
+    .await;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    model.assert_played();
+    let system = model.requests()[0].messages()[0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.starts_with(lathe_agent_default_prompt_start()),
+        "the skill's prompt follows Lathe's own: {system}"
+    );
+    let mut tools = model.requests()[0].tool_names();
+    tools.sort();
+    assert_eq!(
+        tools,
+        [
+            "apply_patch",
+            "code_context",
+            "edit_file",
+            "git",
+            "list_files",
+            "read_file",
+            "run_command",
+            "search",
+        ],
+        "fix.md's `tools`, no more"
+    );
+}
+
+/// The first words of Lathe's default system prompt, which every skill's prompt extends.
+fn lathe_agent_default_prompt_start() -> &'static str {
+    "You are Lathe, a coding agent"
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn faults_end_with_a_clear_message_and_a_failing_status() {
     let home = LatheHome::new().unwrap();
     let dir = workspace();

@@ -11,6 +11,7 @@ mod command;
 mod edit;
 mod files;
 mod git;
+mod repo_map;
 mod search;
 
 pub use code_context::CodeContext;
@@ -18,6 +19,7 @@ pub use command::RunCommand;
 pub use edit::EditTool;
 pub use files::{ListFiles, ReadFile};
 pub use git::Git;
+pub use repo_map::{RepoMapTool, build_map};
 pub use search::Search;
 
 use crate::model::ToolSpec;
@@ -41,6 +43,16 @@ pub enum ToolKind {
     Command,
     /// Acts outside Lathe's control (an MCP server's tool that is not read-only).
     External,
+    /// An MCP server's tool that its server declares read-only (`readOnlyHint`): a hint,
+    /// not a guarantee, so only `auto` allows it without asking.
+    ExternalReadOnly,
+}
+
+impl ToolKind {
+    /// Whether calls only read (so independent calls may run concurrently).
+    pub fn reads_only(self) -> bool {
+        matches!(self, ToolKind::ReadOnly | ToolKind::ExternalReadOnly)
+    }
 }
 
 /// The result of a tool call as the model sees it.
@@ -134,7 +146,7 @@ impl Tool for SourceTool {
 
     fn kind(&self) -> ToolKind {
         if self.tool.read_only {
-            ToolKind::ReadOnly
+            ToolKind::ExternalReadOnly
         } else {
             ToolKind::External
         }

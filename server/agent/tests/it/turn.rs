@@ -2,8 +2,8 @@
 //! sessions, every fault, cancellation, resume.
 
 use crate::support::{Harness, names, results, strings};
-use lathe_agent::RunRequest;
 use lathe_agent::history::conversation;
+use lathe_agent::{RunRequest, RunUsage};
 use lathe_protocol::{EventPayload, Role, SessionStatus};
 use lathe_tests::scripted_model::{Expect, Reply, Script, ScriptedToolCall, Step, StreamFault};
 use pretty_assertions::assert_eq;
@@ -198,6 +198,14 @@ async fn a_failing_model_server_ends_in_a_clear_run_error_and_keeps_the_prompt()
             "STEP_FINISHED",
             "RUN_ERROR",
         ])
+    );
+    assert_eq!(
+        outcome.usage,
+        RunUsage {
+            model_calls: 1,
+            ..RunUsage::default()
+        },
+        "a call that got no answer costs nothing"
     );
     let history = conversation(&events);
     assert_eq!(history.len(), 1);
@@ -448,6 +456,52 @@ async fn a_small_window_compacts_old_turns_into_a_summary() {
     assert_eq!(sent[2]["content"], "second question");
 }
 
+#[tokio::test]
+async fn the_compact_skill_replaces_the_conversation_with_its_summary() {
+    let h = Harness::new(Script::new([
+        Step::text("The answer is 42."),
+        Step::text("Goal: find the answer. Work done: found 42.").expecting(Expect {
+            system_contains: Some("Write the summary".into()),
+            ..Expect::default()
+        }),
+        Step::text("Still 42."),
+    ]))
+    .await;
+    let first = h
+        .agent
+        .run(RunRequest::new("what is the answer?", "cli"))
+        .await
+        .unwrap();
+    let mut compact = RunRequest::new("", "cli");
+    compact.session = Some(first.session.clone());
+    compact.skill = Some(lathe_protocol::skill::RenderedSkill {
+        name: "compact".into(),
+        kind: lathe_protocol::skill::SkillKind::Action,
+        system_prompt: "Write the summary of the conversation.".into(),
+        user_prompt: "Compact the conversation.".into(),
+        tools: Some(Vec::new()),
+        model: None,
+        approval: None,
+    });
+    h.agent.run(compact).await.unwrap();
+    let mut again = RunRequest::new("and now?", "cli");
+    again.session = Some(first.session.clone());
+    assert_eq!(h.agent.run(again).await.unwrap().answer, "Still 42.");
+    h.model.assert_played();
+    let sent = h.model.requests()[2].messages();
+    let contents: Vec<&str> = sent[1..]
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        contents,
+        [
+            "Summary of the earlier conversation:\nGoal: find the answer. Work done: found 42.",
+            "and now?"
+        ]
+    );
+}
+
 /// A tool source like the MCP hub: one read-only tool and one that acts outside.
 struct DemoSource;
 
@@ -495,7 +549,10 @@ async fn tools_from_a_source_are_offered_called_and_judged_by_the_policy() {
             }),
             Step::text("done"),
         ]),
-        |config| config.policy.mode = lathe_protocol::config::ApprovalMode::ReadOnly,
+        |config| {
+            config.policy.mode = lathe_protocol::config::ApprovalMode::Auto;
+            config.policy.deny = vec!["mcp__demo__deploy".into()];
+        },
         |_, _| {
             let mut tools = lathe_agent::tools::ToolRegistry::with_file_tools();
             tools.add_source(std::sync::Arc::new(DemoSource));
@@ -515,8 +572,7 @@ async fn tools_from_a_source_are_offered_called_and_judged_by_the_policy() {
             (false, "mcp__demo__echo got {\"say\":\"hi\"}".to_owned()),
             (
                 true,
-                "denied: `mcp__demo__deploy` changes things and this session is read-only"
-                    .to_owned()
+                "denied: `mcp__demo__deploy` is denied by a policy rule".to_owned()
             ),
         ]
     );

@@ -60,7 +60,7 @@ pub async fn run(paths: Paths) -> anyhow::Result<ExitCode> {
 
     check_model(&mut report, &loaded.config.model).await;
     check_sandbox(&mut report, &loaded.config.sandbox, &paths).await;
-    check_skills(&mut report, &paths, workspace.as_deref());
+    check_skills(&mut report, &paths, workspace.as_deref()).await;
 
     match lathe_store::Store::open(&paths.store_file()) {
         Ok(store) => {
@@ -167,7 +167,7 @@ async fn check_sandbox(report: &mut Report, config: &lathe_sandbox::SandboxConfi
     }
 }
 
-fn check_skills(report: &mut Report, paths: &Paths, workspace: Option<&std::path::Path>) {
+async fn check_skills(report: &mut Report, paths: &Paths, workspace: Option<&std::path::Path>) {
     let skills = lathe_skills::Registry::new(paths.skill_roots(workspace)).snapshot();
     let problems = skills.problems();
     if problems.is_empty() {
@@ -183,5 +183,16 @@ fn check_skills(report: &mut Report, paths: &Paths, workspace: Option<&std::path
             lathe_skills::Severity::Warning => Verdict::Warn,
         };
         report.line(verdict, "skills", problem.to_string());
+    }
+    let Some(workspace) = workspace else { return };
+    let available = super::skills::available_tools(paths, workspace).await;
+    for skill in skills.listing(Some(&available)).skills {
+        for missing in skill.missing_tools {
+            report.line(
+                Verdict::Warn,
+                "skills",
+                format!("/{} needs `{}`: {}", skill.name, missing.tool, missing.hint),
+            );
+        }
     }
 }

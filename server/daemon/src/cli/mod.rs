@@ -61,7 +61,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Doctor => doctor::run(paths).await,
         Command::Context(args) => context::run(args, paths),
         Command::RepoMap(args) => repo_map::run(args, paths),
-        Command::Skills(args) => skills::run(args, paths),
+        Command::Skills(args) => skills::run(args, paths).await,
         Command::Sandbox(args) => sandbox::run(args, paths).await,
         Command::Run(args) => run::run(args, paths).await,
     };

@@ -3,12 +3,14 @@
 //! per line. Approvals follow `--approval`: on a terminal the user is asked, without one a
 //! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
 //! message on stderr), 130 cancelled (Ctrl-C). The workspace's MCP servers run for the
-//! duration of the task and their tools are offered like the built-ins.
+//! duration of the task and their tools are offered like the built-ins; the run's sandbox
+//! (its container, for docker) is released when the task ends, however it ends.
 
 use crate::agents;
 use crate::paths::Paths;
+use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, Approver, HeadlessOptions, exit_code, run_headless};
+use lathe_agent::{Agent, ApprovalBroker, Approver, HeadlessOptions, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
@@ -80,21 +82,30 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         Some(dir) => dir,
         None => std::env::current_dir().context("reading the current directory")?,
     };
-    let prepared = agents::prepare(&paths, &workspace, &agents::Overrides::default()).await?;
+    let sandboxes = Sandboxes::for_process(&paths);
+    let prepared = agents::prepare(
+        &paths,
+        &sandboxes,
+        &workspace,
+        &agents::Overrides::default(),
+    )
+    .await?;
     for warning in &prepared.warnings {
         eprintln!("lathe: {warning}");
     }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
+    let broker = ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300));
     let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
     for problem in &problems {
         eprintln!("lathe: {problem}");
     }
-    let result = match prepared.agent(store, &hub, None) {
+    let result = match prepared.agent(store, &broker, &hub, None) {
         Ok(agent) => run_agent(args, &paths, &prepared.workspace, &agent, &hub).await,
         Err(error) => Err(error),
     };
     hub.shutdown().await;
+    sandboxes.shutdown().await;
     result
 }
 

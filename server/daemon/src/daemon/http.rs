@@ -1,21 +1,24 @@
-//! The daemon's HTTP listener on 127.0.0.1: `/api`, `/events` (SSE), `/metrics` and `/mcp`
-//! (MCP's streamable HTTP transport for the workspace named by `?workspace=<absolute
-//! path>`, else the directory the daemon started in).
+//! The daemon's HTTP listener on 127.0.0.1: `/api` (status, sessions and their events,
+//! approvals), `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for
+//! the workspace named by `?workspace=<absolute path>`, else the directory the daemon
+//! started in).
 //!
 //! Invariants: every route requires the token (`Authorization: Bearer <token>` or
 //! `?token=<token>`); the `Host` header must name the loopback listener (a DNS-rebinding
-//! page cannot reach it); every response carries the security headers; each request runs
-//! in its own tracing span.
+//! page cannot reach it); an `/api` request that can change something (any method but GET
+//! and HEAD) and carries an `Origin` must come from that listener's own origin; every response
+//! carries the security headers; each request runs in its own tracing span.
 
+use super::approvals;
 use super::control::Status;
 use super::sse;
 use super::state::DaemonState;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use lathe_protocol::SessionId;
 use lathe_store::metrics::LATENCY_BUCKETS_MS;
 use serde::Deserialize;
@@ -40,6 +43,8 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}/events", get(events))
+        .route("/api/approvals", get(approvals::pending))
+        .route("/api/approvals/{id}", post(approvals::answer))
         .route("/events", get(sse::stream))
         .route("/metrics", get(metrics))
         .route("/mcp", any(mcp))
@@ -84,14 +89,31 @@ fn check(state: &DaemonState, request: &Request) -> Result<(), (StatusCode, &'st
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let loopback = ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|name| host == format!("{name}:{port}"));
-    if !loopback {
+    let loopback = |authority: &str| {
+        ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|name| authority == format!("{name}:{port}"))
+    };
+    if !loopback(host) {
         return Err((
             StatusCode::MISDIRECTED_REQUEST,
             "this listener answers only to its loopback address\n",
         ));
+    }
+    // `/mcp` checks Origin itself (any loopback origin, as MCP's browser clients need).
+    let mutating = !matches!(*request.method(), Method::GET | Method::HEAD)
+        && request.uri().path().starts_with("/api/");
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or_default());
+    if let Some(origin) = origin.filter(|_| mutating) {
+        if !origin.strip_prefix("http://").is_some_and(loopback) {
+            return Err((
+                StatusCode::FORBIDDEN,
+                "requests that change something must come from this listener's own origin\n",
+            ));
+        }
     }
     let bearer = request
         .headers()

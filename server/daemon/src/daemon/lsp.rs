@@ -2,7 +2,8 @@
 //! `lathe lsp --in-process`, with one agent per workspace and editor overrides.
 //!
 //! Invariants: editors with the same workspace and the same `initializationOptions`
-//! overrides share one agent (one approval broker, one set of sessions); every agent is
+//! overrides share one agent; every agent asks through the daemon's one approval broker
+//! and runs commands in the daemon's sandboxes; every agent is
 //! built by [`agents`] over the daemon's store and the workspace's MCP hub, with the editor
 //! hub's edit tools, so its edits reach open buffers through `workspace/applyEdit` and
 //! other files are checkpointed and written on disk; a workspace without a configured
@@ -71,11 +72,22 @@ impl Inner {
             register_editor_edit_tools(tools, root, &editors);
         });
         let paths = self.workspaces.paths();
-        let prepared = agents::prepare(paths, workspace, &overrides(editor)).await?;
+        let prepared = agents::prepare(
+            paths,
+            self.workspaces.sandboxes(),
+            workspace,
+            &overrides(editor),
+        )
+        .await?;
         for warning in &prepared.warnings {
             tracing::warn!(workspace = %workspace.display(), %warning, "editor agent");
         }
-        let agent = prepared.agent(self.workspaces.store().clone(), &mcp_hub, Some(&hook))?;
+        let agent = prepared.agent(
+            self.workspaces.store().clone(),
+            self.workspaces.broker(),
+            &mcp_hub,
+            Some(&hook),
+        )?;
         let root = lathe_agent::tools::WorkspaceRoot::new(&prepared.workspace, &paths.state_dir);
         let mut backend = AgentBackend::new(agent).with_checkpoints(root);
         if let Some(url) = &self.dashboard {

@@ -1,12 +1,13 @@
 //! `lathe serve`: the daemon.
 //!
-//! Start-up order matters: take the home's lock, clear what a dead daemon left, open the
-//! store, bind the HTTP listener and the Unix socket, and only then write `daemon.json`, so
+//! Start-up order matters: take the home's lock, clear what a dead daemon left (stale
+//! runtime files, its sandbox containers), open the store, bind the HTTP listener and the Unix socket, and only then write `daemon.json`, so
 //! that anyone who reads the runtime file can connect at once. Shutdown (SIGTERM, SIGINT or
 //! a `shutdown` control request) stops accepting, lets open connections finish their
 //! current message, stops the workspaces' MCP servers, and removes the socket and runtime
 //! file.
 
+mod approvals;
 mod control;
 mod http;
 mod lsp;
@@ -21,6 +22,7 @@ pub use socket::{Hello, SurfaceKind};
 use crate::config;
 use crate::instance::{self, DaemonInfo};
 use crate::paths::Paths;
+use crate::sandboxes::Sandboxes;
 use anyhow::Context;
 use state::DaemonState;
 use std::path::Path;
@@ -64,10 +66,13 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         started_at: lathe_store::now_ms(),
     };
     let shutdown = CancellationToken::new();
+    let sandboxes = Sandboxes::for_daemon(&paths);
+    sandboxes.reap_orphans(&loaded.config.sandbox).await;
     let workspaces = Arc::new(Workspaces::new(
         paths.clone(),
         store.clone(),
         Some(info.token.clone()),
+        sandboxes,
         shutdown.clone(),
     ));
     let default_workspace = std::env::current_dir().context("reading the current directory")?;
@@ -143,6 +148,7 @@ pub async fn serve_stdio(
         paths.clone(),
         store,
         None,
+        Sandboxes::for_process(paths),
         shutdown.clone(),
     ));
     let served = match kind {

@@ -1,6 +1,8 @@
 //! What the daemon keeps per workspace: the hub of its MCP servers, shared by every agent
 //! of that workspace whatever the surface, and its MCP server (the services every MCP
-//! connection to it shares, and the `/mcp` HTTP service with its sessions).
+//! connection to it shares, and the `/mcp` HTTP service with its sessions). Across
+//! workspaces it keeps the process's sandboxes and the one approval broker every agent asks
+//! through, so any surface (an editor, an MCP client, `/api/approvals`) answers any run.
 //!
 //! Invariants: one entry per canonical workspace root, created on first use; a hub is
 //! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
@@ -11,12 +13,14 @@
 
 use crate::agents::{self, Overrides};
 use crate::paths::Paths;
+use crate::sandboxes::Sandboxes;
 use anyhow::Context;
+use lathe_agent::ApprovalBroker;
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
 use lathe_mcp::{
     ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
 };
-use lathe_sandbox::{SessionSpec, WorkspaceAccess};
+use lathe_sandbox::SessionSpec;
 use lathe_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -68,6 +72,8 @@ pub(crate) struct Workspaces {
     /// The `/mcp` bearer token (`None` only in process, where there is no HTTP).
     token: Option<String>,
     shutdown: CancellationToken,
+    sandboxes: Sandboxes,
+    broker: ApprovalBroker,
     entries: Mutex<BTreeMap<PathBuf, Arc<Entry>>>,
 }
 
@@ -80,19 +86,34 @@ struct Entry {
 }
 
 impl Workspaces {
+    /// The workspaces of a process using `sandboxes`; unanswered approvals are denied after
+    /// `approval_timeout` unless a workspace configures its own.
     pub fn new(
         paths: Paths,
         store: Store,
         token: Option<String>,
+        sandboxes: Sandboxes,
         shutdown: CancellationToken,
     ) -> Self {
+        let broker = ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300));
         Self {
             paths,
             store,
             token,
             shutdown,
+            sandboxes,
+            broker,
             entries: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The broker every agent of the process asks through.
+    pub fn broker(&self) -> &ApprovalBroker {
+        &self.broker
+    }
+
+    pub fn sandboxes(&self) -> &Sandboxes {
+        &self.sandboxes
     }
 
     pub fn paths(&self) -> &Paths {
@@ -152,11 +173,12 @@ impl Workspaces {
             .collect()
     }
 
-    /// Stops every workspace's MCP servers.
+    /// Stops every workspace's MCP servers and releases the session sandboxes.
     pub async fn shutdown(&self) {
         for (_, entry) in self.snapshot() {
             entry.hub.shutdown().await;
         }
+        self.sandboxes.shutdown().await;
     }
 
     fn snapshot(&self) -> Vec<(PathBuf, Arc<Entry>)> {
@@ -200,12 +222,18 @@ impl Workspaces {
         hub: &Hub,
         relay: &ElicitationRelay,
     ) -> anyhow::Result<Arc<Shared>> {
-        let prepared = agents::prepare(&self.paths, root, &Overrides::default()).await?;
+        let prepared =
+            agents::prepare(&self.paths, &self.sandboxes, root, &Overrides::default()).await?;
         for warning in &prepared.warnings {
             tracing::warn!(workspace = %root.display(), %warning, "MCP server");
         }
         let agent: Option<Arc<dyn AgentService>> = if prepared.config.model.is_configured() {
-            Some(Arc::new(prepared.agent(self.store.clone(), hub, None)?))
+            Some(Arc::new(prepared.agent(
+                self.store.clone(),
+                &self.broker,
+                hub,
+                None,
+            )?))
         } else {
             None
         };
@@ -214,7 +242,7 @@ impl Workspaces {
             session: SessionSpec {
                 id: sandbox_session_id(root),
                 workspace: root.to_owned(),
-                access: WorkspaceAccess::WorkspaceWrite,
+                access: prepared.config.sandbox.access,
             },
         };
         Ok(Shared::new(Services {

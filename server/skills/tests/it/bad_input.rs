@@ -76,7 +76,7 @@ fn every_problem_has_a_file_and_a_line() {
         $ROOT/ws/.lathe/skills/nameless.md:1: error: missing `name` in the front matter
         $ROOT/ws/.lathe/skills/open.md:1: error: the front matter opened on this line is never closed with a `---` line
         $ROOT/ws/.lathe/skills/plain.md:1: error: no front matter: a skill file starts with a `---` line, YAML with at least `name` and `description`, and another `---` line
-        $ROOT/ws/.lathe/skills/tools.md:4: warning: unknown tool `Bash`: tools are Lathe built-ins (read_file, list_files, search, edit_file, apply_patch, write_file, run_command, git, code_context) or MCP tools `mcp__<server>__<tool>`
+        $ROOT/ws/.lathe/skills/tools.md:4: warning: unknown tool `Bash`: tools are Lathe built-ins (read_file, list_files, search, edit_file, apply_patch, write_file, run_command, git, code_context, repo_map) or MCP tools `mcp__<server>__<tool>`
         $ROOT/ws/.lathe/skills/tools.md:5: error: argument `input` has the name of a built-in variable; choose another name
         $ROOT/ws/.lathe/skills/tools.md:5: warning: argument `target` is not used by the template
         $ROOT/ws/.lathe/skills/twin.md:2: error: skill `good` is already defined in $ROOT/ws/.lathe/skills/good.md; this file is ignored

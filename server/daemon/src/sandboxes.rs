@@ -1,0 +1,113 @@
+//! The sandboxes one process uses: one backend per effective `[sandbox]` configuration,
+//! shared by every agent and surface with those settings (one engine connection, one set
+//! of warm session containers, one idle reaper).
+//!
+//! Invariants: a process labels its containers with its own [`DaemonId`] (the daemon's
+//! comes from the home, `lathe run`'s from the home and its pid), so reaping a dead
+//! daemon's leftovers never touches a live process's containers; the daemon reaps before
+//! it serves anything; [`Sandboxes::shutdown`] releases every session sandbox the process
+//! created; a backend that cannot be chosen is an error for the caller, never cached.
+
+use crate::paths::Paths;
+use lathe_sandbox::{DaemonId, Sandbox, SandboxConfig, SandboxError};
+use std::sync::Arc;
+
+/// How long the daemon's start waits for reaping.
+const REAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A chosen backend and why a better one was not chosen.
+#[derive(Clone)]
+pub struct Chosen {
+    pub sandbox: Arc<dyn Sandbox>,
+    pub warnings: Vec<String>,
+}
+
+/// The backends of one process, by configuration.
+pub struct Sandboxes {
+    daemon: DaemonId,
+    chosen: tokio::sync::Mutex<Vec<(SandboxConfig, Chosen)>>,
+}
+
+impl Sandboxes {
+    /// The pool of the daemon of `paths`' home: its containers carry the home's label.
+    pub fn for_daemon(paths: &Paths) -> Self {
+        Self::new(DaemonId::from_home(&paths.state_dir))
+    }
+
+    /// The pool of a process that is not the daemon (`lathe run`, `--in-process`): its
+    /// containers carry a label of their own, which the daemon's reaping leaves alone.
+    pub fn for_process(paths: &Paths) -> Self {
+        let own = paths
+            .state_dir
+            .join(format!("process-{}", std::process::id()));
+        Self::new(DaemonId::from_home(&own))
+    }
+
+    fn new(daemon: DaemonId) -> Self {
+        Self {
+            daemon,
+            chosen: tokio::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The backend for `config`, chosen on first use (see `lathe_sandbox::select`).
+    pub async fn get(&self, config: &SandboxConfig) -> Result<Chosen, SandboxError> {
+        let mut chosen = self.chosen.lock().await;
+        if let Some((_, found)) = chosen.iter().find(|(c, _)| c == config) {
+            return Ok(found.clone());
+        }
+        let selection = lathe_sandbox::select(config, &self.daemon).await?;
+        let found = Chosen {
+            sandbox: selection.sandbox,
+            warnings: selection.warnings,
+        };
+        chosen.push((config.clone(), found.clone()));
+        Ok(found)
+    }
+
+    /// Removes what a dead daemon of the same home left behind (its labelled containers),
+    /// through the backend of `config`. Call once, before serving, so no other backend of
+    /// this process has containers yet; gives up after [`REAP_TIMEOUT`].
+    pub async fn reap_orphans(&self, config: &SandboxConfig) {
+        if tokio::time::timeout(REAP_TIMEOUT, self.reap(config))
+            .await
+            .is_err()
+        {
+            tracing::warn!("sandbox: reaping a dead daemon's containers timed out");
+        }
+    }
+
+    async fn reap(&self, config: &SandboxConfig) {
+        let chosen = match self.get(config).await {
+            Ok(chosen) => chosen,
+            Err(error) => {
+                tracing::warn!(%error, "sandbox unavailable; nothing reaped");
+                return;
+            }
+        };
+        match chosen.sandbox.reap_orphans().await {
+            Ok(reaped) if reaped.is_empty() => {}
+            Ok(reaped) => tracing::info!(?reaped, "sandbox: removed containers of a dead daemon"),
+            Err(error) => {
+                tracing::warn!(%error, "sandbox: could not reap a dead daemon's containers")
+            }
+        }
+    }
+
+    /// Releases every session sandbox of every backend.
+    pub async fn shutdown(&self) {
+        let chosen: Vec<Chosen> = self
+            .chosen
+            .lock()
+            .await
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
+        for backend in chosen {
+            let ended = backend.sandbox.end_all_sessions().await;
+            if !ended.is_empty() {
+                tracing::info!(?ended, "sandbox: released session sandboxes");
+            }
+        }
+    }
+}
