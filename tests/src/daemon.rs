@@ -87,7 +87,13 @@ impl LatheHome {
 
     /// `lathe <args>` with this home and a clean environment.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(lathe_bin());
+        self.command_of(lathe_bin())
+    }
+
+    /// `program` with this home and the clean environment of [`LatheHome::command`] (for
+    /// wrappers such as `script`, which run lathe on a terminal).
+    pub fn command_of(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         for var in [
             "LATHE_BASE_URL",
             "LATHE_MODEL",

@@ -4,8 +4,22 @@
 //! and wires the store, the agent and the front ends together. Commands that share stdout
 //! with a protocol (`lsp`, `mcp`) never print to it themselves.
 
-// The commands' output is stdout by design; the protocol crates keep the lint.
-#![allow(clippy::print_stdout)]
+/// `println!` for command output: a stdout closed early (`lathe context … | head`) ends
+/// the output quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same rule as [`say!`].
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 mod agents;
 mod cli;

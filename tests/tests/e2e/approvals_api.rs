@@ -121,4 +121,21 @@ async fn an_mcp_run_is_approved_through_the_http_api() {
             .unwrap()
             .is_empty()
     );
+    let skills = call(
+        &home,
+        "GET",
+        &format!("/api/skills?workspace={}", workspace.path().display()),
+        &[],
+        None,
+    )
+    .json()
+    .unwrap();
+    assert!(
+        skills["skills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "fix"),
+        "the dashboard sees the same skills: {skills:#}"
+    );
 }

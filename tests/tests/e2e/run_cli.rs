@@ -490,3 +490,50 @@ async fn kill_9_loses_no_finished_tool_result_and_the_session_resumes() {
         .collect();
     assert_eq!(roles, ["system", "user", "assistant", "tool", "user"]);
 }
+
+/// On a terminal (a real pty from util-linux `script`), `--approval ask` asks; "s" allows
+/// the tool for the rest of the session, so the second write is not asked again.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_ask_prompts_and_allow_for_session_is_remembered() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("write_file", json!({"path": "a.txt", "content": "a\n"}))]),
+        Step::tool_calls([("write_file", json!({"path": "b.txt", "content": "b\n"}))]),
+        Step::text("Wrote both."),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    let lathe = lathe_tests::daemon::lathe_bin().display().to_string();
+    let mut script = home.command_of("script");
+    script
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(dir.path())
+        .args([
+            "-qec",
+            &format!("{lathe} run --approval ask 'write a and b'"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"s\n").unwrap();
+    }
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert_eq!(shown.matches("allow? [y] once").count(), 1, "{shown}");
+    assert!(shown.contains("Wrote both."), "{shown}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.txt")).unwrap(),
+        "b\n"
+    );
+}

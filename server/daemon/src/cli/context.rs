@@ -31,9 +31,9 @@ pub fn run(args: ContextArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let context =
         lathe_context::cursor_context_for_file(&file, line, column, args.budget, Some(&index))?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&context)?);
+        say!("{}", serde_json::to_string_pretty(&context)?);
     } else {
-        println!("{}", context.render());
+        say!("{}", context.render());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ impl Report {
             Verdict::Fail => "FAIL",
         };
         self.failed |= verdict == Verdict::Fail;
-        println!("{tag}  {what:<10} {}", detail.as_ref());
+        say!("{tag}  {what:<10} {}", detail.as_ref());
     }
 }
 

@@ -1,5 +1,5 @@
-//! `lathe repo-map [--budget N] [--focus FILE ...] [--json]`: the ranked map of the
-//! workspace the agent sees, packed to a token budget.
+//! `lathe repo-map [--budget N] [--focus FILE ...] [--mention IDENT ...] [--json]`: the
+//! ranked map of the workspace the agent sees, packed to a token budget.
 
 use crate::paths::Paths;
 use lathe_context::{MapRequest, RepoMap};
@@ -14,6 +14,9 @@ pub struct RepoMapArgs {
     /// Files to rank toward (repeatable).
     #[arg(long)]
     focus: Vec<PathBuf>,
+    /// Identifiers to rank toward, as a prompt mentioning them would (repeatable).
+    #[arg(long)]
+    mention: Vec<String>,
     /// Print JSON (includes the token count).
     #[arg(long)]
     json: bool,
@@ -24,10 +27,10 @@ pub fn run(args: RepoMapArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let request = MapRequest {
         budget: args.budget,
         focus: args.focus,
-        mentioned: Vec::new(),
+        mentioned: args.mention,
     };
     let map = RepoMap::build(&root, Some(&paths.repo_map_cache(&root)), &request)?;
-    println!(
+    say!(
         "{}",
         if args.json {
             map.to_json()

@@ -37,10 +37,10 @@ pub async fn run(args: ServeArgs, paths: Paths) -> anyhow::Result<ExitCode> {
             .await
             .is_ok();
         if let (true, Some(info)) = (answers, instance::read_info(&paths)) {
-            println!("Lathe daemon running (pid {})", info.pid);
-            println!("  dashboard: {}", info.dashboard_url());
-            println!("  editors:   run `lathe lsp` as the language server");
-            println!("  MCP:       run `lathe mcp` as the MCP server");
+            say!("Lathe daemon running (pid {})", info.pid);
+            say!("  dashboard: {}", info.dashboard_url());
+            say!("  editors:   run `lathe lsp` as the language server");
+            say!("  MCP:       run `lathe mcp` as the MCP server");
             return Ok(ExitCode::SUCCESS);
         }
         if let Ok(Some(status)) = child.try_wait() {

@@ -16,19 +16,19 @@ pub fn run(args: SessionsArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let store = lathe_store::Store::open(&paths.store_file())?;
     let sessions = store.sessions()?;
     if args.json {
-        println!("{}", serde_json::to_string(&sessions)?);
+        say!("{}", serde_json::to_string(&sessions)?);
         return Ok(ExitCode::SUCCESS);
     }
     if sessions.is_empty() {
-        println!(
+        say!(
             "No sessions yet. Start one with `lathe run \"<task>\"`, from your editor, or over MCP."
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<36}  {:<9}  {:<8}  TITLE", "ID", "STATUS", "FROM");
+    say!("{:<36}  {:<9}  {:<8}  TITLE", "ID", "STATUS", "FROM");
     for session in sessions {
         let status = serde_json::to_value(session.status)?;
-        println!(
+        say!(
             "{:<36}  {:<9}  {:<8}  {}",
             session.id,
             status.as_str().unwrap_or_default(),

@@ -25,9 +25,9 @@ pub async fn run(args: SkillsArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     let available = available_tools(&paths, &workspace).await;
     let listing = registry.snapshot().listing(Some(&available));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&listing)?);
+        say!("{}", serde_json::to_string_pretty(&listing)?);
     } else {
-        print!("{}", listing.to_text());
+        say_raw!("{}", listing.to_text());
     }
     Ok(if listing.has_errors() {
         ExitCode::FAILURE

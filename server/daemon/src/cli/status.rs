@@ -20,9 +20,9 @@ pub async fn run(args: StatusArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         Ok(answer) => answer,
         Err(_) => {
             if args.json {
-                println!("{}", serde_json::json!({"running": false}));
+                say!("{}", serde_json::json!({"running": false}));
             } else {
-                println!("Lathe daemon: not running (start it with `lathe serve`)");
+                say!("Lathe daemon: not running (start it with `lathe serve`)");
             }
             return Ok(ExitCode::from(NOT_RUNNING));
         }
@@ -32,38 +32,41 @@ pub async fn run(args: StatusArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     if args.json {
         let mut value = serde_json::to_value(&status)?;
         value["running"] = true.into();
-        println!("{value}");
+        say!("{value}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "Lathe daemon: running (pid {}, version {}, up {}s)",
-        status.pid, status.version, status.uptime_secs
+        status.pid,
+        status.version,
+        status.uptime_secs
     );
     match token {
-        Some(token) => println!("  dashboard: {}/?token={token}", status.url),
-        None => println!("  dashboard: {}", status.url),
+        Some(token) => say!("  dashboard: {}/?token={token}", status.url),
+        None => say!("  dashboard: {}", status.url),
     }
-    println!("  socket:    {}", status.socket);
-    println!("  sessions:  {}", status.sessions);
-    println!(
+    say!("  socket:    {}", status.socket);
+    say!("  sessions:  {}", status.sessions);
+    say!(
         "  store:     {} ({} bytes)",
-        status.store_path, status.store_bytes
+        status.store_path,
+        status.store_bytes
     );
     match (&status.model.base_url, &status.model.model) {
-        (Some(url), Some(model)) => println!("  model:     {model} at {url}"),
-        _ => println!(
+        (Some(url), Some(model)) => say!("  model:     {model} at {url}"),
+        _ => say!(
             "  model:     not configured ({})",
             crate::config::NO_MODEL_HELP
         ),
     }
     for problem in &status.config_problems {
-        println!("  config problem: {problem}");
+        say!("  config problem: {problem}");
     }
-    println!("  mcp:       {}/mcp", status.url);
+    say!("  mcp:       {}/mcp", status.url);
     for workspace in &status.mcp {
-        println!("  MCP servers of {}:", workspace.workspace);
+        say!("  MCP servers of {}:", workspace.workspace);
         if workspace.mcp_servers.is_empty() {
-            println!("    none configured");
+            say!("    none configured");
         }
         for server in &workspace.mcp_servers {
             let error = server
@@ -71,9 +74,13 @@ pub async fn run(args: StatusArgs, paths: Paths) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .map(|e| format!(", last error: {e}"))
                 .unwrap_or_default();
-            println!(
+            say!(
                 "    {} ({}): {}, {} tools, {} restarts{error}",
-                server.name, server.transport, server.status, server.tool_count, server.restarts
+                server.name,
+                server.transport,
+                server.status,
+                server.tool_count,
+                server.restarts
             );
         }
     }

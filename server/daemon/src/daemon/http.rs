@@ -1,5 +1,5 @@
 //! The daemon's HTTP listener on 127.0.0.1: `/api` (status, sessions and their events,
-//! approvals), `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for
+//! skills, approvals), `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for
 //! the workspace named by `?workspace=<absolute path>`, else the directory the daemon
 //! started in).
 //!
@@ -43,6 +43,7 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}/events", get(events))
+        .route("/api/skills", get(skills))
         .route("/api/approvals", get(approvals::pending))
         .route("/api/approvals/{id}", post(approvals::answer))
         .route("/events", get(sse::stream))
@@ -187,6 +188,16 @@ fn store_error(error: lathe_store::StoreError) -> Response {
 #[derive(Deserialize)]
 struct McpQuery {
     workspace: Option<std::path::PathBuf>,
+}
+
+/// The skills of `?workspace=` (default: the daemon's directory), from the registry every
+/// surface uses: the dashboard's actions.
+async fn skills(State(state): State<Arc<DaemonState>>, Query(query): Query<McpQuery>) -> Response {
+    let workspace = query
+        .workspace
+        .unwrap_or_else(|| state.default_workspace.clone());
+    let roots = state.workspaces.paths().skill_roots(Some(&workspace));
+    axum::Json(lathe_skills::Registry::new(roots).snapshot().listing(None)).into_response()
 }
 
 /// MCP's streamable HTTP transport, one service (with its sessions) per workspace.

@@ -91,13 +91,13 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     let socket_task = tokio::spawn(socket::accept_loop(socket, state.clone()));
     instance::write_info(&paths, &info)?;
     tracing::info!(url = %info.url, socket = %info.socket.display(), pid = info.pid, "daemon ready");
-    println!("Lathe daemon ready");
-    println!("  dashboard: {}", info.dashboard_url());
-    println!(
+    say!("Lathe daemon ready");
+    say!("  dashboard: {}", info.dashboard_url());
+    say!(
         "  mcp:       {}/mcp (Authorization: Bearer <token from daemon.json>)",
         info.url
     );
-    println!("  socket:    {}", info.socket.display());
+    say!("  socket:    {}", info.socket.display());
 
     wait_for_stop(&shutdown).await;
     tracing::info!("shutting down");
