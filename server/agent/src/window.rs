@@ -4,8 +4,10 @@
 //!
 //! Invariants: counts use the model's encoding when tiktoken knows the model and
 //! `o200k_base` otherwise; a truncated text always keeps its first and last lines and says
-//! how much was cut; a compaction cut falls only on a user message, so a tool call is never
-//! separated from its result.
+//! how much was cut; a compaction cut falls on a user message, or, inside the newest user
+//! turn (one long task), on an assistant message, so a tool call is never separated from
+//! its result; a user message folded into a summary from inside its own turn is kept
+//! whole there, so the task is never lost to a snippet.
 
 use crate::model::ToolSpec;
 use lathe_protocol::{Message, Role};
@@ -163,9 +165,17 @@ fn snippet(text: &str) -> String {
 
 /// A short summary of messages, one line per step, for the compacted part of a prompt.
 pub fn summarize(messages: &[Message]) -> String {
+    summarize_keeping(messages, None)
+}
+
+/// [`summarize`], with the message at index `whole` (the task being worked on) in full.
+fn summarize_keeping(messages: &[Message], whole: Option<usize>) -> String {
     let mut lines = Vec::new();
-    for message in messages {
+    for (index, message) in messages.iter().enumerate() {
         match message.role {
+            Role::User if whole == Some(index) => {
+                lines.push(format!("- The user asked: {}", message.content.trim()));
+            }
             Role::User => lines.push(format!("- The user asked: {}", snippet(&message.content))),
             Role::Assistant => {
                 if !message.content.trim().is_empty() {
@@ -188,9 +198,10 @@ pub fn summarize(messages: &[Message]) -> String {
 }
 
 /// Decides how `history` (whose messages cost `sizes` tokens) fits in `budget` next to a
-/// system prompt and tools of `fixed_tokens`: whole, or with its oldest turns (up to a user
-/// message) summarized. The newest user turn is always kept whole, even when it alone is
-/// too large.
+/// system prompt and tools of `fixed_tokens`: whole, or with its oldest turns summarized,
+/// cut at the earliest user message that makes it fit, else at the earliest assistant
+/// message of the newest turn that does (else the newest one: the latest step is always
+/// kept whole, even when it alone is too large).
 pub fn fit(
     history: &[Message],
     sizes: &[usize],
@@ -202,17 +213,22 @@ pub fn fit(
     if sizes.iter().sum::<usize>() <= available {
         return Fit::Whole;
     }
+    let last_user = history.iter().rposition(|m| m.role == Role::User);
     let cuts: Vec<usize> = history
         .iter()
         .enumerate()
-        .filter(|(i, m)| *i > 0 && m.role == Role::User)
+        .filter(|(i, m)| match m.role {
+            Role::User => *i > 0,
+            Role::Assistant => last_user.is_some_and(|u| *i > u),
+            Role::Tool | Role::System => false,
+        })
         .map(|(i, _)| i)
         .collect();
     let Some(&last_cut) = cuts.last() else {
         return Fit::Whole;
     };
     for &cut in &cuts {
-        let summary = summarize(&history[..cut]);
+        let summary = summarize_keeping(&history[..cut], last_user.filter(|u| *u < cut));
         let kept: usize = sizes[cut..].iter().sum();
         if kept + counter.count(&summary) + MESSAGE_OVERHEAD <= available || cut == last_cut {
             return Fit::Compact {
@@ -238,6 +254,41 @@ mod tests {
             tool_calls: vec![],
             tool_call_id: None,
         }
+    }
+
+    #[test]
+    fn one_long_task_is_compacted_between_its_steps_and_keeps_the_task_whole() {
+        let counter = TokenCounter::for_model("gpt-4o");
+        let task = "Refactor the parser: ".to_owned() + &"keep every public name. ".repeat(20);
+        let call = |id: &str| Message {
+            tool_calls: vec![lathe_protocol::ToolCall {
+                id: lathe_protocol::ToolCallId::from(id),
+                name: "read_file".into(),
+                arguments: format!("{{\"path\":\"{id}.rs\"}}"),
+            }],
+            ..message(Role::Assistant, "")
+        };
+        let history = vec![
+            message(Role::User, &task),
+            call("a"),
+            message(Role::Tool, &"fn a() {}\n".repeat(300)),
+            call("b"),
+            message(Role::Tool, &"fn b() {}\n".repeat(300)),
+            call("c"),
+            message(Role::Tool, "fn c() {}"),
+        ];
+        let sizes: Vec<usize> = history.iter().map(|m| counter.message(m)).collect();
+        let budget = Budget {
+            window: 1_500,
+            reserve: 200,
+        };
+        let Fit::Compact { keep_from, summary } = fit(&history, &sizes, 100, budget, &counter)
+        else {
+            panic!("a prompt over its window must be compacted");
+        };
+        assert_eq!(keep_from, 5, "cut at the last step, after the big results");
+        assert!(summary.contains(task.trim()), "{summary}");
+        assert!(summary.contains("- You called read_file({\"path\":\"b.rs\"})"));
     }
 
     #[test]
