@@ -33,6 +33,8 @@ pub fn request(
         .context("the base URL must be http://")?;
     let mut stream = std::net::TcpStream::connect(authority)
         .with_context(|| format!("cannot connect to {authority}"))?;
+    // A wedged daemon fails the test instead of hanging it.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
     let body = body.map(ToString::to_string).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\

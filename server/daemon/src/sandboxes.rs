@@ -12,6 +12,9 @@ use crate::paths::Paths;
 use lathe_sandbox::{DaemonId, Sandbox, SandboxConfig, SandboxError};
 use std::sync::Arc;
 
+/// How long choosing a backend may take (a hung engine must not stall every surface).
+const SELECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// How long the daemon's start waits for reaping.
 const REAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -56,7 +59,15 @@ impl Sandboxes {
         if let Some((_, found)) = chosen.iter().find(|(c, _)| c == config) {
             return Ok(found.clone());
         }
-        let selection = lathe_sandbox::select(config, &self.daemon).await?;
+        let selection = tokio::time::timeout(SELECT_TIMEOUT, lathe_sandbox::select(config, &self.daemon))
+            .await
+            .map_err(|_| SandboxError::BackendUnavailable {
+                backend: "auto",
+                advice: format!(
+                    "choosing a sandbox took over {} s (is the Docker engine hung?);                      `lathe doctor` checks it, LATHE_SANDBOX=bwrap avoids it",
+                    SELECT_TIMEOUT.as_secs()
+                ),
+            })??;
         let found = Chosen {
             sandbox: selection.sandbox,
             warnings: selection.warnings,

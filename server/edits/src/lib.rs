@@ -117,9 +117,39 @@ pub struct ApplyPatchArgs {
 /// Turns an `apply_patch` tool input into a diff: a Codex envelope when the text contains a
 /// `*** Begin Patch` line, otherwise a unified diff.
 pub fn apply_patch(src: &dyn FileSource, patch: &str) -> Result<EditOutcome, EditError> {
-    if patch.lines().any(|l| l.trim() == patch::BEGIN) {
+    if is_codex_envelope(patch) {
         apply_codex_patch(src, patch)
     } else {
         apply_unified_diff(src, patch)
     }
+}
+
+fn is_codex_envelope(patch: &str) -> bool {
+    patch.lines().any(|l| l.trim() == patch::BEGIN)
+}
+
+/// The workspace paths an edit tool's call names, one per line, normalized, once each:
+/// what the policy's path rules judge. For `apply_patch` they come from the same parser
+/// that applies the patch, so a path the patch touches is never missed; a patch that does
+/// not parse names none (and applies nothing). For `edit_file` and `write_file`, the path.
+pub fn rule_paths(tool: &str, args: &serde_json::Value) -> Option<String> {
+    let named = if tool == "apply_patch" {
+        let patch = args.get("patch").or_else(|| args.get("input"))?.as_str()?;
+        let parsed = if is_codex_envelope(patch) {
+            patch::named_paths(patch)
+        } else {
+            unified::named_paths(patch)
+        };
+        parsed.unwrap_or_default()
+    } else {
+        vec![args.get("path")?.as_str()?.to_owned()]
+    };
+    let mut paths: Vec<String> = Vec::new();
+    for raw in named {
+        let path = normalize_relative_path(&raw).unwrap_or_else(|_| raw.trim().to_owned());
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    Some(paths.join("\n"))
 }

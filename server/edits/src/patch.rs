@@ -50,6 +50,21 @@ enum Section {
     },
 }
 
+/// Every path a Codex envelope names (added, deleted, updated, moved-to), as written.
+pub(crate) fn named_paths(patch: &str) -> Result<Vec<String>, EditError> {
+    let mut paths = Vec::new();
+    for section in parse(patch)? {
+        match section {
+            Section::Add { path, .. } | Section::Delete { path } => paths.push(path),
+            Section::Update { path, move_to, .. } => {
+                paths.push(path);
+                paths.extend(move_to);
+            }
+        }
+    }
+    Ok(paths)
+}
+
 /// Computes the diff of a Codex `apply_patch` envelope.
 pub fn apply_codex_patch(src: &dyn FileSource, patch: &str) -> Result<EditOutcome, EditError> {
     let sections = parse(patch)?;

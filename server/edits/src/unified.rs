@@ -28,6 +28,21 @@ struct FilePatch {
     line: usize,
 }
 
+/// Every path a unified diff names (old, new, rename source and target), as written.
+pub(crate) fn named_paths(diff: &str) -> Result<Vec<String>, EditError> {
+    let mut paths = Vec::new();
+    for file in parse(diff)? {
+        let named = [
+            file.old_path,
+            file.new_path,
+            file.rename_from,
+            file.rename_to,
+        ];
+        paths.extend(named.into_iter().flatten().filter(|p| p != DEV_NULL));
+    }
+    Ok(paths)
+}
+
 /// Computes the diff of a unified diff.
 pub fn apply_unified_diff(src: &dyn FileSource, diff: &str) -> Result<EditOutcome, EditError> {
     let files = parse(diff)?;

@@ -214,7 +214,7 @@ impl Tool for EditorEditTool {
     }
 
     fn rule_argument(&self, args: &Value) -> Option<String> {
-        args.get("path").and_then(Value::as_str).map(str::to_owned)
+        lathe_edits::rule_paths(&self.spec().name, args)
     }
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {

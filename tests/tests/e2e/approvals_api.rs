@@ -76,7 +76,17 @@ async fn an_mcp_run_is_approved_through_the_http_api() {
         Some(&allow),
     );
     assert_eq!(foreign.status, 403, "{}", foreign.body);
-    let answered = call(&home, "POST", &path, &[], Some(&allow));
+    let own_origin = home.daemon_info().unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answered = call(
+        &home,
+        "POST",
+        &path,
+        &[("Origin", &own_origin)],
+        Some(&allow),
+    );
     assert_eq!(answered.status, 200, "{}", answered.body);
     let late = call(
         &home,

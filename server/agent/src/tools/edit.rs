@@ -82,35 +82,6 @@ fn compute(format: Format, src: &dyn FileSource, args: Value) -> Result<EditOutc
     outcome.map_err(|e| e.to_string())
 }
 
-/// Every path a patch names, in order, once each: the Codex envelope's `*** Add File:`,
-/// `*** Update File:`, `*** Delete File:` and `*** Move to:` headers and a unified diff's
-/// `---` / `+++` lines (without `a/` / `b/`, never `/dev/null`). The policy judges each.
-fn patch_paths(patch: &str) -> Vec<String> {
-    const HEADERS: [&str; 6] = [
-        "*** Add File:",
-        "*** Update File:",
-        "*** Delete File:",
-        "*** Move to:",
-        "--- ",
-        "+++ ",
-    ];
-    let mut paths: Vec<String> = Vec::new();
-    for line in patch.lines() {
-        let Some(rest) = HEADERS.iter().find_map(|h| line.strip_prefix(h)) else {
-            continue;
-        };
-        let path = rest.split('\t').next().unwrap_or_default().trim();
-        let path = path
-            .strip_prefix("a/")
-            .or_else(|| path.strip_prefix("b/"))
-            .unwrap_or(path);
-        if !path.is_empty() && path != "/dev/null" && !paths.iter().any(|p| p == path) {
-            paths.push(path.to_owned());
-        }
-    }
-    paths
-}
-
 /// Computes the edit, checkpoints the files it touches, applies it; returns the outcome
 /// and the changes to announce.
 fn apply(
@@ -170,11 +141,7 @@ impl Tool for EditTool {
     }
 
     fn rule_argument(&self, args: &Value) -> Option<String> {
-        if self.format == Format::ApplyPatch {
-            let patch = args.get("patch").or_else(|| args.get("input"))?.as_str()?;
-            return Some(patch_paths(patch).join("\n"));
-        }
-        args.get("path").and_then(Value::as_str).map(str::to_owned)
+        lathe_edits::rule_paths(&self.spec().name, args)
     }
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
@@ -201,22 +168,5 @@ impl Tool for EditTool {
             }
         }
         .boxed()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::patch_paths;
-    use pretty_assertions::assert_eq;
-
-    #[test]
-    fn patches_name_every_path_they_touch() {
-        let codex = "*** Begin Patch\n*** Update File: src/a.rs\n*** Move to: src/b.rs\n@@\n-x\n+y\n*** Add File: .env\n+K=V\n*** Delete File: old.txt\n*** End Patch\n";
-        assert_eq!(
-            patch_paths(codex),
-            ["src/a.rs", "src/b.rs", ".env", "old.txt"]
-        );
-        let unified = "--- a/src/a.rs\t2026-01-01\n+++ b/src/a.rs\n@@ -1 +1 @@\n-x\n+y\n--- /dev/null\n+++ b/new.rs\n@@ -0,0 +1 @@\n+z\n";
-        assert_eq!(patch_paths(unified), ["src/a.rs", "new.rs"]);
     }
 }

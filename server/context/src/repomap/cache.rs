@@ -182,7 +182,11 @@ fn save_keyed(
     let mut bytes = postcard::to_stdvec(&header).map_err(encode)?;
     bytes.extend(postcard::to_stdvec(files).map_err(encode)?);
     let path = cache_path(dir);
-    let tmp = dir.join(format!("{CACHE_FILE}.{}.tmp", std::process::id()));
+    // Unique per process and save, so concurrent saves (two runs of one daemon) never
+    // write the same temporary file; the last rename wins, and each is a whole cache.
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!("{CACHE_FILE}.{}.{n}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| ContextError::io("write", &tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| ContextError::io("rename", &path, e))
 }

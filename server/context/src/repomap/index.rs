@@ -276,8 +276,17 @@ impl RepoIndex {
         self.by_name = OnceLock::new();
         if dirty && let Some(dir) = self.options.cache_dir.clone() {
             let now = now_ns();
-            cache::save(&dir, &self.root, &self.files, now)?;
-            self.saved_ns = now;
+            // The cache only saves work: a failed save leaves the next scan cold, never
+            // this one without its result.
+            match cache::save(&dir, &self.root, &self.files, now) {
+                Ok(()) => self.saved_ns = now,
+                Err(error) => report.problems.push(Problem {
+                    path: dir.display().to_string(),
+                    kind: ProblemKind::CacheNotSaved {
+                        reason: error.to_string(),
+                    },
+                }),
+            }
         }
         self.report = report;
         Ok(&self.report)

@@ -237,6 +237,9 @@ mod tests {
             Unreadable {
                 message: "denied".into(),
             },
+            CacheNotSaved {
+                reason: "disk full".into(),
+            },
         ];
         for kind in &all {
             match kind {
@@ -247,7 +250,8 @@ mod tests {
                 | Vanished
                 | SymlinkLoop
                 | OutsideWorkspace
-                | Unreadable { .. } => {}
+                | Unreadable { .. }
+                | CacheNotSaved { .. } => {}
             }
         }
         all

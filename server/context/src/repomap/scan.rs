@@ -44,6 +44,12 @@ pub enum ProblemKind {
         /// What the system said.
         message: String,
     },
+    /// The index could not be saved to its cache directory (the path): this map is
+    /// complete, the next cold scan parses again.
+    CacheNotSaved {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A problem with one path.

@@ -2,7 +2,8 @@
 //! directory). Prints the answer, or with `--json` every event of the run as one JSON object
 //! per line. Approvals follow `--approval`: on a terminal the user is asked, without one a
 //! request is denied and the reason printed. Exit status: 0 finished, 1 failed (with a
-//! message on stderr), 130 cancelled (Ctrl-C). The workspace's MCP servers run for the
+//! message on stderr), 130 cancelled (Ctrl-C, SIGTERM or SIGHUP, which end the run cleanly
+//! so that its sandbox is released). The workspace's MCP servers run for the
 //! duration of the task and their tools are offered like the built-ins; the run's sandbox
 //! (its container, for docker) is released when the task ends, however it ends.
 
@@ -147,9 +148,8 @@ async fn run_agent(
     options.approval = args.approval.map(ApprovalMode::from);
     let cancel = options.cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
-        }
+        stopped().await;
+        cancel.cancel();
     });
     let json = args.json;
     let mut stdout = std::io::stdout().lock();
@@ -173,4 +173,21 @@ async fn run_agent(
         eprintln!("session {}", outcome.session);
     }
     Ok(ExitCode::from(exit_code(&outcome)))
+}
+
+/// Resolves at Ctrl-C, SIGTERM or SIGHUP (a closed terminal).
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = hangup.recv() => {}
+    }
 }

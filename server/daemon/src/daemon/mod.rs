@@ -1,11 +1,12 @@
 //! `lathe serve`: the daemon.
 //!
-//! Start-up order matters: take the home's lock, clear what a dead daemon left (stale
-//! runtime files, its sandbox containers), open the store, bind the HTTP listener and the Unix socket, and only then write `daemon.json`, so
+//! Start-up order matters: take the home's lock, clear the stale runtime files a dead
+//! daemon left, open the store, bind the HTTP listener and the Unix socket, reap the dead
+//! daemon's sandbox containers, and only then write `daemon.json`, so
 //! that anyone who reads the runtime file can connect at once. Shutdown (SIGTERM, SIGINT or
 //! a `shutdown` control request) stops accepting, lets open connections finish their
-//! current message, stops the workspaces' MCP servers, and removes the socket and runtime
-//! file.
+//! current message, stops the workspaces' MCP servers, releases the session sandboxes, and
+//! removes the socket and runtime file.
 
 mod approvals;
 mod control;
