@@ -9,4 +9,5 @@ mod engine_restart;
 mod host;
 mod plain_exec;
 mod policy;
+mod select;
 mod support;

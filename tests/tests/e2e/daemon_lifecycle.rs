@@ -172,3 +172,36 @@ fn environment_overrides_the_config_file() {
     );
     daemon.terminate().unwrap();
 }
+
+#[test]
+fn the_daemon_logs_to_a_rolling_file_and_guards_its_http_listener() {
+    let home = LatheHome::new().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let info = home.daemon_info().unwrap();
+    let url = info["url"].as_str().unwrap();
+    let token = info["token"].as_str().unwrap();
+    let call = |token: &str, method: &str, path: &str, headers: &[(&str, &str)]| {
+        lathe_tests::http::request(url, token, method, path, headers, None).unwrap()
+    };
+
+    assert_eq!(call(token, "GET", "/api/status", &[]).status, 200);
+    assert_eq!(call("wrong", "GET", "/api/status", &[]).status, 401);
+    let evil = [("Origin", "http://evil.example")];
+    assert_eq!(call(token, "POST", "/api/approvals/x", &evil).status, 403);
+    let mcp = call(token, "POST", "/mcp", &evil);
+    assert_eq!(mcp.status, 403, "{}", mcp.body);
+
+    let logs = home.path().join("state/logs");
+    wait_until(Duration::from_secs(10), || {
+        std::fs::read_dir(&logs)
+            .map(|entries| {
+                entries.flatten().any(|e| {
+                    e.file_name().to_string_lossy().starts_with("lathe")
+                        && std::fs::read_to_string(e.path())
+                            .is_ok_and(|t| t.contains("daemon ready"))
+                })
+            })
+            .unwrap_or(false)
+    })
+    .unwrap();
+}

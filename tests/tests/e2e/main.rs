@@ -11,4 +11,5 @@ mod mcp_surface;
 mod run_cli;
 mod run_mcp_tools;
 mod run_slow_lane;
+mod sandbox_lifecycle;
 mod shims;

@@ -79,6 +79,8 @@ fn show(event: &Event) {
 }
 
 pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
+    // Warnings (retries, MCP servers) on stderr, everything in the rolling log.
+    let _logs = crate::logging::init(Some(&paths.log_dir()), true);
     let workspace = match args.workspace.clone() {
         Some(dir) => dir,
         None => std::env::current_dir().context("reading the current directory")?,

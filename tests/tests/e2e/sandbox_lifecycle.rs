@@ -1,0 +1,110 @@
+//! The daemon and `lathe run` own their sandbox containers (real Docker engine from
+//! `.ci/dockerd.sh`): a daemon reaps, at start, the containers a dead daemon of its home
+//! left; `lathe run` removes its session's container when the task ends.
+
+use lathe_tests::daemon::LatheHome;
+use lathe_tests::scripted_model::{Script, ScriptedModel, Step};
+use serde_json::json;
+use std::process::Command;
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+fn image() -> String {
+    format!("lathe-sandbox:{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The `lathe.daemon` label of `home`'s daemon: the first 16 hex digits of the SHA-256 of
+/// its state directory.
+fn daemon_label(home: &LatheHome) -> String {
+    let state = home.path().join("state");
+    let output = Command::new("sh")
+        .args(["-c", "printf %s \"$1\" | sha256sum | cut -c1-16", "sh"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_daemon_reaps_the_containers_a_dead_daemon_of_its_home_left() {
+    let home = LatheHome::new().unwrap();
+    home.write_user_config("[daemon]\nport = 0\n\n[sandbox]\nbackend = \"docker\"\n")
+        .unwrap();
+    let label = format!("lathe.daemon={}", daemon_label(&home));
+    let left = docker(&[
+        "create",
+        "--label",
+        &label,
+        "--label",
+        "lathe.session=dead",
+        &image(),
+        "true",
+    ]);
+    let other = docker(&[
+        "create",
+        "--label",
+        "lathe.daemon=0000000000000000",
+        &image(),
+        "true",
+    ]);
+
+    let _daemon = home.start_daemon().unwrap();
+    let exists = |id: &str| {
+        !docker(&["ps", "-aq", "--no-trunc", "--filter", &format!("id={id}")]).is_empty()
+    };
+    assert!(
+        !exists(&left),
+        "the dead daemon's container was reaped before the daemon was ready"
+    );
+    assert!(exists(&other), "another home's containers are left alone");
+    docker(&["rm", "-f", &other]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lathe_run_removes_its_container_when_the_task_ends() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("run_command", json!({"command": "echo in the sandbox"}))]),
+        Step::text("Ran it."),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = home.command();
+    command
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "docker")
+        .current_dir(dir.path())
+        .args(["run", "--json", "--approval", "auto", "run echo"]);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("in the sandbox"), "{stdout}");
+    let session = stdout
+        .lines()
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .and_then(|e| e["sessionId"].as_str().map(str::to_owned))
+        .unwrap();
+    let filter = format!("label=lathe.session={session}");
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &filter]),
+        "",
+        "no container outlives the run"
+    );
+}
