@@ -102,6 +102,8 @@ fn check(seen: &Value) {
             "run": seen["run"],
             "reply": seen["reply"],
             "sessions": seen["sessions"],
+            "diff": seen["diff"],
+            "completes_session": seen["completes_session"],
         }),
         json!({
             "protocol": "2025-11-25",
@@ -110,6 +112,8 @@ fn check(seen: &Value) {
             "run": {"isError": false, "status": "finished", "answer": "The server said: echo: hi", "diffSummary": "no files changed"},
             "reply": {"isError": false, "answer": "You're welcome."},
             "sessions": [true],
+            "diff": {"mime": "text/x-diff", "text": ""},
+            "completes_session": true,
         })
     );
 }

@@ -123,6 +123,8 @@ fn check(mut seen: Value, protocol: &str) {
             "transcript_types": ["text/markdown", "application/json"],
             "event_types": ["CUSTOM", "RUN_FINISHED", "RUN_STARTED", "STEP_FINISHED", "STEP_STARTED", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END",
                             "TEXT_MESSAGE_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT", "TOOL_CALL_START"],
+            "diff": {"mime": "text/x-diff", "text": ""},
+            "completes_session": true,
             "templates": ["lathe://sessions/{id}", "lathe://sessions/{id}/diff"],
             "prompt_count": seen["prompt_count"].clone(),
             "fix_prompt": true,

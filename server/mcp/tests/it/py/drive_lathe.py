@@ -84,6 +84,13 @@ async def main() -> None:
         out["transcript"] = resource.contents[0].text
         events = json.loads(resource.contents[1].text)["events"]
         out["event_types"] = sorted({e["type"] for e in events})
+        diff = await client.read_resource(f"lathe://sessions/{session}/diff")
+        out["diff"] = {"mime": diff.contents[0].mime_type, "text": diff.contents[0].text}
+        completed = await client.complete(
+            types.ResourceTemplateReference(type="ref/resource", uri="lathe://sessions/{id}"),
+            {"name": "id", "value": session[:8]},
+        )
+        out["completes_session"] = session in completed.completion.values
         templates = await client.list_resource_templates()
         out["templates"] = [t.uri_template for t in templates.resource_templates]
         prompts = await client.list_prompts()
