@@ -19,6 +19,17 @@ const RUNS: usize = 20;
 /// Events every run must have printed before the kill.
 const EVENTS_BEFORE_KILL: usize = 12;
 
+/// A model that asks for a file forever: every turn appends durable boundaries.
+async fn endless_reads() -> ScriptedModel {
+    ScriptedModel::start(Script::new([Step::tool_calls([(
+        "read_file",
+        json!({"path": "notes.txt"}),
+    )])
+    .repeated()]))
+    .await
+    .unwrap()
+}
+
 /// `GET path` from the running daemon of `home`, as JSON.
 fn api(home: &LatheHome, path: &str) -> Value {
     let info = home.daemon_info().unwrap();
@@ -44,13 +55,7 @@ fn events_of(home: &LatheHome, session: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_of_the_daemon_during_twenty_sessions_loses_no_committed_event() {
-    let model = ScriptedModel::start(Script::new([Step::tool_calls([(
-        "read_file",
-        json!({"path": "notes.txt"}),
-    )])
-    .repeated()]))
-    .await
-    .unwrap();
+    let model = endless_reads().await;
     let home = LatheHome::new().unwrap();
     home.write_user_config(&format!(
         "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"gpt-4o\"\n\n[sandbox]\nbackend = \"none\"\n",
@@ -119,14 +124,7 @@ async fn kill_9_of_the_daemon_during_twenty_sessions_loses_no_committed_event() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_twenty_appending_sessions_loses_no_committed_event() {
-    // The model asks for a file forever; every turn appends durable boundaries.
-    let model = ScriptedModel::start(Script::new([Step::tool_calls([(
-        "read_file",
-        json!({"path": "notes.txt"}),
-    )])
-    .repeated()]))
-    .await
-    .unwrap();
+    let model = endless_reads().await;
     let home = LatheHome::new().unwrap();
     let workspace = tempfile::tempdir().unwrap();
     std::fs::write(workspace.path().join("notes.txt"), "remember the milk\n").unwrap();

@@ -69,7 +69,8 @@ pub struct RepoIndex {
     pub(crate) root: PathBuf,
     options: IndexOptions,
     pub(crate) files: BTreeMap<String, FileEntry>,
-    /// When the entries were last saved (or loaded), in ns since the epoch.
+    /// When the entries were last checked against the disk (saved, loaded or refreshed),
+    /// in ns since the epoch: stats older than this by `RACY_NS` are trusted.
     saved_ns: u128,
     pub(crate) report: ScanReport,
     by_name: OnceLock<HashMap<String, Vec<(String, usize)>>>,
@@ -130,6 +131,7 @@ impl RepoIndex {
 
     /// Walks the workspace, re-parses files whose content changed and saves the cache.
     pub fn refresh(&mut self) -> Result<&ScanReport, ContextError> {
+        let started = now_ns();
         let (listed, mut problems) = scan::walk(&self.root);
         let mut next: BTreeMap<String, FileEntry> = BTreeMap::new();
         let mut todo: Vec<(Listed, Language)> = Vec::new();
@@ -288,6 +290,9 @@ impl RepoIndex {
                 }),
             }
         }
+        // Every entry now in memory was checked (by stat, or read) after `started`: an
+        // in-memory index needs no cache for the next refresh to trust unchanged stats.
+        self.saved_ns = self.saved_ns.max(started);
         self.report = report;
         Ok(&self.report)
     }

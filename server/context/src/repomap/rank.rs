@@ -43,7 +43,8 @@ pub(crate) fn rank(
     who: &Personalization<'_>,
 ) -> (Vec<f64>, Vec<Item>) {
     let n = files.len();
-    let mut defines: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Looked up once per reference, never iterated: a hash map keeps ranking deterministic.
+    let mut defines: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, (_, entry)) in files.iter().enumerate() {
         for def in entry.summary.iter().flat_map(|s| &s.defs) {
             if def.kind != SymbolKind::Impl {
