@@ -135,6 +135,8 @@ pub(crate) struct Inner {
     pub(crate) broker: ApprovalBroker,
     pub(crate) policy: Policy,
     pub(crate) config: AgentConfig,
+    /// The workspace index and last repo map of the system prompt, kept between runs.
+    pub(crate) prompt_map: crate::prompt::PromptMap,
     running: Mutex<HashSet<SessionId>>,
 }
 
@@ -202,6 +204,7 @@ impl Agent {
                 broker,
                 policy,
                 config,
+                prompt_map: crate::prompt::PromptMap::default(),
                 running: Mutex::new(HashSet::new()),
             }),
         })

@@ -4,18 +4,43 @@
 //! prompt stays the same from run to run while the code does not change, and the model
 //! server's prompt cache keeps working; the `repo_map` tool gives focused maps.
 //!
-//! Invariants: the map is a help, never a condition: an empty workspace, a failed scan or
-//! a zero budget give no section, and the run goes on.
+//! Invariants: the agent keeps the workspace's index between runs, so a run re-reads only
+//! the files that changed and ranks again only when the index's fingerprint changed; the
+//! map is a help, never a condition: an empty workspace, a failed scan or a zero budget
+//! give no section, and the run goes on.
 
 use crate::agent::AgentConfig;
-use crate::tools::build_map;
-use lathe_context::MapRequest;
+use lathe_context::{ContextError, IndexOptions, MapRequest, RepoIndex};
+use std::sync::Mutex;
+
+/// What one agent keeps between runs for the prompt's repo map.
+#[derive(Default)]
+pub(crate) struct PromptMap {
+    /// Taken by the run building a section, put back after (a concurrent run builds its
+    /// own and keeps nothing).
+    kept: Mutex<Option<Kept>>,
+}
+
+struct Kept {
+    index: RepoIndex,
+    /// The last section, with the index fingerprint and the budget it was made for.
+    last: Option<([u8; 32], usize, Option<String>)>,
+}
+
+impl PromptMap {
+    fn take(&self) -> Option<Kept> {
+        self.kept.lock().ok().and_then(|mut kept| kept.take())
+    }
+
+    fn put(&self, kept: Kept) {
+        if let Ok(mut slot) = self.kept.lock() {
+            *slot = Some(kept);
+        }
+    }
+}
 
 /// The `## Repository map` section of a run's system prompt, if there is anything to show.
-pub(crate) async fn repo_map_section(config: &AgentConfig) -> Option<String> {
-    if config.repo_map_tokens == 0 {
-        return None;
-    }
+pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> Option<String> {
     // Small windows (local models) keep most of their room for the conversation.
     let budget = config
         .repo_map_tokens
@@ -23,17 +48,56 @@ pub(crate) async fn repo_map_section(config: &AgentConfig) -> Option<String> {
     if budget < 64 {
         return None;
     }
-    let request = MapRequest {
-        budget,
-        ..MapRequest::default()
-    };
-    match build_map(&config.workspace, config.repo_map_cache.as_deref(), request).await {
-        Ok(map) if !map.text.trim().is_empty() => Some(format!(
-            "## Repository map\n\nThe most referenced definitions of the workspace, in file \
-             order:\n\n{}",
-            map.text.trim_end()
-        )),
-        Ok(_) => None,
+    let taken = map.take();
+    let workspace = config.workspace.clone();
+    let cache_dir = config.repo_map_cache.clone();
+    let built = tokio::task::spawn_blocking(move || -> Result<_, ContextError> {
+        let mut kept = match taken {
+            Some(kept) => kept,
+            None => Kept {
+                index: RepoIndex::open(
+                    &workspace,
+                    IndexOptions {
+                        cache_dir,
+                        ..IndexOptions::default()
+                    },
+                )?,
+                last: None,
+            },
+        };
+        kept.index.refresh()?;
+        let fingerprint = kept.index.fingerprint();
+        let section = match &kept.last {
+            Some((f, b, section)) if *f == fingerprint && *b == budget => section.clone(),
+            _ => {
+                let request = MapRequest {
+                    budget,
+                    ..MapRequest::default()
+                };
+                let text = kept.index.map(&request)?.text;
+                let section = (!text.trim().is_empty()).then(|| {
+                    format!(
+                        "## Repository map\n\nThe most referenced definitions of the workspace, \
+                         in file order:\n\n{}",
+                        text.trim_end()
+                    )
+                });
+                kept.last = Some((fingerprint, budget, section.clone()));
+                section
+            }
+        };
+        Ok((kept, section))
+    })
+    .await;
+    match built {
+        Ok(Ok((kept, section))) => {
+            map.put(kept);
+            section
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "no repo map in the prompt");
+            None
+        }
         Err(error) => {
             tracing::warn!(%error, "no repo map in the prompt");
             None

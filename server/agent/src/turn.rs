@@ -198,7 +198,10 @@ impl<'a> Run<'a> {
             .skill
             .as_ref()
             .is_some_and(|s| s.kind == lathe_protocol::skill::SkillKind::Action);
-        if !action && let Some(map) = crate::prompt::repo_map_section(&agent.config).await {
+        if !action
+            && let Some(map) =
+                crate::prompt::repo_map_section(&agent.config, &agent.prompt_map).await
+        {
             system_prompt = format!("{system_prompt}\n\n{map}");
         }
         let mut run = Run {

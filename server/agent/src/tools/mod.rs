@@ -19,7 +19,7 @@ pub use command::RunCommand;
 pub use edit::EditTool;
 pub use files::{ListFiles, ReadFile};
 pub use git::Git;
-pub use repo_map::{RepoMapTool, build_map};
+pub use repo_map::RepoMapTool;
 pub use search::Search;
 
 use crate::model::ToolSpec;

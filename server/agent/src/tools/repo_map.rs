@@ -27,7 +27,7 @@ impl RepoMapTool {
 }
 
 /// Builds the map of `workspace` for `request` on a blocking thread.
-pub async fn build_map(
+async fn build_map(
     workspace: &Path,
     cache: Option<&Path>,
     request: MapRequest,

@@ -577,3 +577,36 @@ async fn tools_from_a_source_are_offered_called_and_judged_by_the_policy() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_system_prompt_carries_the_repo_map_of_the_workspace() {
+    let h = Harness::new(Script::new([
+        Step::text("first").expecting(Expect {
+            system_contains: Some("## Repository map".into()),
+            ..Expect::default()
+        }),
+        Step::text("second"),
+    ]))
+    .await;
+    let first = h.agent.run(RunRequest::new("hi", "cli")).await.unwrap();
+    let mut again = RunRequest::new("and again", "cli");
+    again.session = Some(first.session.clone());
+    h.agent.run(again).await.unwrap();
+    h.model.assert_played();
+    let systems: Vec<String> = h
+        .model
+        .requests()
+        .iter()
+        .map(|r| r.messages()[0]["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        systems[0].contains("src/lib.rs:")
+            && systems[0].contains("pub fn add(a: i32, b: i32) -> i32"),
+        "{}",
+        systems[0]
+    );
+    assert_eq!(
+        systems[0], systems[1],
+        "an unchanged workspace keeps the prompt's prefix"
+    );
+}

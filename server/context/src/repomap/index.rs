@@ -129,6 +129,23 @@ impl RepoIndex {
         &self.report
     }
 
+    /// A digest of what the index holds (every path with its content hash, or its size
+    /// and mtime for files that are not parsed): equal fingerprints give equal maps for
+    /// the same request, so a caller may keep a map while the fingerprint stays.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        for (path, entry) in &self.files {
+            digest.update(path.as_bytes());
+            digest.update([0]);
+            digest.update(entry.hash);
+            digest.update(entry.size.to_le_bytes());
+            if entry.language.is_none() {
+                digest.update(entry.mtime_ns.to_le_bytes());
+            }
+        }
+        digest.finalize().into()
+    }
+
     /// Walks the workspace, re-parses files whose content changed and saves the cache.
     pub fn refresh(&mut self) -> Result<&ScanReport, ContextError> {
         let started = now_ns();

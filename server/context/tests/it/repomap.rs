@@ -317,3 +317,21 @@ fn files_with_problems_do_not_spoil_the_disk_cache() {
     let warm = warm.refresh().unwrap();
     assert_eq!((warm.parsed, &warm.problems), (0, &cold.problems));
 }
+
+#[test]
+fn the_fingerprint_changes_with_the_content_and_only_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "pub fn a() {}\n").unwrap();
+    let mut index = lathe_context::RepoIndex::open(dir.path(), Default::default()).unwrap();
+    index.refresh().unwrap();
+    let first = index.fingerprint();
+    index.refresh().unwrap();
+    assert_eq!(index.fingerprint(), first, "nothing changed");
+    std::fs::write(dir.path().join("a.rs"), "pub fn b() {}\n").unwrap();
+    index.refresh().unwrap();
+    assert_ne!(index.fingerprint(), first, "an edit of the same size");
+    std::fs::rename(dir.path().join("a.rs"), dir.path().join("c.rs")).unwrap();
+    let edited = index.fingerprint();
+    index.refresh().unwrap();
+    assert_ne!(index.fingerprint(), edited, "a rename");
+}
