@@ -229,8 +229,14 @@ impl Agent {
 
     /// Creates a session (stored, idle) and returns its id.
     pub async fn create_session(&self, title: &str, origin: &str) -> Result<SessionId, AgentError> {
+        let meta = self.new_session(title, origin);
+        self.inner.store.put_session(&meta).await?;
+        Ok(meta.id)
+    }
+
+    fn new_session(&self, title: &str, origin: &str) -> SessionMeta {
         let now = now_ms();
-        let meta = SessionMeta {
+        SessionMeta {
             id: SessionId::new(),
             title: title_of(title),
             workspace: self.inner.config.workspace.to_string_lossy().into_owned(),
@@ -239,28 +245,24 @@ impl Agent {
             updated_at: now,
             origin: origin.to_owned(),
             model: self.inner.config.model.model.clone(),
-        };
-        self.inner.store.put_session(&meta).await?;
-        Ok(meta.id)
+        }
     }
 
-    /// Claims a session for a run: the existing one (which must not be running) or a new one.
+    /// Claims a session for a run: the existing one (which must not be running) or a new
+    /// one, stored once, already running.
     pub(crate) async fn claim(
         &self,
         request: &RunRequest,
     ) -> Result<(SessionMeta, RunGuard), AgentError> {
-        let id = match &request.session {
-            Some(id) => id.clone(),
-            None => {
-                self.create_session(&request.prompt, &request.origin)
-                    .await?
-            }
+        let mut meta = match &request.session {
+            Some(id) => self
+                .inner
+                .store
+                .session(id)?
+                .ok_or_else(|| AgentError::UnknownSession(id.clone()))?,
+            None => self.new_session(&request.prompt, &request.origin),
         };
-        let mut meta = self
-            .inner
-            .store
-            .session(&id)?
-            .ok_or_else(|| AgentError::UnknownSession(id.clone()))?;
+        let id = meta.id.clone();
         {
             let mut running = self
                 .inner
