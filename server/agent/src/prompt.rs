@@ -6,19 +6,24 @@
 //!
 //! Invariants: the agent keeps the workspace's index between runs, so a run re-reads only
 //! the files that changed and ranks again only when the index's fingerprint changed; the
-//! map is a help, never a condition: an empty workspace, a failed scan or a zero budget
-//! give no section, and the run goes on.
+//! map is a help, never a condition: an empty workspace, a failed scan, a zero budget or
+//! a first index of a big workspace that takes longer than [`WAIT`] give no section (the
+//! index goes on building in the background for the next run), and the run goes on.
 
 use crate::agent::AgentConfig;
 use lathe_context::{ContextError, IndexOptions, MapRequest, RepoIndex};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest a run waits for its repo map before it goes on without one.
+const WAIT: Duration = Duration::from_secs(2);
 
 /// What one agent keeps between runs for the prompt's repo map.
 #[derive(Default)]
 pub(crate) struct PromptMap {
     /// Taken by the run building a section, put back after (a concurrent run builds its
     /// own and keeps nothing).
-    kept: Mutex<Option<Kept>>,
+    kept: Arc<Mutex<Option<Kept>>>,
 }
 
 struct Kept {
@@ -31,11 +36,11 @@ impl PromptMap {
     fn take(&self) -> Option<Kept> {
         self.kept.lock().ok().and_then(|mut kept| kept.take())
     }
+}
 
-    fn put(&self, kept: Kept) {
-        if let Ok(mut slot) = self.kept.lock() {
-            *slot = Some(kept);
-        }
+fn put(slot: &Mutex<Option<Kept>>, kept: Kept) {
+    if let Ok(mut slot) = slot.lock() {
+        *slot = Some(kept);
     }
 }
 
@@ -51,7 +56,7 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
     let taken = map.take();
     let workspace = config.workspace.clone();
     let cache_dir = config.repo_map_cache.clone();
-    let built = tokio::task::spawn_blocking(move || -> Result<_, ContextError> {
+    let mut building = tokio::task::spawn_blocking(move || -> Result<_, ContextError> {
         let mut kept = match taken {
             Some(kept) => kept,
             None => Kept {
@@ -87,11 +92,23 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
             }
         };
         Ok((kept, section))
-    })
-    .await;
+    });
+    let built = match tokio::time::timeout(WAIT, &mut building).await {
+        Ok(built) => built,
+        Err(_) => {
+            tracing::info!("the repo map is still being built; this run goes without it");
+            let slot = map.kept.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok((kept, _))) = building.await {
+                    put(&slot, kept);
+                }
+            });
+            return None;
+        }
+    };
     match built {
         Ok(Ok((kept, section))) => {
-            map.put(kept);
+            put(&map.kept, kept);
             section
         }
         Ok(Err(error)) => {
