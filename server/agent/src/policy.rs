@@ -13,8 +13,11 @@
 //! a multi-file edit (one per line of the rule argument), paths lexically normalized
 //! (`./a/b` is `a/b`). A deny or ask rule hits when it covers the whole argument or any
 //! part (a command also without its wrappers: `(rm …)`, `env rm …`, `FOO=1 rm …`); an
-//! allow rule set allows only when it covers every part, and never an opaque command
-//! (substitutions, here-documents, comments, escapes…), whose effect no rule can see.
+//! allow rule set allows only when it covers every part, and never an opaque call
+//! (a command with substitutions, here-documents, comments, escapes…; a path that does not
+//! normalize), whose effect no rule can see; an opaque call of a tool that has deny or ask
+//! rules is asked about. Deny rules on commands are best effort (a shell can always spell
+//! a command another way): the sandbox, not the rules, is the boundary.
 //!
 //! Order (deny wins): a deny rule denies; read-only mode denies anything that is not
 //! read-only (MCP tools marked read-only are asked about); an ask rule asks; a command on
@@ -91,6 +94,11 @@ impl Rule {
             tool: tool.to_owned(),
             argument,
         })
+    }
+
+    /// Whether the rule is about `tool` (whatever the argument).
+    pub fn names(&self, tool: &str) -> bool {
+        tool_pattern_matches(&self.tool, tool)
     }
 
     /// Whether the rule covers a call of `tool` with `argument`.
@@ -178,6 +186,11 @@ impl Policy {
         if hit(&self.ask) {
             return Verdict::Ask;
         }
+        // Deny and ask rules for this tool cannot see inside an opaque call: the user is.
+        let judged = |rules: &[Rule]| rules.iter().any(|r| r.names(tool));
+        if parts.opaque && (judged(&self.deny) || judged(&self.ask)) {
+            return Verdict::Ask;
+        }
         if kind == ToolKind::Command && !isolated {
             return Verdict::Ask;
         }
@@ -235,21 +248,29 @@ impl Parts {
                 opaque: split.opaque,
             };
         }
-        let parts = if PATH_TOOLS.contains(&tool) {
-            argument
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| {
-                    lathe_edits::normalize_relative_path(l).unwrap_or_else(|_| l.trim().to_owned())
+        if !PATH_TOOLS.contains(&tool) {
+            return Parts {
+                whole,
+                parts: vec![argument.to_owned()],
+                opaque: false,
+            };
+        }
+        // A path that does not normalize (absolute, `..`) cannot be compared with rules.
+        let mut opaque = false;
+        let parts = argument
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                lathe_edits::normalize_relative_path(l).unwrap_or_else(|_| {
+                    opaque = true;
+                    l.trim().to_owned()
                 })
-                .collect()
-        } else {
-            vec![argument.to_owned()]
-        };
+            })
+            .collect();
         Parts {
             whole,
             parts,
-            opaque: false,
+            opaque,
         }
     }
 
@@ -264,7 +285,7 @@ impl Parts {
             || self
                 .parts
                 .iter()
-                .any(|part| hit(Some(part)) || hit(Some(shell::core(part))))
+                .any(|part| hit(Some(part)) || hit(Some(&shell::core(part))))
     }
 
     /// Whether rules cover every part (for allow rules); never an opaque command.
@@ -356,6 +377,23 @@ mod tests {
             matches!(decide("curl x | sh"), Verdict::Deny(_)),
             "a whole-command rule"
         );
+        assert!(matches!(decide(">log 'rm' -rf ~"), Verdict::Deny(_)));
+        assert_eq!(
+            decide("\\rm -rf ~"),
+            Verdict::Ask,
+            "opaque, and rm has a deny rule"
+        );
+        let auto = policy(ApprovalMode::Auto, &[], &[], &["run_command(rm:*)"]);
+        assert_eq!(
+            auto.decide(
+                "run_command",
+                ToolKind::Command,
+                Some("echo $(rm -rf ~)"),
+                true
+            ),
+            Verdict::Ask,
+            "auto mode does not run what deny rules cannot see"
+        );
     }
 
     #[test]
@@ -374,6 +412,11 @@ mod tests {
             Verdict::Deny(_)
         ));
         assert_eq!(decide("apply_patch", "src/a.rs\nsrc/b.rs"), Verdict::Allow);
+        assert_eq!(
+            decide("write_file", "/abs/workspace/.env"),
+            Verdict::Ask,
+            "cannot be compared"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! the files that changed and ranks again only when the index's fingerprint changed; the
 //! map is a help, never a condition: an empty workspace, a failed scan, a zero budget or
 //! a first index of a big workspace that takes longer than [`WAIT`] give no section (the
-//! index goes on building in the background for the next run), and the run goes on.
+//! index goes on building in the background for the agent's next run; a short-lived
+//! `lathe run` does not wait for it), and the run goes on; one index is built at a time.
 
 use crate::agent::AgentConfig;
 use lathe_context::{ContextError, IndexOptions, MapRequest, RepoIndex};
@@ -21,9 +22,15 @@ const WAIT: Duration = Duration::from_secs(2);
 /// What one agent keeps between runs for the prompt's repo map.
 #[derive(Default)]
 pub(crate) struct PromptMap {
-    /// Taken by the run building a section, put back after (a concurrent run builds its
-    /// own and keeps nothing).
-    kept: Arc<Mutex<Option<Kept>>>,
+    slot: Arc<Mutex<Slot>>,
+}
+
+/// The kept index, taken by the one run (or background build) working on it; runs that
+/// find it taken go without a map rather than build a second index.
+#[derive(Default)]
+struct Slot {
+    kept: Option<Kept>,
+    building: bool,
 }
 
 struct Kept {
@@ -33,14 +40,44 @@ struct Kept {
 }
 
 impl PromptMap {
-    fn take(&self) -> Option<Kept> {
-        self.kept.lock().ok().and_then(|mut kept| kept.take())
+    /// The kept index (`Some(None)` before the first build), or `None` while another run
+    /// or a background build works on it.
+    fn take(&self) -> Option<Option<Kept>> {
+        let mut slot = self.slot.lock().ok()?;
+        if slot.building {
+            return None;
+        }
+        slot.building = true;
+        Some(slot.kept.take())
     }
 }
 
-fn put(slot: &Mutex<Option<Kept>>, kept: Kept) {
-    if let Ok(mut slot) = slot.lock() {
-        *slot = Some(kept);
+/// The right to build: ends the build when finished, or when dropped (a run that stops
+/// waiting), so the slot is never left taken.
+struct Claim {
+    slot: Option<Arc<Mutex<Slot>>>,
+}
+
+impl Claim {
+    /// Ends the build, keeping its index when it has one.
+    fn finish(mut self, kept: Option<Kept>) {
+        self.end(kept);
+    }
+
+    fn end(&mut self, kept: Option<Kept>) {
+        let Some(slot) = self.slot.take() else { return };
+        if let Ok(mut slot) = slot.lock() {
+            slot.building = false;
+            if kept.is_some() {
+                slot.kept = kept;
+            }
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.end(None);
     }
 }
 
@@ -53,7 +90,10 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
     if budget < 64 {
         return None;
     }
-    let taken = map.take();
+    let taken = map.take()?;
+    let claim = Claim {
+        slot: Some(map.slot.clone()),
+    };
     let workspace = config.workspace.clone();
     let cache_dir = config.repo_map_cache.clone();
     let mut building = tokio::task::spawn_blocking(move || -> Result<_, ContextError> {
@@ -97,18 +137,19 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
         Ok(built) => built,
         Err(_) => {
             tracing::info!("the repo map is still being built; this run goes without it");
-            let slot = map.kept.clone();
             tokio::spawn(async move {
-                if let Ok(Ok((kept, _))) = building.await {
-                    put(&slot, kept);
-                }
+                let kept = match building.await {
+                    Ok(Ok((kept, _))) => Some(kept),
+                    _ => None,
+                };
+                claim.finish(kept);
             });
             return None;
         }
     };
     match built {
         Ok(Ok((kept, section))) => {
-            put(&map.kept, kept);
+            claim.finish(Some(kept));
             section
         }
         Ok(Err(error)) => {

@@ -47,7 +47,8 @@ pub(crate) fn split(command: &str) -> SplitCommand {
                     continue;
                 }
                 '`' => opaque = true,
-                '$' if next == Some('(') => opaque = true,
+                // `${…}` may reopen quotes inside double quotes: no rule can follow it.
+                '$' if matches!(next, Some('(' | '{')) => opaque = true,
                 _ => {}
             }
             current.push(c);
@@ -66,7 +67,7 @@ pub(crate) fn split(command: &str) -> SplitCommand {
                 }
                 continue;
             }
-            '$' if matches!(next, Some('(' | '\'')) => opaque = true,
+            '$' if matches!(next, Some('(' | '\'' | '{')) => opaque = true,
             '<' | '>' if matches!(next, Some('(')) => opaque = true,
             '<' if next == Some('<') => opaque = true,
             '&' if next == Some('>') => {
@@ -93,30 +94,58 @@ pub(crate) fn split(command: &str) -> SplitCommand {
     }
 }
 
-/// Words that run the command after them.
+/// Words that run the command after them (their options are skipped too).
 const PREFIXES: [&str; 16] = [
     "then", "do", "else", "elif", "if", "while", "until", "exec", "command", "builtin", "env",
     "nohup", "time", "nice", "sudo", "xargs",
 ];
 
-/// The command a simple command runs, without what only wraps it: leading `(`, `{`, `!`,
-/// keywords and wrappers (`then`, `env`, `nohup` …) and variable assignments (`FOO=1`).
-/// Deny and ask rules match this too, so `(rm -rf ~)` is `rm -rf ~` to them.
-pub(crate) fn core(part: &str) -> &str {
-    let mut rest = part.trim_start();
-    loop {
-        let trimmed = rest.trim_start_matches(['(', '{', '!', ' ', '\t']);
-        let word = trimmed.split_whitespace().next().unwrap_or_default();
-        let assignment = word.split_once('=').is_some_and(|(name, _)| {
-            !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !name.starts_with(|c: char| c.is_ascii_digit())
-        });
-        if word.is_empty() || !(assignment || PREFIXES.contains(&word)) {
-            return trimmed.trim_end_matches([')', '}', ' ', '\t']);
+/// The command a simple command runs, without what only wraps it, for deny and ask rules
+/// (best effort: `(rm -rf ~)`, `FOO=1 env -i rm -rf ~`, `>log 'rm' -rf ~` are `rm -rf ~`
+/// to them): leading `(`, `{`, `!`, keywords and wrappers with their options, variable
+/// assignments and redirections; quotes around the command name; words joined by single
+/// spaces.
+pub(crate) fn core(part: &str) -> String {
+    let words: Vec<&str> = part
+        .trim_start_matches(|c: char| matches!(c, '(' | '{' | '!') || c.is_whitespace())
+        .split_whitespace()
+        .collect();
+    let mut i = 0;
+    let mut wrapped = false;
+    while let Some(word) = words.get(i) {
+        let operator = word.trim_start_matches(|c: char| c.is_ascii_digit());
+        if operator.starts_with(['<', '>']) {
+            // `> file` takes the next word; `>file` and `2>&1` do not.
+            let bare = operator.trim_start_matches(['<', '>', '&']).is_empty();
+            i += if bare { 2 } else { 1 };
+        } else if is_assignment(word) || PREFIXES.contains(word) {
+            wrapped = true;
+            i += 1;
+        } else if wrapped && word.starts_with('-') {
+            i += 1;
+        } else {
+            break;
         }
-        rest = &trimmed[word.len()..];
     }
+    let mut rest: Vec<String> = words[i.min(words.len())..]
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
+    if let Some(first) = rest.first_mut() {
+        *first = first.replace(['\'', '"'], "");
+    }
+    rest.join(" ")
+        .trim_end_matches([')', '}'])
+        .trim_end()
+        .to_owned()
+}
+
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+    })
 }
 
 #[cfg(test)]
@@ -170,8 +199,20 @@ mod tests {
     fn the_core_of_a_command_drops_what_only_wraps_it() {
         assert_eq!(core("(rm -rf ~)"), "rm -rf ~");
         assert_eq!(core("{ rm -rf ~"), "rm -rf ~");
-        assert_eq!(core("FOO=1 BAR=2 env nohup rm -rf ~"), "rm -rf ~");
+        assert_eq!(core("FOO=1 BAR=2 env -i nohup rm -rf ~"), "rm -rf ~");
         assert_eq!(core("then rm -rf ~"), "rm -rf ~");
+        assert_eq!(core(">log 2> err 'rm' -rf ~"), "rm -rf ~");
+        assert_eq!(core("nice -n1 command -p rm -rf ~"), "rm -rf ~");
         assert_eq!(core("cargo test --features=x"), "cargo test --features=x");
+        assert_eq!(core("(\u{3000}if x"), "x", "no panic on wide spaces");
+        assert_eq!(core("FOO=1\u{3000}do x"), "x");
+        assert_eq!(core("( )"), "");
+    }
+
+    #[test]
+    fn parameter_expansions_are_opaque() {
+        assert!(split("cargo test \"${x:-\"'\"}\"; echo PWNED #'").opaque);
+        assert!(split("cargo test ${HOME}").opaque);
+        assert!(!split("cargo test $HOME").opaque);
     }
 }

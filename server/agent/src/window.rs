@@ -214,12 +214,20 @@ pub fn fit(
         return Fit::Whole;
     }
     let last_user = history.iter().rposition(|m| m.role == Role::User);
+    // The newest turn starts at its user message, or, once an earlier compaction folded
+    // that message into the summary, at the summary.
+    let turn_start = last_user.or_else(|| {
+        history
+            .first()
+            .is_some_and(|m| m.role == Role::System)
+            .then_some(0)
+    });
     let cuts: Vec<usize> = history
         .iter()
         .enumerate()
         .filter(|(i, m)| match m.role {
             Role::User => *i > 0,
-            Role::Assistant => last_user.is_some_and(|u| *i > u),
+            Role::Assistant => turn_start.is_some_and(|start| *i > start),
             Role::Tool | Role::System => false,
         })
         .map(|(i, _)| i)
@@ -289,6 +297,42 @@ mod tests {
         assert_eq!(keep_from, 5, "cut at the last step, after the big results");
         assert!(summary.contains(task.trim()), "{summary}");
         assert!(summary.contains("- You called read_file({\"path\":\"b.rs\"})"));
+    }
+
+    #[test]
+    fn a_task_compacted_once_can_be_compacted_again() {
+        let counter = TokenCounter::for_model("gpt-4o");
+        let call = |id: &str| Message {
+            tool_calls: vec![lathe_protocol::ToolCall {
+                id: lathe_protocol::ToolCallId::from(id),
+                name: "read_file".into(),
+                arguments: "{}".into(),
+            }],
+            ..message(Role::Assistant, "")
+        };
+        let history = vec![
+            message(
+                Role::System,
+                "Summary of the earlier conversation:\n- The user asked: refactor",
+            ),
+            call("a"),
+            message(Role::Tool, &"fn a() {}\n".repeat(300)),
+            call("b"),
+            message(Role::Tool, "fn b() {}"),
+        ];
+        let sizes: Vec<usize> = history.iter().map(|m| counter.message(m)).collect();
+        let budget = Budget {
+            window: 900,
+            reserve: 200,
+        };
+        let Fit::Compact { keep_from, summary } = fit(&history, &sizes, 100, budget, &counter)
+        else {
+            panic!("a prompt over its window must be compacted");
+        };
+        assert_eq!(keep_from, 3);
+        assert!(
+            summary.starts_with("Summary of the earlier conversation:\n- The user asked: refactor")
+        );
     }
 
     #[test]

@@ -13,6 +13,15 @@ macro_rules! say {
     }};
 }
 
+/// `eprintln!` with the same rule as [`say!`] (a hung-up terminal fails writes to
+/// stderr too, and `lathe run` must still release its sandbox).
+macro_rules! esay {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// `print!` with the same rule as [`say!`].
 macro_rules! say_raw {
     ($($arg:tt)*) => {{

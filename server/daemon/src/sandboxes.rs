@@ -59,15 +59,17 @@ impl Sandboxes {
         if let Some((_, found)) = chosen.iter().find(|(c, _)| c == config) {
             return Ok(found.clone());
         }
-        let selection = tokio::time::timeout(SELECT_TIMEOUT, lathe_sandbox::select(config, &self.daemon))
-            .await
-            .map_err(|_| SandboxError::BackendUnavailable {
-                backend: "auto",
-                advice: format!(
-                    "choosing a sandbox took over {} s (is the Docker engine hung?);                      `lathe doctor` checks it, LATHE_SANDBOX=bwrap avoids it",
-                    SELECT_TIMEOUT.as_secs()
-                ),
-            })??;
+        let selection =
+            tokio::time::timeout(SELECT_TIMEOUT, lathe_sandbox::select(config, &self.daemon))
+                .await
+                .map_err(|_| SandboxError::BackendUnavailable {
+                    backend: "auto",
+                    advice: format!(
+                        "choosing a sandbox took over {} s (is the Docker engine hung?); \
+                     `lathe doctor` checks it, LATHE_SANDBOX=bwrap avoids it",
+                        SELECT_TIMEOUT.as_secs()
+                    ),
+                })??;
         let found = Chosen {
             sandbox: selection.sandbox,
             warnings: selection.warnings,

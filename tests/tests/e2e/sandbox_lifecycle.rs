@@ -60,18 +60,19 @@ fn a_daemon_reaps_the_containers_a_dead_daemon_of_its_home_left() {
     let exists = |id: &str| {
         !docker(&["ps", "-aq", "--no-trunc", "--filter", &format!("id={id}")]).is_empty()
     };
+    let (left_exists, other_exists) = (exists(&left), exists(&other));
+    docker(&["rm", "-f", &other]);
     assert!(
-        !exists(&left),
+        !left_exists,
         "the dead daemon's container was reaped before the daemon was ready"
     );
-    assert!(exists(&other), "another home's containers are left alone");
-    docker(&["rm", "-f", &other]);
+    assert!(other_exists, "another home's containers are left alone");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lathe_run_removes_its_container_when_the_task_ends() {
     let model = ScriptedModel::start(Script::new([
-        Step::tool_calls([("run_command", json!({"command": "echo in the sandbox"}))]),
+        Step::tool_calls([("run_command", json!({"command": "cat /etc/hostname"}))]),
         Step::text("Ran it."),
     ]))
     .await
@@ -84,7 +85,7 @@ async fn lathe_run_removes_its_container_when_the_task_ends() {
         .env("LATHE_MODEL", "gpt-4o")
         .env("LATHE_SANDBOX", "docker")
         .current_dir(dir.path())
-        .args(["run", "--json", "--approval", "auto", "run echo"]);
+        .args(["run", "--json", "--approval", "auto", "where am I?"]);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()
@@ -95,12 +96,21 @@ async fn lathe_run_removes_its_container_when_the_task_ends() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("in the sandbox"), "{stdout}");
-    let session = stdout
+    let events: Vec<serde_json::Value> = stdout
         .lines()
-        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .and_then(|e| e["sessionId"].as_str().map(str::to_owned))
-        .unwrap();
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let result = events
+        .iter()
+        .find(|e| e["type"] == "TOOL_CALL_RESULT")
+        .unwrap_or_else(|| panic!("no tool result in {stdout}"));
+    let content = result["content"].as_str().unwrap();
+    // The docker backend names its containers' host `lathe-sandbox`: the command ran in one.
+    assert!(
+        content.starts_with("exit code 0") && content.contains("lathe-sandbox"),
+        "{content}"
+    );
+    let session = result["sessionId"].as_str().unwrap();
     let filter = format!("label=lathe.session={session}");
     assert_eq!(
         docker(&["ps", "-aq", "--filter", &filter]),

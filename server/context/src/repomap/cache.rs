@@ -187,8 +187,15 @@ fn save_keyed(
     static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!("{CACHE_FILE}.{}.{n}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| ContextError::io("write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| ContextError::io("rename", &path, e))
+    let saved = std::fs::write(&tmp, bytes)
+        .map_err(|e| ContextError::io("write", &tmp, e))
+        .and_then(|()| {
+            std::fs::rename(&tmp, &path).map_err(|e| ContextError::io("rename", &path, e))
+        });
+    if saved.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    saved
 }
 
 #[cfg(test)]

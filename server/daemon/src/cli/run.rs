@@ -61,7 +61,7 @@ impl From<ApprovalArg> for ApprovalMode {
 fn show(event: &Event) {
     match &event.payload {
         EventPayload::ToolCallStart { tool_call_name, .. } => {
-            eprintln!("· {tool_call_name}");
+            esay!("· {tool_call_name}");
         }
         EventPayload::ToolCallResult {
             is_error: true,
@@ -69,10 +69,10 @@ fn show(event: &Event) {
             ..
         } => {
             let first = content.lines().next().unwrap_or_default();
-            eprintln!("  ✗ {first}");
+            esay!("  ✗ {first}");
         }
         EventPayload::Custom(CustomEvent::FileChanged(change)) => {
-            eprintln!("  changed {}", change.path);
+            esay!("  changed {}", change.path);
         }
         _ => {}
     }
@@ -94,14 +94,14 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     )
     .await?;
     for warning in &prepared.warnings {
-        eprintln!("lathe: {warning}");
+        esay!("lathe: {warning}");
     }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
     let broker = ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300));
     let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
     for problem in &problems {
-        eprintln!("lathe: {problem}");
+        esay!("lathe: {problem}");
     }
     let result = match prepared.agent(store, &broker, &hub, None) {
         Ok(agent) => run_agent(args, &paths, &prepared.workspace, &agent, &hub).await,
@@ -122,7 +122,7 @@ async fn run_agent(
     hub.ready().await;
     for server in hub.health() {
         if let Some(error) = &server.last_error {
-            eprintln!("lathe: MCP server {}: {error}", server.name);
+            esay!("lathe: MCP server {}: {error}", server.name);
         }
     }
     let skill = match &args.skill {
@@ -168,11 +168,11 @@ async fn run_agent(
     .await?;
     if !json {
         if let Some((_, message)) = &outcome.error {
-            eprintln!("lathe: {message}");
+            esay!("lathe: {message}");
         } else {
             let _ = writeln!(stdout, "{}", outcome.answer);
         }
-        eprintln!("session {}", outcome.session);
+        esay!("session {}", outcome.session);
     }
     Ok(ExitCode::from(exit_code(&outcome)))
 }
