@@ -25,12 +25,14 @@ pub(crate) struct PromptMap {
     slot: Arc<Mutex<Slot>>,
 }
 
-/// The kept index, taken by the one run (or background build) working on it; runs that
-/// find it taken go without a map rather than build a second index.
+/// The kept index. A run (or a background build) takes it while it works; runs that find
+/// it taken go without a map rather than build a second index.
 #[derive(Default)]
-struct Slot {
-    kept: Option<Kept>,
-    building: bool,
+enum Slot {
+    #[default]
+    Empty,
+    Ready(Kept),
+    Building,
 }
 
 struct Kept {
@@ -44,11 +46,11 @@ impl PromptMap {
     /// or a background build works on it.
     fn take(&self) -> Option<Option<Kept>> {
         let mut slot = self.slot.lock().ok()?;
-        if slot.building {
-            return None;
+        match std::mem::replace(&mut *slot, Slot::Building) {
+            Slot::Building => None,
+            Slot::Empty => Some(None),
+            Slot::Ready(kept) => Some(Some(kept)),
         }
-        slot.building = true;
-        Some(slot.kept.take())
     }
 }
 
@@ -67,10 +69,7 @@ impl Claim {
     fn end(&mut self, kept: Option<Kept>) {
         let Some(slot) = self.slot.take() else { return };
         if let Ok(mut slot) = slot.lock() {
-            slot.building = false;
-            if kept.is_some() {
-                slot.kept = kept;
-            }
+            *slot = kept.map_or(Slot::Empty, Slot::Ready);
         }
     }
 }
@@ -147,14 +146,13 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
             return None;
         }
     };
-    match built {
-        Ok(Ok((kept, section))) => {
+    match built
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.map_err(|e| e.to_string()))
+    {
+        Ok((kept, section)) => {
             claim.finish(Some(kept));
             section
-        }
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "no repo map in the prompt");
-            None
         }
         Err(error) => {
             tracing::warn!(%error, "no repo map in the prompt");

@@ -264,25 +264,29 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_long_task_is_compacted_between_its_steps_and_keeps_the_task_whole() {
-        let counter = TokenCounter::for_model("gpt-4o");
-        let task = "Refactor the parser: ".to_owned() + &"keep every public name. ".repeat(20);
-        let call = |id: &str| Message {
+    /// An assistant message calling `read_file` on `<id>.rs`.
+    fn read_call(id: &str) -> Message {
+        Message {
             tool_calls: vec![lathe_protocol::ToolCall {
                 id: lathe_protocol::ToolCallId::from(id),
                 name: "read_file".into(),
                 arguments: format!("{{\"path\":\"{id}.rs\"}}"),
             }],
             ..message(Role::Assistant, "")
-        };
+        }
+    }
+
+    #[test]
+    fn one_long_task_is_compacted_between_its_steps_and_keeps_the_task_whole() {
+        let counter = TokenCounter::for_model("gpt-4o");
+        let task = "Refactor the parser: ".to_owned() + &"keep every public name. ".repeat(20);
         let history = vec![
             message(Role::User, &task),
-            call("a"),
+            read_call("a"),
             message(Role::Tool, &"fn a() {}\n".repeat(300)),
-            call("b"),
+            read_call("b"),
             message(Role::Tool, &"fn b() {}\n".repeat(300)),
-            call("c"),
+            read_call("c"),
             message(Role::Tool, "fn c() {}"),
         ];
         let sizes: Vec<usize> = history.iter().map(|m| counter.message(m)).collect();
@@ -302,22 +306,14 @@ mod tests {
     #[test]
     fn a_task_compacted_once_can_be_compacted_again() {
         let counter = TokenCounter::for_model("gpt-4o");
-        let call = |id: &str| Message {
-            tool_calls: vec![lathe_protocol::ToolCall {
-                id: lathe_protocol::ToolCallId::from(id),
-                name: "read_file".into(),
-                arguments: "{}".into(),
-            }],
-            ..message(Role::Assistant, "")
-        };
         let history = vec![
             message(
                 Role::System,
                 "Summary of the earlier conversation:\n- The user asked: refactor",
             ),
-            call("a"),
+            read_call("a"),
             message(Role::Tool, &"fn a() {}\n".repeat(300)),
-            call("b"),
+            read_call("b"),
             message(Role::Tool, "fn b() {}"),
         ];
         let sizes: Vec<usize> = history.iter().map(|m| counter.message(m)).collect();

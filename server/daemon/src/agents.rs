@@ -22,6 +22,12 @@ use lathe_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The approval broker the agents of one process share. Each agent waits its own
+/// workspace's `approval_timeout_secs`; this default only bounds requests made without one.
+pub fn shared_broker(store: &Store) -> ApprovalBroker {
+    ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300))
+}
+
 /// Per-surface adjustments on top of the workspace's configuration (e.g. an editor's
 /// `initializationOptions`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -11,7 +11,7 @@ use crate::agents;
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, ApprovalBroker, Approver, HeadlessOptions, exit_code, run_headless};
+use lathe_agent::{Agent, Approver, HeadlessOptions, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
@@ -98,7 +98,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     }
     paths.create().context("creating Lathe's directories")?;
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let broker = ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300));
+    let broker = agents::shared_broker(&store);
     let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
     for problem in &problems {
         esay!("lathe: {problem}");

@@ -90,12 +90,10 @@ fn check(state: &DaemonState, request: &Request) -> Result<(), (StatusCode, &'st
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let loopback = |authority: &str| {
-        ["127.0.0.1", "localhost", "[::1]"]
-            .iter()
-            .any(|name| authority == format!("{name}:{port}"))
-    };
-    if !loopback(host) {
+    let loopback = ["127.0.0.1", "localhost", "[::1]"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"));
+    if !loopback {
         return Err((
             StatusCode::MISDIRECTED_REQUEST,
             "this listener answers only to its loopback address\n",

@@ -86,8 +86,7 @@ struct Entry {
 }
 
 impl Workspaces {
-    /// The workspaces of a process using `sandboxes`; unanswered approvals are denied after
-    /// `approval_timeout` unless a workspace configures its own.
+    /// The workspaces of a process using `sandboxes`.
     pub fn new(
         paths: Paths,
         store: Store,
@@ -95,7 +94,7 @@ impl Workspaces {
         sandboxes: Sandboxes,
         shutdown: CancellationToken,
     ) -> Self {
-        let broker = ApprovalBroker::new(store.clone(), std::time::Duration::from_secs(300));
+        let broker = agents::shared_broker(&store);
         Self {
             paths,
             store,
