@@ -4,6 +4,7 @@
 //! `conformance-fixtures` cargo feature (the conformance test enables it): the shipped
 //! server never lists them.
 
+use super::polling::ResponseStreams;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, ErrorData, Tool};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
@@ -39,6 +40,7 @@ pub fn tools() -> Vec<Tool> {
         "test_tool_with_progress",
         "test_elicitation_sep1034_defaults",
         "test_elicitation_sep1330_enums",
+        "test_reconnection",
     ] {
         tools.push(json!({"name": name, "description": format!("Conformance fixture {name}"), "inputSchema": empty}));
     }
@@ -84,6 +86,7 @@ pub async fn call_tool(
     name: &str,
     args: &Map<String, Value>,
     context: &RequestContext<RoleServer>,
+    streams: Option<&ResponseStreams>,
 ) -> Result<CallToolResponse, ErrorData> {
     let pause = || tokio::time::sleep(Duration::from_millis(50));
     match name {
@@ -126,6 +129,21 @@ pub async fn call_tool(
                 }
             }
             text("Tool with progress executed successfully")
+        }
+        "test_reconnection" => {
+            let session = context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|parts| parts.headers.get("mcp-session-id"))
+                .and_then(|v| v.to_str().ok());
+            let id = serde_json::to_value(&context.id).unwrap_or_default();
+            let ended = matches!((streams, session), (Some(streams), Some(session)) if streams.end(session, &id));
+            pause().await;
+            text(if ended {
+                "Reconnection test completed: the result arrived after the stream was ended"
+            } else {
+                "Reconnection test completed without an HTTP stream to end"
+            })
         }
         "test_sampling" => {
             let prompt = args.get("prompt").and_then(Value::as_str).unwrap_or_default();

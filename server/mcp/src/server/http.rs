@@ -6,10 +6,14 @@
 //! rmcp then checks `Host` (loopback names only: a DNS-rebinding page cannot reach the
 //! server) and `Origin` (absent, or a loopback origin).
 //!
+//! With the conformance fixtures, a `tools/call` POST's response stream is tracked so the
+//! `test_reconnection` fixture can end it mid-call (SSE polling, see `polling.rs`).
+//!
 //! Invariants: a request without the token never reaches a handler; the no-auth mode keeps
 //! the Host and Origin checks; the service is a plain `tower::Service` over `http` types,
 //! so the daemon mounts it with `Router::nest_service("/mcp", …)`.
 
+use super::polling::ResponseStreams;
 use super::{LatheServer, Shared};
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -38,6 +42,7 @@ type Inner = StreamableHttpService<LatheServer, LocalSessionManager>;
 pub struct McpHttpService {
     inner: Inner,
     token: Option<Arc<str>>,
+    streams: Option<Arc<ResponseStreams>>,
 }
 
 impl std::fmt::Debug for McpHttpService {
@@ -55,6 +60,7 @@ pub fn http_service(shared: Arc<Shared>, options: HttpOptions) -> McpHttpService
         .with_allowed_origins(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"])
         .enforce_origin_validation()
         .with_cancellation_token(options.shutdown.child_token());
+    let streams = shared.response_streams.clone();
     let inner = StreamableHttpService::new(
         move || Ok(LatheServer::new(shared.clone())),
         Arc::new(LocalSessionManager::default()),
@@ -63,6 +69,7 @@ pub fn http_service(shared: Arc<Shared>, options: HttpOptions) -> McpHttpService
     McpHttpService {
         inner,
         token: options.token.map(Into::into),
+        streams,
     }
 }
 
@@ -120,6 +127,46 @@ where
             return Box::pin(async move { Ok(unauthorized(message)) });
         }
         let inner = self.inner.clone();
-        Box::pin(async move { Ok(inner.handle(request).await) })
+        match self.streams.clone() {
+            Some(streams) if request.method() == http::Method::POST => {
+                Box::pin(tracked(inner, streams, request))
+            }
+            _ => Box::pin(async move { Ok(inner.handle(request).await) }),
+        }
     }
+}
+
+/// Serves `request` with its response stream tracked in `streams` when it is a `tools/call`.
+async fn tracked<B>(
+    inner: Inner,
+    streams: Arc<ResponseStreams>,
+    request: http::Request<B>,
+) -> Result<http::Response<BoxBody<Bytes, Infallible>>, Infallible>
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let mut response = http::Response::new(
+                Full::new(Bytes::from(format!("unreadable body: {e}\n"))).boxed(),
+            );
+            *response.status_mut() = http::StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+    };
+    let key = ResponseStreams::key_of(&parts.headers, &body);
+    let response = inner
+        .handle(http::Request::from_parts(parts, Full::new(body)))
+        .await;
+    let is_stream = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    Ok(match key {
+        Some(key) if is_stream => response.map(|body| streams.track(key, body)),
+        _ => response,
+    })
 }

@@ -14,6 +14,7 @@ mod documents;
 pub mod fixtures;
 mod http;
 mod lines;
+mod polling;
 mod relay;
 mod run;
 pub mod services;
@@ -54,6 +55,8 @@ pub struct Shared {
     documents: documents::Documents,
     /// The conformance suite's fixture set is served too (tests only).
     fixtures: bool,
+    /// Response streams a handler may end (the fixtures' SSE polling; tests only).
+    response_streams: Option<Arc<polling::ResponseStreams>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -72,6 +75,7 @@ impl Shared {
             runs: Arc::default(),
             documents: documents::Documents::default(),
             fixtures: false,
+            response_streams: None,
         })
     }
 
@@ -89,6 +93,7 @@ impl Shared {
             runs: Arc::default(),
             documents: documents::Documents::default(),
             fixtures: true,
+            response_streams: Some(Arc::default()),
         })
     }
 }
@@ -521,7 +526,8 @@ impl ServerHandler for LatheServer {
             "list_sessions" => tools::list_sessions(services, &args),
             "sandbox_exec" => return self.sandbox_exec(args, responses, &context).await,
             name if self.shared.fixtures && name.starts_with("test_") => {
-                return fixtures::call_tool(name, &args, &context).await;
+                let streams = self.shared.response_streams.as_deref();
+                return fixtures::call_tool(name, &args, &context, streams).await;
             }
             name => {
                 return Err(ErrorData::invalid_params(format!("no tool {name:?}"), None));

@@ -72,4 +72,11 @@ async fn official_conformance_suite_passes_against_mcp() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("server-initialize"), "{stdout}");
+    // SSE polling's three checks (priming event first, retry field, the result received
+    // after the fixture ended the stream and the client resumed with Last-Event-ID) all
+    // succeed; a warning would not count as passed.
+    assert!(
+        stdout.contains("server-sse-polling: 3 passed, 0 failed"),
+        "{stdout}"
+    );
 }
