@@ -31,7 +31,7 @@ pub(crate) struct PromptMap {
 enum Slot {
     #[default]
     Empty,
-    Ready(Kept),
+    Ready(Box<Kept>),
     Building,
 }
 
@@ -49,7 +49,7 @@ impl PromptMap {
         match std::mem::replace(&mut *slot, Slot::Building) {
             Slot::Building => None,
             Slot::Empty => Some(None),
-            Slot::Ready(kept) => Some(Some(kept)),
+            Slot::Ready(kept) => Some(Some(*kept)),
         }
     }
 }
@@ -69,7 +69,7 @@ impl Claim {
     fn end(&mut self, kept: Option<Kept>) {
         let Some(slot) = self.slot.take() else { return };
         if let Ok(mut slot) = slot.lock() {
-            *slot = kept.map_or(Slot::Empty, Slot::Ready);
+            *slot = kept.map_or(Slot::Empty, |kept| Slot::Ready(Box::new(kept)));
         }
     }
 }

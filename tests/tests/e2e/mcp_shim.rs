@@ -37,10 +37,10 @@ impl McpShim {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Ok(message) = serde_json::from_str::<Value>(&line) {
-                    if sender.send(message).is_err() {
-                        break;
-                    }
+                if let Ok(message) = serde_json::from_str::<Value>(&line)
+                    && sender.send(message).is_err()
+                {
+                    break;
                 }
             }
         });

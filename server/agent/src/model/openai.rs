@@ -24,6 +24,8 @@ use lathe_protocol::config::ModelConfig;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How model requests are retried and timed out.
@@ -57,7 +59,9 @@ impl Default for RetryPolicy {
 pub struct OpenAiClient {
     client: Client<OpenAIConfig>,
     base_url: String,
-    include_usage: bool,
+    /// Whether requests ask for `stream_options.include_usage`; turned off for good (for
+    /// every clone) when the server rejects the option.
+    include_usage: Arc<AtomicBool>,
     idle_timeout: Duration,
     request_timeout: Duration,
 }
@@ -66,7 +70,7 @@ impl std::fmt::Debug for OpenAiClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiClient")
             .field("base_url", &self.base_url)
-            .field("include_usage", &self.include_usage)
+            .field("include_usage", &self.include_usage.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -91,7 +95,7 @@ impl OpenAiClient {
         Ok(Self {
             client,
             base_url: base_url.to_owned(),
-            include_usage: true,
+            include_usage: Arc::new(AtomicBool::new(true)),
             idle_timeout,
             request_timeout,
         })
@@ -115,10 +119,10 @@ impl OpenAiClient {
         )
     }
 
-    /// Whether to ask for `stream_options.include_usage` (default yes; turn it off for
-    /// servers that reject the option).
-    pub fn with_include_usage(mut self, include_usage: bool) -> Self {
-        self.include_usage = include_usage;
+    /// Whether to ask for `stream_options.include_usage` (default yes; a server that
+    /// rejects the option is asked again without it, and never again with it).
+    pub fn with_include_usage(self, include_usage: bool) -> Self {
+        self.include_usage.store(include_usage, Ordering::Relaxed);
         self
     }
 
@@ -178,6 +182,14 @@ fn map_error(error: OpenAIError, base_url: &str, request_timeout: Duration) -> M
         OpenAIError::InvalidArgument(message) => ModelError::Request(message),
         other => ModelError::Request(other.to_string()),
     }
+}
+
+/// Whether a refused request was refused for its `stream_options` (servers that do not
+/// know the option answer 400 or 422 naming it).
+fn rejects_stream_options(error: &async_openai::error::ApiErrorResponse) -> bool {
+    let message = error.api_error.message.to_ascii_lowercase();
+    matches!(error.status_code.as_u16(), 400 | 422)
+        && (message.contains("stream_options") || message.contains("include_usage"))
 }
 
 type Opening =
@@ -247,9 +259,26 @@ impl Streaming {
 
 impl ModelClient for OpenAiClient {
     fn stream(&self, request: ModelRequest) -> ModelStream {
-        let body = wire_request(&request, self.include_usage);
         let client = self.client.clone();
-        let opening: Opening = Box::pin(async move { client.chat().create_stream(body).await });
+        let include_usage = self.include_usage.clone();
+        let opening: Opening = Box::pin(async move {
+            let asked = include_usage.load(Ordering::Relaxed);
+            match client
+                .chat()
+                .create_stream(wire_request(&request, asked))
+                .await
+            {
+                Err(OpenAIError::ApiError(error)) if asked && rejects_stream_options(&error) => {
+                    tracing::info!(message = %error.api_error.message, "the model server rejects stream_options; asking without it from now on (usage is estimated)");
+                    include_usage.store(false, Ordering::Relaxed);
+                    client
+                        .chat()
+                        .create_stream(wire_request(&request, false))
+                        .await
+                }
+                other => other,
+            }
+        });
         let state = Streaming {
             owner: self.clone(),
             opening: Some(opening),

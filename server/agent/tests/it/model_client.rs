@@ -372,6 +372,45 @@ async fn servers_without_usage_send_none() {
 }
 
 #[tokio::test]
+async fn a_server_rejecting_stream_options_is_asked_again_without_them() {
+    let mut rejection = Step::status(400);
+    if let Some(error) = rejection.error.as_mut() {
+        error.message = Some("Unrecognized request argument supplied: stream_options".into());
+    }
+    let model = ScriptedModel::start(Script::new([
+        rejection,
+        Step::text("first"),
+        Step::text("second"),
+    ]))
+    .await
+    .unwrap();
+    let client = client(&model);
+    let (events, error) = collect(&client).await;
+    assert_eq!((text(&events), error), ("first".to_owned(), None));
+    let (events, error) = collect(&client.clone()).await;
+    assert_eq!((text(&events), error), ("second".to_owned(), None));
+    let asked: Vec<bool> = model
+        .requests()
+        .iter()
+        .map(|r| r.body.get("stream_options").is_some())
+        .collect();
+    assert_eq!(asked, [true, false, false], "asked once, then never again");
+}
+
+#[tokio::test]
+async fn other_bad_requests_are_not_asked_again() {
+    let model = ScriptedModel::start(Script::new([Step::status(400), Step::text("unused")]))
+        .await
+        .unwrap();
+    let (_, error) = collect(&client(&model)).await;
+    assert!(
+        matches!(error, Some(ModelError::Rejected { status: 400, .. })),
+        "{error:?}"
+    );
+    assert_eq!(model.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn dropping_the_stream_closes_the_connection() {
     let model = ScriptedModel::start(Script::new([
         Step::text("never finishes").with_fault(StreamFault::StallAfter { after_chunks: 2 }),
