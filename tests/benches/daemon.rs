@@ -1,5 +1,6 @@
 //! Daemon figures: time from `lathe lsp` starting with no daemon running to the daemon's
-//! first answer (autostart included), and the idle daemon's resident memory.
+//! first answer (autostart included), the idle daemon's resident memory, and the daemon's
+//! resident memory with 20 open 10,000-line documents from one editor (aim: under 80 MB).
 //!
 //! Run with `cargo bench -p lathe-tests --bench daemon`: that measures the `lathe` binary of
 //! the bench profile (an optimised build, rebuilt first when stale), which is what users
@@ -7,7 +8,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use lathe_tests::corpus::rust_file;
 use lathe_tests::daemon::{LatheHome, lathe_bin, signal, wait_until};
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -97,6 +100,113 @@ fn rss(pid: u32, bin: &Path) -> Rss {
     }
 }
 
+/// Writes one LSP message.
+fn send(to: &mut impl Write, message: &Value) {
+    let body = message.to_string();
+    write!(to, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    to.flush().unwrap();
+}
+
+/// Reads LSP messages until the response to request `id`.
+fn response(from: &mut impl BufRead, id: i64) -> Value {
+    loop {
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            from.read_line(&mut header).unwrap();
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some(value) = header.trim().strip_prefix("Content-Length: ") {
+                length = value.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        from.read_exact(&mut body).unwrap();
+        let message: Value = serde_json::from_slice(&body).unwrap();
+        if message["id"] == id && message.get("method").is_none() {
+            return message;
+        }
+    }
+}
+
+/// The daemon's RSS with 20 open 10,000-line documents: as opened, and after a keystroke in
+/// each (every document parsed in turn; the most recently used keep their syntax trees).
+fn documents_rss(bin: &Path) {
+    let home = LatheHome::new().unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let mut shim = home
+        .command()
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut to = shim.stdin.take().unwrap();
+    let mut from = BufReader::new(shim.stdout.take().unwrap());
+    let uri = |i: usize| format!("file://{}/f{i}.rs", root.display());
+    let notify = |to: &mut std::process::ChildStdin, method: &str, params: Value| {
+        send(
+            to,
+            &json!({"jsonrpc": "2.0", "method": method, "params": params}),
+        );
+    };
+    send(
+        &mut to,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "capabilities": {"general": {"positionEncodings": ["utf-16"]}},
+            "rootUri": format!("file://{}", root.display())}}),
+    );
+    response(&mut from, 1);
+    notify(&mut to, "initialized", json!({}));
+    let pid = home.daemon_pid().unwrap();
+    let before = rss(pid, bin);
+    for i in 0..20 {
+        notify(
+            &mut to,
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri(i), "languageId": "rust", "version": 1, "text": rust_file(i)}}),
+        );
+    }
+    send(
+        &mut to,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "lathe/status", "params": null}),
+    );
+    response(&mut from, 2);
+    let opened = rss(pid, bin);
+    for i in 0..20 {
+        let change = json!({"range": {"start": {"line": 5, "character": 4},
+                                      "end": {"line": 5, "character": 4}}, "text": " "});
+        notify(
+            &mut to,
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri(i), "version": 2}, "contentChanges": [change]}),
+        );
+    }
+    send(
+        &mut to,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "lathe/status", "params": null}),
+    );
+    response(&mut from, 3);
+    std::thread::sleep(Duration::from_secs(1));
+    let typed = rss(pid, bin);
+    let mb = |r: Rss| r.total as f64 / 1024.0;
+    println!(
+        "daemon RSS with 20 open 10,000-line documents from one editor: {:.1} MB as opened, \
+         {:.1} MB after a keystroke in each ({:.1} MB with the editor attached and nothing open; \
+         aim: under 80 MB)",
+        mb(opened),
+        mb(typed),
+        mb(before)
+    );
+    drop(to);
+    shim.wait().unwrap();
+    signal(pid, "TERM");
+    wait_until(Duration::from_secs(10), || home.daemon_info().is_none()).unwrap();
+}
+
 fn main() {
     let bin = fresh_binary();
     let mut cold = Vec::new();
@@ -161,4 +271,5 @@ fn main() {
         mb(median.libraries),
         median.threads
     );
+    documents_rss(bin);
 }

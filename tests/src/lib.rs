@@ -4,6 +4,7 @@
 //! the real peers are installed. Only the model is ever replaced; editors, MCP peers,
 //! Docker, the browser and the database in tests are real.
 
+pub mod corpus;
 pub mod daemon;
 pub mod http;
 pub mod peers;

@@ -9,9 +9,10 @@
 //! - positions past the end of a line or of the document are clamped, never a panic, and
 //!   the clamps are reported to the caller;
 //! - a document is parsed when it is first changed or asked about, not when it is opened,
-//!   and only the [`PARSED`] most recently used documents keep their syntax tree (a tree
-//!   costs about as much memory as 50 times its text); the others are plain ropes, parsed
-//!   again when they are changed or asked about;
+//!   and only the most recently used documents keep their syntax tree: at most [`PARSED`]
+//!   of them, and only while their texts add up to [`PARSED_TEXT`] bytes (a tree costs
+//!   about as much memory as 50 times its text), the most recent one always; the others
+//!   are plain ropes, parsed again when they are changed or asked about;
 //! - every applied change bumps the connection's change counter, so a task waiting for an
 //!   edit of its own to show up wakes up.
 
@@ -21,8 +22,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use tokio::sync::watch;
 
-/// How many documents keep their syntax tree.
+/// How many documents keep their syntax tree, at most.
 pub const PARSED: usize = 3;
+
+/// How much text (bytes) the documents that keep their syntax tree may add up to, beyond
+/// the most recently used one: 640 KiB, about 32 MB of trees.
+pub const PARSED_TEXT: usize = 640 << 10;
 
 /// One content change of a `didChange`, in lathe-context terms.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,17 +204,24 @@ impl Documents {
         Some(report)
     }
 
-    /// Marks `uri` most recently used and drops the trees of documents past [`PARSED`].
+    /// Marks `uri` most recently used and drops the trees of the documents past [`PARSED`]
+    /// or [`PARSED_TEXT`].
     fn touch(&self, uri: &str) {
-        let evicted: Vec<String> = {
+        let recent: Vec<String> = {
             let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
             recent.retain(|u| u != uri);
             recent.insert(0, uri.to_owned());
-            recent.iter().skip(PARSED).cloned().collect()
+            recent.clone()
         };
-        for old in evicted {
-            if let Some(handle) = self.get(&old) {
-                lock(&handle).drop_tree();
+        let mut kept_text = 0;
+        for (rank, uri) in recent.iter().enumerate().skip(1) {
+            let Some(handle) = self.get(uri) else {
+                continue;
+            };
+            let mut open = lock(&handle);
+            kept_text += open.doc.rope().len_bytes();
+            if rank >= PARSED || kept_text > PARSED_TEXT {
+                open.drop_tree();
             }
         }
     }
@@ -271,5 +283,55 @@ impl Documents {
 
     fn write_map(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, DocHandle>> {
         self.map.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(documents: &Documents, uri: &str) -> bool {
+        lock(&documents.get(uri).unwrap()).doc.tree().is_some()
+    }
+
+    fn keystroke(documents: &Documents, uri: &str, version: i32) {
+        let change = ContentChange::Range {
+            range: TextRange::point(lathe_context::Position::new(0, 0)),
+            text: " ".into(),
+        };
+        documents.change(uri, version, vec![change], Encoding::Utf16);
+    }
+
+    #[test]
+    fn trees_are_kept_for_the_most_recent_documents_within_the_text_budget() {
+        let documents = Documents::default();
+        let small = "fn f() {}\n";
+        let big = "fn f() {}\n".repeat(PARSED_TEXT / 10 / 2 + 1);
+        for (i, text) in [small, small, small, small].into_iter().enumerate() {
+            documents
+                .open(&format!("file:///s{i}.rs"), "rust", 1, text)
+                .unwrap();
+            keystroke(&documents, &format!("file:///s{i}.rs"), 2);
+        }
+        let kept: Vec<bool> = (0..4)
+            .map(|i| parsed(&documents, &format!("file:///s{i}.rs")))
+            .collect();
+        assert_eq!(kept, [false, true, true, true], "at most PARSED trees");
+
+        for i in 0..3 {
+            documents
+                .open(&format!("file:///b{i}.rs"), "rust", 1, &big)
+                .unwrap();
+            keystroke(&documents, &format!("file:///b{i}.rs"), 2);
+        }
+        let kept: Vec<bool> = (0..3)
+            .map(|i| parsed(&documents, &format!("file:///b{i}.rs")))
+            .collect();
+        assert_eq!(
+            kept,
+            [false, true, true],
+            "each big text is over half the budget"
+        );
+        assert!(!parsed(&documents, "file:///s3.rs"));
     }
 }
