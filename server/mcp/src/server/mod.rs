@@ -31,7 +31,7 @@ use crate::error::McpError;
 use catalog::from_json;
 use lathe_agent::policy::Verdict;
 use lathe_protocol::config::ApprovalMode;
-use lathe_protocol::{EventPayload, SessionId};
+use lathe_protocol::{CustomEvent, EventPayload, SessionId};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
     ErrorData, GetPromptRequestParams, GetPromptResponse, InputRequiredResult, ListPromptsResult,
@@ -103,6 +103,9 @@ impl Shared {
 struct ConnectionScope {
     closed: CancellationToken,
     relayed: std::sync::OnceLock<relay::Registration>,
+    /// The session `sandbox_exec` approvals of this connection are asked and remembered
+    /// in, created on the first one.
+    exec_session: tokio::sync::OnceCell<SessionId>,
 }
 
 impl Drop for ConnectionScope {
@@ -125,6 +128,7 @@ impl LatheServer {
             scope: Arc::new(ConnectionScope {
                 closed: CancellationToken::new(),
                 relayed: std::sync::OnceLock::new(),
+                exec_session: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -316,10 +320,10 @@ impl LatheServer {
             Verdict::Deny(reason) => return Ok(tools::failure(reason).into()),
             Verdict::Ask => {
                 let who = caller(context);
-                let request = exec_approval(command);
                 let answer = if let Some(response) = responses.get("approval:exec") {
                     run::decision_of_response(response)
                 } else if who.elicits && who.stateless {
+                    let request = exec_approval(command, SessionId::from("mcp"), Duration::ZERO);
                     let form = json!({"method": "elicitation/create", "params": run::approval_form(&request)});
                     let requests = from_json(json!({ "approval:exec": form }))?;
                     return Ok(InputRequiredResult::new(
@@ -327,7 +331,17 @@ impl LatheServer {
                         Some("sandbox_exec".into()),
                     )
                     .into());
+                } else if let Some(agent) = self.services().agent.clone() {
+                    match self.ask_surfaces(agent, command, &who).await {
+                        Ok(decision) => Some(decision),
+                        Err(e) => {
+                            return Ok(
+                                tools::failure(format!("asking for approval failed: {e}")).into()
+                            );
+                        }
+                    }
                 } else if who.elicits {
+                    let request = exec_approval(command, SessionId::from("mcp"), Duration::ZERO);
                     let params = from_json(run::approval_form(&request))?;
                     match context.peer.create_elicitation(params).await {
                         Ok(result) => serde_json::to_value(&result)
@@ -369,19 +383,76 @@ impl LatheServer {
         let _ = forward.await;
         Ok(result.into())
     }
+
+    /// Asks about running `command` through the daemon's broker, in this connection's exec
+    /// session: every surface sees the request (the dashboard, editors), this client by
+    /// elicitation when it can answer; the first answer wins.
+    async fn ask_surfaces(
+        &self,
+        agent: Arc<dyn AgentService>,
+        command: &str,
+        who: &Caller,
+    ) -> Result<lathe_protocol::ApprovalDecision, String> {
+        let title = match &who.who {
+            Some(client) => format!("sandbox_exec from {client}"),
+            None => "sandbox_exec".to_owned(),
+        };
+        let session = self
+            .scope
+            .exec_session
+            .get_or_try_init(|| agent.create_session(&title))
+            .await?
+            .clone();
+        let request = exec_approval(command, session, agent.approval_timeout());
+        let elicitation = who.elicits.then(|| {
+            // Asked once the broker has the request pending (its event is on the bus).
+            let mut bus = self.services().store.subscribe();
+            let (agent, peer, request, who) = (
+                agent.clone(),
+                who.peer.clone(),
+                request.clone(),
+                who.who.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    let event = match bus.recv().await {
+                        Ok(event) => event,
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    };
+                    if let EventPayload::Custom(CustomEvent::ApprovalRequested(asked)) =
+                        &event.payload
+                        && asked.id == request.id
+                    {
+                        run::elicit_approval(Some(agent), peer, request, who).await;
+                        return;
+                    }
+                }
+            })
+        });
+        let decision = agent.ask(request, who.cancelled.clone()).await;
+        if let Some(task) = elicitation {
+            task.abort();
+        }
+        decision
+    }
 }
 
-fn exec_approval(command: &str) -> lathe_protocol::ApprovalRequest {
+fn exec_approval(
+    command: &str,
+    session_id: SessionId,
+    timeout: Duration,
+) -> lathe_protocol::ApprovalRequest {
     let now = lathe_store::now_ms();
     lathe_protocol::ApprovalRequest {
-        id: lathe_protocol::ApprovalId::from("exec"),
-        session_id: SessionId::from("mcp"),
+        id: lathe_protocol::ApprovalId::new(),
+        session_id,
         tool_call_id: None,
         tool: "run_command".into(),
         action: format!("run_command({command})"),
         summary: format!("run `{command}` in the sandbox"),
         requested_at: now,
-        expires_at: now,
+        expires_at: now.saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
     }
 }
 

@@ -380,7 +380,7 @@ pub(crate) fn decision_of_response(result: &Value) -> Option<ApprovalDecision> {
     }
 }
 
-async fn elicit_approval(
+pub(crate) async fn elicit_approval(
     agent: Option<Arc<dyn super::services::AgentService>>,
     peer: Peer<RoleServer>,
     request: ApprovalRequest,

@@ -6,10 +6,14 @@
 
 use super::relay::ElicitationRelay;
 use futures::future::BoxFuture;
+use lathe_agent::approval::grant_key;
+use lathe_agent::sink::EventSink;
 use lathe_agent::{Agent, Answer, RunRequest};
 use lathe_protocol::config::{ApprovalMode, PolicyConfig};
 use lathe_protocol::skill::RenderedSkill;
-use lathe_protocol::{ApprovalDecision, ApprovalId, SessionId, SessionStatus, Surface};
+use lathe_protocol::{
+    ApprovalDecision, ApprovalId, ApprovalRequest, SessionId, SessionStatus, Surface,
+};
 use lathe_sandbox::{ExecRequest, OutputChunk, Sandbox, SessionSpec};
 use lathe_store::Store;
 use std::path::PathBuf;
@@ -55,6 +59,16 @@ pub trait AgentService: Send + Sync + 'static {
         decision: ApprovalDecision,
         who: Option<String>,
     ) -> Result<(), String>;
+    /// How long an approval waits for an answer.
+    fn approval_timeout(&self) -> Duration;
+    /// Asks every surface about `request` (of an existing session) through the approval
+    /// broker and waits for the first answer, the timeout or `cancel` (both a deny). An
+    /// "allow for session" already granted in the session answers at once.
+    fn ask(
+        &self,
+        request: ApprovalRequest,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<ApprovalDecision, String>>;
 }
 
 impl AgentService for Agent {
@@ -105,6 +119,29 @@ impl AgentService for Agent {
                 },
             )
             .map_err(|e| e.to_string())
+    }
+
+    fn approval_timeout(&self) -> Duration {
+        self.broker().timeout()
+    }
+
+    fn ask(
+        &self,
+        request: ApprovalRequest,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'static, Result<ApprovalDecision, String>> {
+        let broker = self.broker().clone();
+        let sink = EventSink::new(self.store().clone(), request.session_id.clone());
+        Box::pin(async move {
+            let granted = broker
+                .granted(&request.session_id, &grant_key(&request))
+                .map_err(|e| e.to_string())?;
+            if granted {
+                return Ok(ApprovalDecision::AllowForSession);
+            }
+            let answer = broker.ask(&sink, request, &cancel).await;
+            answer.map(|a| a.decision).map_err(|e| e.to_string())
+        })
     }
 }
 
