@@ -100,6 +100,17 @@ fn rss(pid: u32, bin: &Path) -> Rss {
     }
 }
 
+/// `lathe lsp` for `home`, its stdin and stdout piped.
+fn lsp_shim(home: &LatheHome) -> std::process::Child {
+    home.command()
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Writes one LSP message.
 fn send(to: &mut impl Write, message: &Value) {
     let body = message.to_string();
@@ -136,14 +147,7 @@ fn documents_rss(bin: &Path) {
     let home = LatheHome::new().unwrap();
     let workspace = tempfile::tempdir().unwrap();
     let root = workspace.path().canonicalize().unwrap();
-    let mut shim = home
-        .command()
-        .arg("lsp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut shim = lsp_shim(&home);
     let mut to = shim.stdin.take().unwrap();
     let mut from = BufReader::new(shim.stdout.take().unwrap());
     let uri = |i: usize| format!("file://{}/f{i}.rs", root.display());
@@ -215,14 +219,7 @@ fn main() {
         let home = LatheHome::new().unwrap();
         let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#;
         let started = Instant::now();
-        let mut shim = home
-            .command()
-            .arg("lsp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut shim = lsp_shim(&home);
         let stdin = shim.stdin.as_mut().unwrap();
         write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
         stdin.flush().unwrap();

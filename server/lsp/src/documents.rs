@@ -288,6 +288,7 @@ impl Documents {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn parsed(documents: &Documents, uri: &str) -> bool {

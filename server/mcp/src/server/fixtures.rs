@@ -4,7 +4,7 @@
 //! `conformance-fixtures` cargo feature (the conformance test enables it): the shipped
 //! server never lists them.
 
-use super::polling::ResponseStreams;
+use super::polling::{ResponseStreams, SESSION_HEADER};
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, ErrorData, Tool};
 use rmcp::service::{RequestContext, RoleServer};
 use serde_json::{Map, Value, json};
@@ -134,7 +134,7 @@ pub async fn call_tool(
             let session = context
                 .extensions
                 .get::<http::request::Parts>()
-                .and_then(|parts| parts.headers.get("mcp-session-id"))
+                .and_then(|parts| parts.headers.get(SESSION_HEADER))
                 .and_then(|v| v.to_str().ok());
             let id = serde_json::to_value(&context.id).unwrap_or_default();
             let ended = matches!((streams, session), (Some(streams), Some(session)) if streams.end(session, &id));
