@@ -3,7 +3,7 @@
 //! directories read-only, the workspace at `/workspace` (read-only in `read-only`) with `.git`
 //! read-only, a private size-limited `/tmp`, a cleared environment, no capabilities, no nested
 //! user namespaces, and dies with its parent. Limits: a per-command cgroup (memory = memory+swap,
-//! pids; OOM kills recognised) where the host allows creating one, and always `prlimit` inside
+//! pids, CPU quota; OOM kills recognised) where the host allows creating one, and always `prlimit` inside
 //! the sandbox (`RLIMIT_NPROC` counted in the sandbox's user namespace; `RLIMIT_DATA` for memory
 //! when there is no cgroup).
 //!
@@ -27,7 +27,7 @@ use crate::config::{DaemonId, NetworkAccess, SandboxConfig, WorkspaceAccess};
 use crate::error::SandboxError;
 use crate::exec::{ExecOutcome, ExecRequest, Termination};
 use crate::local::{self, RunLimits};
-use crate::policy::{SandboxPolicy, SessionSpec, TMP_MOUNT, WORKSPACE_MOUNT};
+use crate::policy::{SandboxPolicy, SessionSpec, TMP_MOUNT, WORKSPACE_MOUNT, cpus_to_nano};
 use crate::sandbox::{BackendKind, HealthCheck, OutputSender, Sandbox};
 
 /// System paths offered read-only to commands, when they exist on the host.
@@ -342,22 +342,43 @@ impl BwrapSandbox {
             &crate::policy::Limits {
                 pids: self.config.pids_limit,
                 memory_bytes: self.config.memory_bytes,
-                nano_cpus: 0,
+                nano_cpus: cpus_to_nano(self.config.cpus),
                 tmp_size_bytes: 0,
                 shm_size_bytes: 0,
             },
         );
-        checks.push(match probe {
+        let (cgroups, cpu) = match probe {
             Some(group) => {
+                let cpu = if group.limits_cpu() {
+                    HealthCheck::ok(
+                        "bwrap cpu",
+                        format!("each command gets at most {} CPUs", self.config.cpus),
+                    )
+                } else {
+                    HealthCheck::warning(
+                        "bwrap cpu",
+                        "no cpu cgroup controller here: commands' CPU is not limited",
+                        "enable the cpu controller for the daemon's cgroup (cgroup.subtree_control)",
+                    )
+                };
                 group.remove().await;
-                HealthCheck::ok("bwrap cgroups", "per-command memory and pids cgroups; OOM kills are reported")
+                let cgroups = HealthCheck::ok(
+                    "bwrap cgroups",
+                    "per-command memory and pids cgroups; OOM kills are reported",
+                );
+                (cgroups, Some(cpu))
             }
-            None => HealthCheck::warning(
-                "bwrap cgroups",
-                "cannot create cgroups: memory is limited by RLIMIT_DATA and OOM kills are not recognised",
-                "run the daemon as root or in a delegated cgroup v2 subtree (systemd Delegate=yes)",
+            None => (
+                HealthCheck::warning(
+                    "bwrap cgroups",
+                    "cannot create cgroups: memory is limited by RLIMIT_DATA and OOM kills are not recognised",
+                    "run the daemon as root or in a delegated cgroup v2 subtree (systemd Delegate=yes)",
+                ),
+                None,
             ),
-        });
+        };
+        checks.push(cgroups);
+        checks.extend(cpu);
         if self.euid == 0 && self.setpriv.is_none() {
             checks.push(HealthCheck::error(
                 "bwrap user",

@@ -1,10 +1,13 @@
 //! Per-command cgroups for the bwrap backend, where the host lets us create them (root, or a
-//! delegated cgroup v2 subtree): memory (= memory+swap) and pids limits enforced by the kernel,
-//! and the OOM-kill counter that tells an OOM kill from an ordinary failure.
+//! delegated cgroup v2 subtree): memory (= memory+swap), pids and CPU (a CFS quota of
+//! `nano_cpus` per 100 ms period) limits enforced by the kernel, and the OOM-kill counter
+//! that tells an OOM kill from an ordinary failure.
 //!
 //! Invariants: a cgroup is created under the daemon's own cgroup, named per command, and
-//! removed after the command; when anything is unavailable, `create` returns `None` and the
-//! caller falls back to rlimits.
+//! removed after the command; when memory or pids cannot be limited, `create` returns `None`
+//! and the caller falls back to rlimits. CPU has no rlimit to fall back to: a host without
+//! the cpu controller gets the cgroup without a CPU limit, and [`ExecCgroup::limits_cpu`]
+//! says so.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,6 +27,17 @@ pub struct ExecCgroup {
     version: Version,
     memory: PathBuf,
     pids: Option<PathBuf>,
+    /// The v1 cpu hierarchy's directory (v2 limits CPU in `memory`'s directory).
+    cpu: Option<PathBuf>,
+    limits_cpu: bool,
+}
+
+/// The CFS period the CPU quota is given per, in microseconds.
+const CPU_PERIOD_US: i64 = 100_000;
+
+/// The CFS quota per [`CPU_PERIOD_US`] for `nano_cpus`, or `None` for no limit.
+fn cpu_quota_us(nano_cpus: i64) -> Option<i64> {
+    (nano_cpus > 0).then(|| (nano_cpus * CPU_PERIOD_US / 1_000_000_000).max(1_000))
 }
 
 fn own_path(controller: &str) -> Option<String> {
@@ -57,27 +71,33 @@ impl ExecCgroup {
         let pids = limits.pids.to_string();
         if root.join("cgroup.controllers").exists() {
             let dir = make(root.join(own_path("")?).join(name))?;
-            let group = Self {
+            let mut group = Self {
                 version: Version::V2,
                 memory: dir.clone(),
                 pids: None,
+                cpu: None,
+                limits_cpu: false,
             };
             let ok = write(&dir.join("memory.max"), &memory)
                 && write(&dir.join("pids.max"), &pids)
                 && (write(&dir.join("memory.swap.max"), "0")
                     || !dir.join("memory.swap.max").exists());
-            return if ok {
-                Some(group)
-            } else {
+            if !ok {
                 group.remove_now();
-                None
-            };
+                return None;
+            }
+            group.limits_cpu = cpu_quota_us(limits.nano_cpus).is_some_and(|quota| {
+                write(&dir.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))
+            });
+            return Some(group);
         }
         let memory_dir = make(root.join("memory").join(own_path("memory")?).join(name))?;
         let mut group = Self {
             version: Version::V1,
             memory: memory_dir.clone(),
             pids: None,
+            cpu: None,
+            limits_cpu: false,
         };
         if !write(&memory_dir.join("memory.limit_in_bytes"), &memory) {
             group.remove_now();
@@ -101,16 +121,29 @@ impl ExecCgroup {
                 return None;
             }
         }
+        if let Some(quota) = cpu_quota_us(limits.nano_cpus)
+            && let Some(dir) =
+                own_path("cpu").and_then(|p| make(root.join("cpu").join(p).join(name)))
+        {
+            group.limits_cpu = write(&dir.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())
+                && write(&dir.join("cpu.cfs_quota_us"), &quota.to_string());
+            group.cpu = Some(dir);
+        }
         Some(group)
+    }
+
+    /// Whether the kernel limits the command's CPU time (false where the cpu controller is
+    /// not available, or the policy sets no CPU limit).
+    pub fn limits_cpu(&self) -> bool {
+        self.limits_cpu
     }
 
     /// The `cgroup.procs` files the command's first process must join.
     pub fn procs_files(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.memory.join("cgroup.procs")];
-        if let Some(p) = &self.pids {
-            files.push(p.join("cgroup.procs"));
-        }
-        files
+        self.dirs()
+            .into_iter()
+            .map(|dir| dir.join("cgroup.procs"))
+            .collect()
     }
 
     /// How many processes the OOM killer killed in this cgroup.
@@ -129,6 +162,7 @@ impl ExecCgroup {
     fn dirs(&self) -> Vec<PathBuf> {
         let mut dirs = vec![self.memory.clone()];
         dirs.extend(self.pids.clone());
+        dirs.extend(self.cpu.clone());
         dirs
     }
 

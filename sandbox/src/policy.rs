@@ -186,7 +186,7 @@ impl SandboxPolicy {
 }
 
 #[allow(clippy::cast_possible_truncation)]
-fn cpus_to_nano(cpus: f64) -> i64 {
+pub(crate) fn cpus_to_nano(cpus: f64) -> i64 {
     (cpus * 1e9).round() as i64
 }
 

@@ -158,3 +158,42 @@ async fn bwrap_limits_memory_and_reports_oom_kills_where_cgroups_exist() {
     let after = sh(&sandbox, &fx.session, "exit 3").await;
     assert_eq!(after.outcome.termination, Termination::Exited { code: 3 });
 }
+
+#[tokio::test]
+async fn bwrap_limits_cpu_where_the_cpu_controller_exists() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let sandbox = bwrap(
+        SandboxConfig {
+            cpus: 0.2,
+            ..config()
+        },
+        &fx,
+    );
+    let checks = sandbox.doctor().await;
+    let cpu = checks
+        .iter()
+        .find(|c| c.name == "bwrap cpu")
+        .unwrap_or_else(|| panic!("the doctor reports the CPU limit: {checks:?}"));
+    if cpu.status != CheckStatus::Ok {
+        // No cpu controller here: the warning says so and what to do.
+        assert!(cpu.detail.contains("not limited"), "{cpu:?}");
+        return;
+    }
+    // A second of busy loop on a fifth of a CPU gets about a fifth of a second of CPU.
+    let run = sh(
+        &sandbox,
+        &fx.session,
+        r#"bash -c 'TIMEFORMAT="%R %U"; time (timeout 1 sh -c "while :; do :; done")' 2>&1"#,
+    )
+    .await;
+    let out = run.stdout();
+    let times: Vec<f64> = out
+        .split_whitespace()
+        .map(|t| t.parse().unwrap_or_else(|_| panic!("bash times: {out:?}")))
+        .collect();
+    let [real, user] = times[..] else {
+        panic!("bash times: {out:?}");
+    };
+    assert!(real >= 0.9, "{out:?}");
+    assert!(user < 0.5 * real, "CPU is not limited to 0.2 CPUs: {out:?}");
+}

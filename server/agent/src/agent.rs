@@ -249,8 +249,8 @@ impl Agent {
     }
 
     /// Claims a session for a run: the existing one (which must not be running) or a new
-    /// one, stored once, already running.
-    pub(crate) async fn claim(
+    /// one, marked running; the run stores it with its first events.
+    pub(crate) fn claim(
         &self,
         request: &RunRequest,
     ) -> Result<(SessionMeta, RunGuard), AgentError> {
@@ -279,7 +279,6 @@ impl Agent {
         };
         meta.status = SessionStatus::Running;
         meta.updated_at = now_ms();
-        self.inner.store.put_session(&meta).await?;
         Ok((meta, guard))
     }
 }

@@ -7,12 +7,14 @@
 //! ```
 //!
 //! Invariants:
-//! - every step's events go through one [`EventSink`] in order; streaming deltas are queued
-//!   without waiting, and each boundary is committed durably before the loop moves on: the
-//!   user message and `RUN_STARTED` before the model is called, the end of the assistant
-//!   message and its tool calls before any tool runs, each tool result as soon as it (or its
-//!   concurrent batch) is done, the approval request before anyone can answer it, the
-//!   decision before the tool runs, and the run's end;
+//! - every step's events go through one [`EventSink`] in order and are committed at once;
+//!   the loop waits for a commit only before something outside the log depends on it: the
+//!   assistant message and its tool calls before any tool runs, every earlier result before
+//!   a call that may have effects, the approval request before anyone can answer it, the
+//!   decision before the tool runs, and the run's end, with the session's final status, in
+//!   one transaction. A model call is no such effect: the user message (with `RUN_STARTED`
+//!   and the running session) and tool results are being committed while the next model
+//!   call starts, and a commit that fails ends the run at the next boundary;
 //! - a tool call always gets exactly one `TOOL_CALL_RESULT` (an error result for invalid
 //!   arguments, an unknown tool, a denial or a crash), so the conversation stays valid;
 //! - independent read-only calls that the policy allows run concurrently; anything else
@@ -119,19 +121,16 @@ impl Agent {
     /// final answer, an error, cancellation or the turn limit, and records everything.
     /// `Err` only when the agent's own machinery (the store) fails.
     pub async fn run(&self, request: RunRequest) -> Result<RunOutcome, AgentError> {
-        let (meta, _guard) = self.claim(&request).await?;
+        let (meta, _guard) = self.claim(&request)?;
         let mut run = Run::start(&self.inner, meta, request).await?;
         let outcome = run.drive().await;
-        let status = match &outcome {
-            Ok(outcome) => outcome.status,
-            Err(_) => SessionStatus::Failed,
-        };
-        run.session.status = status;
-        run.session.updated_at = now_ms();
-        let stored = self.inner.store.put_session(&run.session).await;
-        let outcome = outcome?;
-        stored?;
-        Ok(outcome)
+        if outcome.is_err() {
+            // The store failed under the run; record the failure if it works again.
+            run.session.status = SessionStatus::Failed;
+            run.session.updated_at = now_ms();
+            let _ = self.inner.store.put_session(&run.session).await;
+        }
+        outcome
     }
 }
 
@@ -226,8 +225,9 @@ impl<'a> Run<'a> {
             tool_calls: Vec::new(),
             tool_call_id: None,
         };
-        run.sink
-            .commit(vec![
+        run.sink.emit_with_session(
+            &run.session,
+            vec![
                 EventPayload::RunStarted {
                     thread_id: run.session.id.clone(),
                     run_id: run.run_id.clone(),
@@ -243,8 +243,8 @@ impl<'a> Run<'a> {
                 EventPayload::TextMessageEnd {
                     message_id: user.id.clone(),
                 },
-            ])
-            .await?;
+            ],
+        );
         run.history.push(user);
         Ok(run)
     }
@@ -291,7 +291,7 @@ impl<'a> Run<'a> {
                         run_id: self.run_id.clone(),
                         result: Some(serde_json::json!({ "answer": answer })),
                     });
-                    self.sink.commit(closing).await?;
+                    self.end(SessionStatus::Finished, closing).await?;
                     return Ok(self.outcome(SessionStatus::Finished, answer, None));
                 }
                 State::Failed {
@@ -299,16 +299,29 @@ impl<'a> Run<'a> {
                     code,
                     message,
                 } => {
-                    self.sink
-                        .commit(vec![EventPayload::RunError {
-                            message: message.clone(),
-                            code: Some(code.clone()),
-                        }])
-                        .await?;
+                    let error = EventPayload::RunError {
+                        message: message.clone(),
+                        code: Some(code.clone()),
+                    };
+                    self.end(status, vec![error]).await?;
                     return Ok(self.outcome(status, String::new(), Some((code, message))));
                 }
             };
         }
+    }
+
+    /// Commits the run's closing events together with the session's final status.
+    async fn end(
+        &mut self,
+        status: SessionStatus,
+        closing: Vec<EventPayload>,
+    ) -> Result<(), AgentError> {
+        self.session.status = status;
+        self.session.updated_at = now_ms();
+        self.sink
+            .commit_with_session(&self.session, closing)
+            .await
+            .map(drop)
     }
 
     /// Whether this run is the `compact` skill: its answer, a summary of the session,
@@ -494,7 +507,16 @@ impl<'a> Run<'a> {
         let usage = self.usage_event(&reply, prompt_tokens, first_token, started.elapsed());
         closing.push(EventPayload::Custom(CustomEvent::Usage(usage)));
         closing.push(EventPayload::StepFinished { step_name: step });
-        self.sink.commit(closing).await?;
+        let runs_tools =
+            interrupt.is_none() && reply.finish.is_some() && !reply.tool_calls.is_empty();
+        if runs_tools {
+            self.sink.commit(closing).await?;
+        } else {
+            // The run ends next; its closing commit makes these durable with it.
+            for payload in closing {
+                self.sink.emit(payload);
+            }
+        }
         if let Some(state) = interrupt {
             if message_started && !reply.content.is_empty() {
                 self.history
@@ -674,8 +696,10 @@ impl<'a> Run<'a> {
             );
             if alone {
                 self.finish_batch(std::mem::take(&mut batch)).await?;
+                // A call with effects runs only once every earlier result is durable.
+                self.sink.commit(Vec::new()).await?;
                 let output = self.run_alone(prepared).await?;
-                self.record(output).await?;
+                self.record(output);
             } else {
                 batch.push(prepared);
             }
@@ -688,7 +712,7 @@ impl<'a> Run<'a> {
     async fn finish_batch(&mut self, batch: Vec<Prepared>) -> Result<(), AgentError> {
         let outputs = futures::future::join_all(batch.into_iter().map(|p| self.execute(p))).await;
         for output in outputs {
-            self.record(output).await?;
+            self.record(output);
         }
         Ok(())
     }
@@ -762,20 +786,18 @@ impl<'a> Run<'a> {
         (call, output)
     }
 
-    /// Commits a result (truncated for the model) and adds it to the history.
-    async fn record(&mut self, (call, output): (ToolCall, ToolOutput)) -> Result<(), AgentError> {
+    /// Queues a result (truncated for the model) and adds it to the history.
+    fn record(&mut self, (call, output): (ToolCall, ToolOutput)) {
         let content = self
             .counter
             .truncate_middle(&output.content, self.agent.config.max_tool_output_tokens);
         let message_id = MessageId::new();
-        self.sink
-            .commit(vec![EventPayload::ToolCallResult {
-                message_id: message_id.clone(),
-                tool_call_id: call.id.clone(),
-                content: content.clone(),
-                is_error: output.is_error,
-            }])
-            .await?;
+        self.sink.emit(EventPayload::ToolCallResult {
+            message_id: message_id.clone(),
+            tool_call_id: call.id.clone(),
+            content: content.clone(),
+            is_error: output.is_error,
+        });
         self.history.push(Message {
             id: message_id,
             role: Role::Tool,
@@ -783,7 +805,6 @@ impl<'a> Run<'a> {
             tool_calls: Vec::new(),
             tool_call_id: Some(call.id),
         });
-        Ok(())
     }
 }
 

@@ -53,6 +53,7 @@ fn main() {
         .and_then(|b| b.parse().ok())
         .unwrap_or(2048);
     let aider_python = aider_python();
+    fetch_registry();
     let corpus = match std::env::var_os("LATHE_BENCH_CORPUS") {
         Some(dir) => PathBuf::from(dir),
         None => build_corpus(aider_python.as_deref()),
@@ -67,6 +68,23 @@ fn main() {
     tokenizer_figure();
     repo_map_figures(&corpus, budget, aider_python.as_deref());
     keystroke_figures();
+}
+
+/// Downloads the workspace's locked crates into the registry, where the corpus and the
+/// 10,000-line file come from (a machine that built only this crate lacks tokio); quick when
+/// they are there already.
+fn fetch_registry() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let status = Command::new(cargo)
+        .args(["fetch", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .status();
+    if !status.as_ref().is_ok_and(|s| s.success()) {
+        println!(
+            "corpus: `cargo fetch` failed ({status:?}); crates missing from the registry are skipped"
+        );
+    }
 }
 
 /// Every crate directory of every registry in `$CARGO_HOME/registry/src/*/`, sorted.
@@ -151,9 +169,11 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
     let _ = std::fs::remove_dir_all(&corpus);
     let mut sources: Vec<(PathBuf, PathBuf)> = Vec::new();
     let dirs = registry_crates();
+    let mut complete = true;
     for (name, version) in RUST_CRATES {
         let Some(dir) = newest(&dirs, name, version) else {
             println!("corpus: crate {name} {version}.* not in the registry, skipped");
+            complete = false;
             continue;
         };
         let mut files = Vec::new();
@@ -197,7 +217,10 @@ fn build_corpus(python: Option<&Path>) -> PathBuf {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(from, &to).unwrap();
     }
-    std::fs::write(corpus.join(".complete"), "").unwrap();
+    // A corpus that lacks a crate is built again next time, when the crate may be there.
+    if complete {
+        std::fs::write(corpus.join(".complete"), "").unwrap();
+    }
     corpus
 }
 
@@ -434,9 +457,10 @@ fn tokenizer_figure() {
 /// module (so that their inner attributes stay valid), until 10,000 lines are reached.
 fn ten_thousand_lines() -> String {
     let mut files = Vec::new();
-    if let Some(tokio) = newest(&registry_crates(), "tokio", "1") {
-        files_with_ext(&tokio.join("src"), "rs", &mut files);
-    }
+    let crates = registry_crates();
+    let tokio = newest(&crates, "tokio", "1")
+        .expect("tokio 1 in the cargo registry (`cargo fetch` in the workspace puts it there)");
+    files_with_ext(&tokio.join("src"), "rs", &mut files);
     let mut text = String::new();
     for (i, f) in files.iter().enumerate() {
         if text.lines().count() >= 10_000 {

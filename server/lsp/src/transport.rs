@@ -11,6 +11,9 @@
 //!                                               server-to-client requests ──┘
 //! ```
 //!
+//! Every message read runs in an `lsp` span (method, and the request id or the sync
+//! number), so that whatever it logs says which request it served.
+//!
 //! Invariants: `didOpen`/`didChange`/`didClose` are numbered as they are read and applied
 //! strictly in that order by one sync task on a blocking thread (tower-lsp-server alone
 //! would run notification handlers concurrently; reparsing stays off the async workers); a request is dispatched only once every earlier sync
@@ -36,6 +39,7 @@ use tower::{Service, ServiceExt};
 use tower_lsp_server::gen_lsp_types as lsp;
 use tower_lsp_server::jsonrpc::{self, Request, Response};
 use tower_lsp_server::{ClientSocket, LspService};
+use tracing::Instrument;
 
 /// Largest message body accepted.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -90,6 +94,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // that requests, responses and other connections need.
     tokio::task::spawn_blocking(move || {
         while let Some((seq, request)) = sync_rx.blocking_recv() {
+            let _span = tracing::info_span!("lsp", method = request.method(), seq).entered();
             if let Some(notices) = handle_sync(&sync_conn, &request) {
                 send_notices(&sync_conn, notices);
             }
@@ -140,10 +145,14 @@ async fn read_loop<R: AsyncRead + Unpin>(
             conn.documents.synced(seq).await;
         }
         let method = request.method().to_owned();
+        let span = match request.id() {
+            Some(id) => tracing::info_span!("lsp", method = %method, %id),
+            None => tracing::info_span!("lsp", method = %method),
+        };
         if service.ready().await.is_err() {
             return;
         }
-        let future = service.call(request);
+        let future = service.call(request).instrument(span);
         if method == "initialize" {
             if let Ok(Some(response)) = future.await {
                 let _ = out.send(to_value(&response)).await;

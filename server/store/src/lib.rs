@@ -145,6 +145,25 @@ impl Store {
             .submit(writer::Op::Append {
                 session: session.clone(),
                 payloads,
+                meta: None,
+            })
+            .await
+            .map(writer::Reply::into_events)
+    }
+
+    /// [`Store::append`] to `meta`'s session that also writes `meta`, in the same
+    /// transaction: a session's status and the events that changed it are durable together.
+    pub async fn append_with_session(
+        &self,
+        meta: &SessionMeta,
+        payloads: Vec<EventPayload>,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner
+            .writer
+            .submit(writer::Op::Append {
+                session: meta.id.clone(),
+                payloads,
+                meta: Some(Box::new(meta.clone())),
             })
             .await
             .map(writer::Reply::into_events)
@@ -161,6 +180,7 @@ impl Store {
             .submit_blocking(writer::Op::Append {
                 session: session.clone(),
                 payloads,
+                meta: None,
             })
             .map(writer::Reply::into_events)
     }

@@ -31,6 +31,8 @@ pub(crate) enum Op {
     Append {
         session: SessionId,
         payloads: Vec<EventPayload>,
+        /// The session's metadata, written in the same transaction as the events.
+        meta: Option<Box<SessionMeta>>,
     },
     PutSession(Box<SessionMeta>),
     PutApproval(Box<Approval>),
@@ -166,7 +168,16 @@ fn commit_group(db: &redb::Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreErr
         let mut counted = metrics::Deltas::default();
         for op in ops {
             let reply = match op {
-                Op::Append { session, payloads } => {
+                Op::Append {
+                    session,
+                    payloads,
+                    meta,
+                } => {
+                    if let Some(meta) = meta {
+                        sessions
+                            .insert(meta.id.as_str(), tables::encode(meta.as_ref())?.as_slice())
+                            .map_err(StoreError::db)?;
+                    }
                     let mut seq = tables::last_seq(&events_table, session.as_str())?;
                     let timestamp = now_ms();
                     let mut events = Vec::with_capacity(payloads.len());

@@ -1,7 +1,11 @@
 //! `lathe serve`, `lathe status`: single instance, free ports, stale state, shutdown.
 
+use crate::mcp_shim::McpShim;
 use lathe_tests::daemon::{LatheHome, wait_until};
 use pretty_assertions::assert_eq;
+use serde_json::json;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
@@ -191,17 +195,67 @@ fn the_daemon_logs_to_a_rolling_file_and_guards_its_http_listener() {
     let mcp = call(token, "POST", "/mcp", &evil);
     assert_eq!(mcp.status, 403, "{}", mcp.body);
 
-    let logs = home.path().join("state/logs");
     wait_until(Duration::from_secs(10), || {
-        std::fs::read_dir(&logs)
-            .map(|entries| {
-                entries.flatten().any(|e| {
-                    e.file_name().to_string_lossy().starts_with("lathe")
-                        && std::fs::read_to_string(e.path())
-                            .is_ok_and(|t| t.contains("daemon ready"))
-                })
-            })
-            .unwrap_or(false)
+        daemon_log(&home).contains("daemon ready")
     })
     .unwrap();
+}
+
+/// Everything the daemon of `home` wrote to its rolling log files.
+fn daemon_log(home: &LatheHome) -> String {
+    let Ok(entries) = std::fs::read_dir(home.path().join("state/logs")) else {
+        return String::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("lathe"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect()
+}
+
+#[test]
+fn every_lsp_and_mcp_request_logs_in_its_own_span() {
+    let home = LatheHome::new().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+
+    let mut mcp = McpShim::start(&home, workspace.path());
+    let id = mcp.send(
+        "tools/call",
+        json!({"name": "list_sessions", "arguments": {}}),
+    );
+    assert_eq!(mcp.response(id)["result"]["isError"], false);
+
+    let mut lsp = home
+        .command()
+        .arg("lsp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": "initialize",
+                      "params": {"capabilities": {}, "clientInfo": {"name": "span-test"}}})
+    .to_string();
+    let stdin = lsp.stdin.as_mut().unwrap();
+    write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    stdin.flush().unwrap();
+    let mut header = String::new();
+    BufReader::new(lsp.stdout.as_mut().unwrap())
+        .read_line(&mut header)
+        .unwrap();
+    assert!(header.starts_with("Content-Length:"), "{header}");
+
+    let mcp_line = format!("mcp{{method=tools/call id={id}}}");
+    wait_until(Duration::from_secs(10), || {
+        let log = daemon_log(&home);
+        log.lines()
+            .any(|l| l.contains(&mcp_line) && l.contains("tool=list_sessions"))
+            && log
+                .lines()
+                .any(|l| l.contains("lsp{method=initialize id=7}") && l.contains("span-test"))
+    })
+    .unwrap_or_else(|e| panic!("{e}; the log:\n{}", daemon_log(&home)));
+    let _ = lsp.kill();
+    let _ = lsp.wait();
 }

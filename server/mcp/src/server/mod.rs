@@ -46,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// What every connection shares.
 pub struct Shared {
@@ -168,6 +169,17 @@ where
     .await;
     reading.abort();
     served
+}
+
+/// Runs a request's handler in its own `mcp` span (method and JSON-RPC id), so that
+/// whatever it logs says which request it served: rmcp runs every handler in the span of
+/// the connection's serve loop.
+fn in_span<T>(
+    method: &'static str,
+    context: &RequestContext<RoleServer>,
+    handler: impl Future<Output = T>,
+) -> impl Future<Output = T> {
+    handler.instrument(tracing::info_span!("mcp", method, id = %context.id))
 }
 
 /// Whether the request speaks the stateless 2026-07-28 revision.
@@ -523,13 +535,16 @@ impl ServerHandler for LatheServer {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut tools = tools::definitions();
-        if self.shared.fixtures {
-            tools.extend(fixtures::tools());
-        }
-        Ok(ListToolsResult::with_all_items(tools))
+        in_span("tools/list", &context, async {
+            let mut tools = tools::definitions();
+            if self.shared.fixtures {
+                tools.extend(fixtures::tools());
+            }
+            Ok(ListToolsResult::with_all_items(tools))
+        })
+        .await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -545,206 +560,234 @@ impl ServerHandler for LatheServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let args = request.arguments.clone().unwrap_or_default();
-        let responses: Map<String, Value> = request
-            .input_responses
-            .clone()
-            .map(|r| r.into_iter().collect())
-            .unwrap_or_default();
-        let services = self.services();
-        let result: CallToolResult = match request.name.as_ref() {
-            "run_task" => {
-                return Ok(reply_response(
-                    self.run_task(args, request.request_state.clone(), responses, &context)
-                        .await,
-                ));
-            }
-            "reply" => {
-                return Ok(match request.request_state.clone() {
-                    Some(handle) => reply_response(
-                        self.shared
-                            .runs
-                            .clone()
-                            .resume(services, &handle, &responses, caller(&context))
+        in_span("tools/call", &context, async {
+            tracing::info!(tool = %request.name, "call");
+            let args = request.arguments.clone().unwrap_or_default();
+            let responses: Map<String, Value> = request
+                .input_responses
+                .clone()
+                .map(|r| r.into_iter().collect())
+                .unwrap_or_default();
+            let services = self.services();
+            let result: CallToolResult = match request.name.as_ref() {
+                "run_task" => {
+                    return Ok(reply_response(
+                        self.run_task(args, request.request_state.clone(), responses, &context)
                             .await,
-                    ),
-                    None => reply_response(self.reply(args, &context).await),
-                });
-            }
-            "cancel" => match text_arg(&args, "sessionId") {
-                Some(session) => {
-                    let cancelled = self.shared.runs.cancel(&SessionId::from(session));
-                    tools::structured(
-                        if cancelled {
-                            format!("Cancelled the run in session {session}.")
-                        } else {
-                            format!("No run in progress in session {session}.")
-                        },
-                        json!({"sessionId": session, "cancelled": cancelled}),
-                    )
+                    ));
                 }
-                None => tools::failure("`sessionId` is required"),
-            },
-            "code_context" => {
-                let shared = self.shared.clone();
-                tokio::task::spawn_blocking(move || {
-                    tools::code_context(&shared.services, &shared.documents, &args)
-                })
-                .await
-                .unwrap_or_else(|e| tools::failure(format!("code_context failed: {e}")))
-            }
-            "repo_map" => tools::repo_map(services, &args).await,
-            "list_sessions" => tools::list_sessions(services, &args),
-            "sandbox_exec" => return self.sandbox_exec(args, responses, &context).await,
-            name if self.shared.fixtures && name.starts_with("test_") => {
-                let streams = self.shared.response_streams.as_deref();
-                return fixtures::call_tool(name, &args, &context, streams).await;
-            }
-            name => {
-                return Err(ErrorData::invalid_params(format!("no tool {name:?}"), None));
-            }
-        };
-        Ok(result.into())
+                "reply" => {
+                    return Ok(match request.request_state.clone() {
+                        Some(handle) => reply_response(
+                            self.shared
+                                .runs
+                                .clone()
+                                .resume(services, &handle, &responses, caller(&context))
+                                .await,
+                        ),
+                        None => reply_response(self.reply(args, &context).await),
+                    });
+                }
+                "cancel" => match text_arg(&args, "sessionId") {
+                    Some(session) => {
+                        let cancelled = self.shared.runs.cancel(&SessionId::from(session));
+                        tools::structured(
+                            if cancelled {
+                                format!("Cancelled the run in session {session}.")
+                            } else {
+                                format!("No run in progress in session {session}.")
+                            },
+                            json!({"sessionId": session, "cancelled": cancelled}),
+                        )
+                    }
+                    None => tools::failure("`sessionId` is required"),
+                },
+                "code_context" => {
+                    let shared = self.shared.clone();
+                    tokio::task::spawn_blocking(move || {
+                        tools::code_context(&shared.services, &shared.documents, &args)
+                    })
+                    .await
+                    .unwrap_or_else(|e| tools::failure(format!("code_context failed: {e}")))
+                }
+                "repo_map" => tools::repo_map(services, &args).await,
+                "list_sessions" => tools::list_sessions(services, &args),
+                "sandbox_exec" => return self.sandbox_exec(args, responses, &context).await,
+                name if self.shared.fixtures && name.starts_with("test_") => {
+                    let streams = self.shared.response_streams.as_deref();
+                    return fixtures::call_tool(name, &args, &context, streams).await;
+                }
+                name => {
+                    return Err(ErrorData::invalid_params(format!("no tool {name:?}"), None));
+                }
+            };
+            Ok(result.into())
+        })
+        .await
     }
 
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let mut value = catalog::list_resources(self.services(), cursor)?;
-        if self.shared.fixtures && cursor.is_none() {
-            fixtures::add_resources(&mut value);
-        }
-        from_json(complete_result(value))
+        in_span("resources/list", &context, async {
+            let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+            let mut value = catalog::list_resources(self.services(), cursor)?;
+            if self.shared.fixtures && cursor.is_none() {
+                fixtures::add_resources(&mut value);
+            }
+            from_json(complete_result(value))
+        })
+        .await
     }
 
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        let mut value = catalog::resource_templates();
-        if self.shared.fixtures {
-            fixtures::add_templates(&mut value);
-        }
-        from_json(complete_result(value))
+        in_span("resources/templates/list", &context, async {
+            let mut value = catalog::resource_templates();
+            if self.shared.fixtures {
+                fixtures::add_templates(&mut value);
+            }
+            from_json(complete_result(value))
+        })
+        .await
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        if let Some(value) = catalog::read_resource(self.services(), &request.uri)? {
-            return Ok(ReadResourceResponse::Complete(from_json(complete_result(
-                value,
-            ))?));
-        }
-        if self.shared.fixtures
-            && let Some(value) = fixtures::read_resource(&request.uri)
-        {
-            return Ok(ReadResourceResponse::Complete(from_json(complete_result(
-                value,
-            ))?));
-        }
-        Err(ErrorData::resource_not_found(
-            format!("no resource {}", request.uri),
-            Some(json!({"uri": request.uri})),
-        ))
+        in_span("resources/read", &context, async {
+            if let Some(value) = catalog::read_resource(self.services(), &request.uri)? {
+                return Ok(ReadResourceResponse::Complete(from_json(complete_result(
+                    value,
+                ))?));
+            }
+            if self.shared.fixtures
+                && let Some(value) = fixtures::read_resource(&request.uri)
+            {
+                return Ok(ReadResourceResponse::Complete(from_json(complete_result(
+                    value,
+                ))?));
+            }
+            Err(ErrorData::resource_not_found(
+                format!("no resource {}", request.uri),
+                Some(json!({"uri": request.uri})),
+            ))
+        })
+        .await
     }
 
     async fn subscribe(
         &self,
         _request: rmcp::model::SubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.shared.fixtures {
-            Ok(())
-        } else {
-            Err(ErrorData::method_not_found::<
-                rmcp::model::SubscribeRequestMethod,
-            >())
-        }
+        in_span("resources/subscribe", &context, async {
+            if self.shared.fixtures {
+                Ok(())
+            } else {
+                Err(ErrorData::method_not_found::<
+                    rmcp::model::SubscribeRequestMethod,
+                >())
+            }
+        })
+        .await
     }
 
     async fn unsubscribe(
         &self,
         _request: rmcp::model::UnsubscribeRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if self.shared.fixtures {
-            Ok(())
-        } else {
-            Err(ErrorData::method_not_found::<
-                rmcp::model::UnsubscribeRequestMethod,
-            >())
-        }
+        in_span("resources/unsubscribe", &context, async {
+            if self.shared.fixtures {
+                Ok(())
+            } else {
+                Err(ErrorData::method_not_found::<
+                    rmcp::model::UnsubscribeRequestMethod,
+                >())
+            }
+        })
+        .await
     }
 
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let mut value = catalog::list_prompts(self.services(), cursor)?;
-        if self.shared.fixtures && cursor.is_none() {
-            fixtures::add_prompts(&mut value);
-        }
-        from_json(complete_result(value))
+        in_span("prompts/list", &context, async {
+            let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+            let mut value = catalog::list_prompts(self.services(), cursor)?;
+            if self.shared.fixtures && cursor.is_none() {
+                fixtures::add_prompts(&mut value);
+            }
+            from_json(complete_result(value))
+        })
+        .await
     }
 
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let arguments = request.arguments.clone().unwrap_or_default();
-        if self.shared.fixtures
-            && let Some(value) = fixtures::get_prompt(&request.name, &arguments)
-        {
-            return Ok(GetPromptResponse::Complete(from_json(complete_result(
+        in_span("prompts/get", &context, async {
+            let arguments = request.arguments.clone().unwrap_or_default();
+            if self.shared.fixtures
+                && let Some(value) = fixtures::get_prompt(&request.name, &arguments)
+            {
+                return Ok(GetPromptResponse::Complete(from_json(complete_result(
+                    value,
+                ))?));
+            }
+            let value = catalog::get_prompt(self.services(), &request.name, &arguments)?;
+            Ok(GetPromptResponse::Complete(from_json(complete_result(
                 value,
-            ))?));
-        }
-        let value = catalog::get_prompt(self.services(), &request.name, &arguments)?;
-        Ok(GetPromptResponse::Complete(from_json(complete_result(
-            value,
-        ))?))
+            ))?))
+        })
+        .await
     }
 
     async fn complete(
         &self,
         request: CompleteRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let value = serde_json::to_value(&request).unwrap_or_default();
-        let reference = &value["ref"];
-        let argument = value["argument"]["name"].as_str().unwrap_or_default();
-        let prefix = value["argument"]["value"].as_str().unwrap_or_default();
-        let values = if self.shared.fixtures
-            && reference["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("test_"))
-        {
-            fixtures::complete(argument, prefix)
-        } else {
-            catalog::complete(self.services(), reference, argument, prefix)
-        };
-        let total = values.len();
-        from_json(complete_result(
-            json!({"completion": {"values": values, "total": total, "hasMore": false}}),
-        ))
+        in_span("completion/complete", &context, async {
+            let value = serde_json::to_value(&request).unwrap_or_default();
+            let reference = &value["ref"];
+            let argument = value["argument"]["name"].as_str().unwrap_or_default();
+            let prefix = value["argument"]["value"].as_str().unwrap_or_default();
+            let values = if self.shared.fixtures
+                && reference["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("test_"))
+            {
+                fixtures::complete(argument, prefix)
+            } else {
+                catalog::complete(self.services(), reference, argument, prefix)
+            };
+            let total = values.len();
+            from_json(complete_result(
+                json!({"completion": {"values": values, "total": total, "hasMore": false}}),
+            ))
+        })
+        .await
     }
 
     #[allow(deprecated)]
     async fn set_level(
         &self,
         _request: rmcp::model::SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        Ok(())
+        in_span("logging/setLevel", &context, async { Ok(()) }).await
     }
 }

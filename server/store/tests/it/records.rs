@@ -80,3 +80,28 @@ async fn approvals_keep_who_decided() {
     );
     assert_eq!(store.approvals(None).unwrap(), vec![resolved, other]);
 }
+
+#[tokio::test]
+async fn a_session_and_the_events_that_change_it_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
+    let mut bus = store.subscribe();
+    let mut running = session("s", 10);
+    running.status = SessionStatus::Running;
+    let started = lathe_protocol::EventPayload::StepStarted {
+        step_name: "turn 1".into(),
+    };
+
+    let events = store
+        .append_with_session(&running, vec![started.clone()])
+        .await
+        .unwrap();
+
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].seq, 1);
+    assert_eq!(events[0].payload, started);
+    // Whoever sees the event on the bus finds the session as it was written with it.
+    let published = bus.recv().await.unwrap();
+    assert_eq!(published, events[0]);
+    assert_eq!(store.session(&running.id).unwrap(), Some(running));
+}
