@@ -2,10 +2,30 @@
 //!
 //! Nothing is ever written to stdout here: `lathe lsp` and `lathe mcp` own stdout for their
 //! protocol. `LATHE_LOG` (an `EnvFilter` directive) sets the level, `info` by default.
+//! Colours only on a terminal, never in the file.
 
+use std::io::IsTerminal;
 use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, fmt};
+
+/// The default field format under a type of its own. tracing-subscriber keeps a span's
+/// fields formatted once per formatter type, so a file layer sharing stderr's type would
+/// write stderr's colour codes into every span of the file.
+struct FileFields(DefaultFields);
+
+impl<'writer> FormatFields<'writer> for FileFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        writer: Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
+}
 
 /// Keeps the file writer flushing; hold it until the process exits.
 pub struct LogGuard {
@@ -21,6 +41,7 @@ pub fn init(log_dir: Option<&std::path::Path>, quiet: bool) -> LogGuard {
     };
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .with_filter(filter());
     let (file_layer, guard) = match log_dir.and_then(|dir| {
@@ -41,6 +62,7 @@ pub fn init(log_dir: Option<&std::path::Path>, quiet: bool) -> LogGuard {
                 .buffered_lines_limit(4096)
                 .finish(appender);
             let layer = fmt::layer()
+                .fmt_fields(FileFields(DefaultFields::new()))
                 .with_writer(writer)
                 .with_ansi(false)
                 .with_filter(

@@ -179,7 +179,7 @@ fn in_span<T>(
     context: &RequestContext<RoleServer>,
     handler: impl Future<Output = T>,
 ) -> impl Future<Output = T> {
-    handler.instrument(tracing::info_span!("mcp", method, id = %context.id))
+    handler.instrument(tracing::info_span!("mcp", method = %method, id = %context.id))
 }
 
 /// Whether the request speaks the stateless 2026-07-28 revision.
