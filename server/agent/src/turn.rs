@@ -695,7 +695,7 @@ impl<'a> Run<'a> {
                 }
             );
             if alone {
-                self.finish_batch(std::mem::take(&mut batch)).await?;
+                self.finish_batch(std::mem::take(&mut batch)).await;
                 // A call with effects runs only once every earlier result is durable.
                 self.sink.commit(Vec::new()).await?;
                 let output = self.run_alone(prepared).await?;
@@ -704,17 +704,17 @@ impl<'a> Run<'a> {
                 batch.push(prepared);
             }
         }
-        self.finish_batch(batch).await
+        self.finish_batch(batch).await;
+        Ok(())
     }
 
     /// Runs a batch of concurrent read-only calls (and already answered ones), then records
     /// their results in call order.
-    async fn finish_batch(&mut self, batch: Vec<Prepared>) -> Result<(), AgentError> {
+    async fn finish_batch(&mut self, batch: Vec<Prepared>) {
         let outputs = futures::future::join_all(batch.into_iter().map(|p| self.execute(p))).await;
         for output in outputs {
             self.record(output);
         }
-        Ok(())
     }
 
     /// Asks for approval when needed, then runs one call.

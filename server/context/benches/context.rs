@@ -3,7 +3,9 @@
 //! 1. repo map cold build on a ~1,000-file corpus of real sources, and Aider's repo map on the
 //!    same corpus and budget in the same run;
 //! 2. warm rebuild after editing one file (new process with the disk cache, and in memory);
-//! 3. edit + incremental reparse + cursor context on a 10,000-line file, p50/p99.
+//! 3. edit + incremental reparse + cursor context on a 10,000-line file, p50/p99, and how
+//!    many reparses paused at the edit budget (finished, as the LSP does while idle, before
+//!    the next keystroke).
 //!
 //! The corpus (copied once to `<target>/tmp/bench-corpus`, where `<target>` is the target
 //! directory the bench is built in: `$CARGO_TARGET_DIR`, else `target/`): the newest copies, by numeric version, of tokio 1,
@@ -519,6 +521,7 @@ fn keystrokes(doc: &mut Document, what: &str, at: Position) {
     doc.cursor_context(&request, None).unwrap();
     let mut total = Histogram::<u64>::new(3).unwrap();
     let mut edit_only = Histogram::<u64>::new(3).unwrap();
+    let mut settling = Histogram::<u64>::new(3).unwrap();
     for i in 0..3000 {
         let start = Instant::now();
         if i % 2 == 0 {
@@ -531,9 +534,17 @@ fn keystrokes(doc: &mut Document, what: &str, at: Position) {
         let ctx = doc.cursor_context(&request, None).unwrap();
         let all = start.elapsed();
         assert!(!ctx.enclosing.is_empty());
+        // What the LSP sync task does before the next keystroke: finish a paused reparse.
+        let paused = !doc.is_settled();
+        let settle_start = Instant::now();
+        doc.settle(None);
+        let settled = settle_start.elapsed();
         if i >= 200 {
             total.record(all.as_nanos() as u64).unwrap();
             edit_only.record(edited.as_nanos() as u64).unwrap();
+            if paused {
+                settling.record(settled.as_nanos() as u64).unwrap();
+            }
         }
     }
     let us = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
@@ -544,5 +555,12 @@ fn keystrokes(doc: &mut Document, what: &str, at: Position) {
         us(&total, 0.5),
         us(&total, 0.99),
         total.max() as f64 / 1e3,
+    );
+    println!(
+        "  reparses paused at the edit budget: {} of {}; finished between keystrokes in p50 {:.0} us, p99 {:.0} us",
+        settling.len(),
+        total.len(),
+        us(&settling, 0.5),
+        us(&settling, 0.99),
     );
 }

@@ -2,18 +2,24 @@
 //!
 //! Invariants:
 //! - After every [`Document::apply_edit`] the tree is the incremental reparse of the new text
-//!   (`Tree::edit` + reparse with the old tree), structurally equal to a fresh parse.
+//!   (`Tree::edit` + reparse with the old tree), structurally equal to a fresh parse — or, when
+//!   that reparse needs more than the edit's budget (400 µs by default; tree-sitter's
+//!   error recovery can take milliseconds on a large file), the previous tree edited to the
+//!   new text's positions, with the reparse paused until [`Document::settle`] finishes it.
+//!   Readers in between see that edited tree (as editors that parse in the background do); a
+//!   later edit restarts the paused reparse from it, so no edit is ever lost.
 //! - Tags are refreshed lazily: an edit shifts the cached tags and records the byte ranges
 //!   whose syntax changed; the next read re-runs the tags query only over those ranges (tags
 //!   queries are rooted, so this yields exactly the tags a full run would).
 //! - Nothing here panics on bad input: positions are clamped and the clamps returned.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use ropey::Rope;
 use serde::{Deserialize, Serialize};
-use tree_sitter::{InputEdit, Parser, Point, Tree};
+use tree_sitter::{InputEdit, ParseOptions, Parser, Point, Tree};
 
 use crate::error::ContextError;
 use crate::language::{Language, LanguageSpec};
@@ -47,10 +53,17 @@ pub struct Document {
     pub(crate) token_memo: LineMemo,
 }
 
+/// The longest an edit's reparse runs before it is left to [`Document::settle`].
+const EDIT_REPARSE_BUDGET: Duration = Duration::from_micros(400);
+
 struct Syntax {
     spec: &'static LanguageSpec,
     parser: Parser,
     tree: Option<Tree>,
+    /// The parser holds a paused reparse of the current text from `tree`.
+    paused: bool,
+    /// How long an edit's reparse runs before it pauses.
+    edit_budget: Duration,
 }
 
 impl std::fmt::Debug for Document {
@@ -80,6 +93,8 @@ impl Document {
                     spec,
                     parser,
                     tree: None,
+                    paused: false,
+                    edit_budget: EDIT_REPARSE_BUDGET,
                 })
             }
             None => None,
@@ -116,7 +131,7 @@ impl Document {
         self.rope.to_string()
     }
 
-    /// The current syntax tree.
+    /// The current syntax tree (the previous one, edited, while a reparse is paused).
     pub fn tree(&self) -> Option<&Tree> {
         self.syntax.as_ref().and_then(|s| s.tree.as_ref())
     }
@@ -179,18 +194,73 @@ impl Document {
             return self.tree().is_some();
         };
         old_tree.edit(&edit);
-        let new_tree = parse_rope(&mut syntax.parser, &self.rope, Some(&old_tree));
-        if let Some(tree) = &new_tree {
-            self.tags.pending.extend(
-                old_tree
-                    .changed_ranges(tree)
-                    .map(|r| r.start_byte..r.end_byte),
-            );
-        } else {
-            self.tags.tags = None;
+        if std::mem::take(&mut syntax.paused) {
+            // The paused reparse was of the previous text.
+            syntax.parser.reset();
         }
-        syntax.tree = new_tree;
-        syntax.tree.is_some()
+        syntax.tree = Some(old_tree);
+        let deadline = Instant::now() + syntax.edit_budget;
+        self.reparse(Some(deadline));
+        self.tree().is_some()
+    }
+
+    /// Sets how long an edit's reparse may run before it pauses (400 µs by default; zero
+    /// pauses every reparse that is not done at tree-sitter's first progress check).
+    pub fn set_edit_budget(&mut self, budget: Duration) {
+        if let Some(syntax) = self.syntax.as_mut() {
+            syntax.edit_budget = budget;
+        }
+    }
+
+    /// Whether the tree is the parse of the current text (no reparse is paused).
+    pub fn is_settled(&self) -> bool {
+        self.syntax.as_ref().is_none_or(|s| !s.paused)
+    }
+
+    /// Finishes a paused reparse; true when the tree is then the parse of the current text.
+    /// With `budget`, works at most about that long (call again to go on).
+    pub fn settle(&mut self, budget: Option<Duration>) -> bool {
+        if !self.is_settled() {
+            self.reparse(budget.map(|b| Instant::now() + b));
+        }
+        self.is_settled()
+    }
+
+    /// Reparses the current text from the current tree (already edited to it), until done or
+    /// `deadline`; pausing keeps the current tree.
+    fn reparse(&mut self, deadline: Option<Instant>) {
+        let Some(syntax) = self.syntax.as_mut() else {
+            return;
+        };
+        let Some(old_tree) = syntax.tree.take() else {
+            return;
+        };
+        let mut out_of_time =
+            |_: &tree_sitter::ParseState| match deadline.filter(|d| Instant::now() >= *d) {
+                Some(_) => ControlFlow::Break(()),
+                None => ControlFlow::Continue(()),
+            };
+        let options = ParseOptions::new().progress_callback(&mut out_of_time);
+        match parse_rope(
+            &mut syntax.parser,
+            &self.rope,
+            Some(&old_tree),
+            Some(options),
+        ) {
+            Some(tree) => {
+                self.tags.pending.extend(
+                    old_tree
+                        .changed_ranges(&tree)
+                        .map(|r| r.start_byte..r.end_byte),
+                );
+                syntax.tree = Some(tree);
+                syntax.paused = false;
+            }
+            None => {
+                syntax.tree = Some(old_tree);
+                syntax.paused = true;
+            }
+        }
     }
 
     fn shift_tags(&mut self, start: usize, old_end: usize, new_end: usize) {
@@ -220,7 +290,10 @@ impl Document {
     fn reparse_full(&mut self) {
         self.tags = TagCache::default();
         if let Some(syntax) = self.syntax.as_mut() {
-            syntax.tree = parse_rope(&mut syntax.parser, &self.rope, None);
+            if std::mem::take(&mut syntax.paused) {
+                syntax.parser.reset();
+            }
+            syntax.tree = parse_rope(&mut syntax.parser, &self.rope, None, None);
         }
     }
 
@@ -240,17 +313,15 @@ impl Document {
             }
             Some(tags) if !cache.pending.is_empty() => {
                 let ranges = merge_ranges(&mut cache.pending);
-                tags.retain(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
-                for r in &ranges {
-                    tags.extend(tags::extract(
-                        syntax.spec,
-                        tree,
-                        &self.rope,
-                        Some(r.clone()),
-                    ));
-                }
-                tags.sort_by_key(RawTag::order_key);
-                tags.dedup();
+                let mut fresh: Vec<RawTag> = ranges
+                    .iter()
+                    .flat_map(|r| tags::extract(syntax.spec, tree, &self.rope, Some(r.clone())))
+                    .collect();
+                fresh.sort_by_key(RawTag::order_key);
+                let kept = std::mem::take(tags)
+                    .into_iter()
+                    .filter(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
+                *tags = merge_sorted(kept, fresh);
             }
             Some(_) => {}
         }
@@ -262,6 +333,34 @@ impl Document {
 fn intersects(node: &Range<usize>, range: &Range<usize>) -> bool {
     let empty = node.start == node.end;
     (node.end > range.start || (empty && node.end == range.start)) && node.start < range.end
+}
+
+/// Merges tags kept from before an edit with the tags found again over its ranges, both in
+/// [`RawTag::order_key`] order, into one list in that order (kept before fresh among equal
+/// keys) without duplicates: a tag found again can still be among the kept ones when its
+/// node lies outside the ranges that its match touched.
+fn merge_sorted(kept: impl Iterator<Item = RawTag>, fresh: Vec<RawTag>) -> Vec<RawTag> {
+    fn push_unique(out: &mut Vec<RawTag>, tag: RawTag) {
+        // Equal tags have equal keys, and keys are cheap to compare.
+        let repeated = out
+            .last()
+            .is_some_and(|last| last.order_key() == tag.order_key() && *last == tag);
+        if !repeated {
+            out.push(tag);
+        }
+    }
+    let mut out: Vec<RawTag> = Vec::with_capacity(kept.size_hint().0 + fresh.len());
+    let mut fresh = fresh.into_iter().peekable();
+    for tag in kept {
+        while let Some(found) = fresh.next_if(|f| f.order_key() < tag.order_key()) {
+            push_unique(&mut out, found);
+        }
+        push_unique(&mut out, tag);
+    }
+    for found in fresh {
+        push_unique(&mut out, found);
+    }
+    out
 }
 
 /// Sorts, widens by one byte on each side (so that tags squashed to an empty range at an
@@ -283,7 +382,12 @@ fn merge_ranges(pending: &mut Vec<Range<usize>>) -> Vec<Range<usize>> {
 }
 
 /// Parses the rope chunk by chunk (no copy of the text).
-pub(crate) fn parse_rope(parser: &mut Parser, rope: &Rope, old: Option<&Tree>) -> Option<Tree> {
+fn parse_rope(
+    parser: &mut Parser,
+    rope: &Rope,
+    old: Option<&Tree>,
+    options: Option<ParseOptions<'_>>,
+) -> Option<Tree> {
     let len = rope.len_bytes();
     let mut read = |byte: usize, _: Point| -> &[u8] {
         if byte >= len {
@@ -292,5 +396,5 @@ pub(crate) fn parse_rope(parser: &mut Parser, rope: &Rope, old: Option<&Tree>) -
         let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
         chunk.as_bytes().get(byte - chunk_start..).unwrap_or(&[])
     };
-    parser.parse_with_options(&mut read, old, None)
+    parser.parse_with_options(&mut read, old, options)
 }

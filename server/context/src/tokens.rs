@@ -7,8 +7,7 @@
 //! line breaks (blank lines) count one token per break instead of one per run: the line by
 //! line count is an upper bound, within a few percent.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use tiktoken_rs::CoreBPE;
@@ -53,7 +52,7 @@ const MEMO_LIMIT: usize = 65_536;
 /// mostly unchanged text costs hashing, not tokenizing.
 #[derive(Debug, Default)]
 pub(crate) struct LineMemo {
-    counts: HashMap<u64, u32>,
+    counts: rustc_hash::FxHashMap<u64, u32>,
 }
 
 impl LineMemo {
@@ -64,11 +63,9 @@ impl LineMemo {
         }
         text.split_inclusive('\n')
             .map(|line| {
-                let mut hasher = DefaultHasher::new();
-                line.hash(&mut hasher);
                 *self
                     .counts
-                    .entry(hasher.finish())
+                    .entry(rustc_hash::FxBuildHasher.hash_one(line))
                     .or_insert_with(|| counter.count(line) as u32) as usize
             })
             .sum()

@@ -14,12 +14,16 @@
 //!   about as much memory as 50 times its text), the most recent one always; the others
 //!   are plain ropes, parsed again when they are changed or asked about;
 //! - every applied change bumps the connection's change counter, so a task waiting for an
-//!   edit of its own to show up wakes up.
+//!   edit of its own to show up wakes up;
+//! - a keystroke whose reparse outlasts its budget leaves the document with its previous
+//!   tree, edited (lathe-context's `Document::settle`); [`Documents::settle`] finishes such
+//!   reparses in slices while no change is waiting.
 
 use lathe_context::{Clamp, Document, Encoding, Language, TextRange};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// How many documents keep their syntax tree, at most.
@@ -226,6 +230,31 @@ impl Documents {
         }
     }
 
+    /// Works for up to about `budget` on a reparse that an edit left paused (the most
+    /// recently used document first); true while some document still has one.
+    pub fn settle(&self, budget: Duration) -> bool {
+        let recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut worked = false;
+        for uri in recent.iter().take(PARSED) {
+            let Some(handle) = self.get(uri) else {
+                continue;
+            };
+            let mut open = lock(&handle);
+            if open.doc.is_settled() {
+                continue;
+            }
+            if worked || !open.doc.settle(Some(budget)) {
+                return true;
+            }
+            worked = true;
+        }
+        false
+    }
+
     /// Closes a document; `false` when it was not open.
     pub fn close(&self, uri: &str) -> bool {
         self.recent
@@ -334,5 +363,34 @@ mod tests {
             "each big text is over half the budget"
         );
         assert!(!parsed(&documents, "file:///s3.rs"));
+    }
+
+    #[test]
+    fn paused_reparses_are_finished_in_slices() {
+        let documents = Documents::default();
+        let uri = "file:///big.rs";
+        let text = "fn f(a: u32) -> u32 {\n    a + 1\n}\n".repeat(3000);
+        documents.open(uri, "rust", 1, &text).unwrap();
+        keystroke(&documents, uri, 2);
+        let handle = documents.get(uri).unwrap();
+        lock(&handle).doc.set_edit_budget(Duration::ZERO);
+        let error = ContentChange::Range {
+            range: TextRange::point(lathe_context::Position::new(4501, 0)),
+            text: "x".into(),
+        };
+        documents.change(uri, 3, vec![error], Encoding::Utf16);
+        assert!(
+            !lock(&handle).doc.is_settled(),
+            "the keystroke's reparse paused"
+        );
+
+        let mut slices = 0;
+        while documents.settle(Duration::from_micros(200)) {
+            slices += 1;
+            assert!(slices < 100_000, "settling makes progress");
+        }
+        let open = lock(&handle);
+        assert!(open.doc.is_settled());
+        assert!(open.doc.has_syntax_errors(), "the tree is the new text's");
     }
 }

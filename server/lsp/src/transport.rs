@@ -15,7 +15,8 @@
 //! number), so that whatever it logs says which request it served.
 //!
 //! Invariants: `didOpen`/`didChange`/`didClose` are numbered as they are read and applied
-//! strictly in that order by one sync task on a blocking thread (tower-lsp-server alone
+//! strictly in that order by one sync task on a blocking thread, which finishes paused
+//! reparses while none is waiting (tower-lsp-server alone
 //! would run notification handlers concurrently; reparsing stays off the async workers); a request is dispatched only once every earlier sync
 //! notification is applied — except `textDocument/codeAction` on an open document, whose
 //! listing reads no text, so that typing never delays the lightbulb;
@@ -93,7 +94,7 @@ async fn read_loop<R: AsyncRead + Unpin>(
     // A blocking thread: reparsing a large document must not hold up an async worker
     // that requests, responses and other connections need.
     tokio::task::spawn_blocking(move || {
-        while let Some((seq, request)) = sync_rx.blocking_recv() {
+        while let Some((seq, request)) = next_sync(&mut sync_rx, &sync_conn) {
             let _span = tracing::info_span!("lsp", method = request.method(), seq).entered();
             if let Some(notices) = handle_sync(&sync_conn, &request) {
                 send_notices(&sync_conn, notices);
@@ -175,6 +176,27 @@ async fn read_loop<R: AsyncRead + Unpin>(
         });
     }
 }
+
+/// The next sync notification. While none is waiting, finishes paused reparses in slices
+/// of [`SETTLE_SLICE`], so that a keystroke waits behind at most one slice.
+fn next_sync(
+    rx: &mut mpsc::UnboundedReceiver<(u64, Request)>,
+    conn: &Conn,
+) -> Option<(u64, Request)> {
+    loop {
+        match rx.try_recv() {
+            Ok(next) => return Some(next),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) if !conn.documents.settle(SETTLE_SLICE) => {
+                return rx.blocking_recv();
+            }
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+    }
+}
+
+/// How long the sync task works on a paused reparse before looking for changes again.
+const SETTLE_SLICE: std::time::Duration = std::time::Duration::from_millis(2);
 
 const SYNC: [&str; 3] = [
     "textDocument/didOpen",

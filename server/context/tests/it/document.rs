@@ -6,6 +6,7 @@ use lathe_context::{
 use pretty_assertions::assert_eq;
 use proptest::prelude::*;
 use std::ops::Range;
+use std::time::Duration;
 
 use tree_sitter::{InputEdit, Parser, Point, Tree};
 
@@ -244,7 +245,18 @@ fn assert_same_tree(actual: &[NodeShape], expected: &[NodeShape], what: &dyn std
 /// and points); the tree equals a fresh parse whenever the fresh parse has no syntax error
 /// (tree-sitter's error recovery may depend on the edit history); and the incrementally
 /// maintained tags equal the tags of a fresh document whenever the trees agree.
-fn check_incremental(base: &str, language: Language, encoding: Encoding, edits: &[Edit]) {
+///
+/// With `pause_every_edit`, each edit's reparse gets no time and [`Document::settle`]
+/// finishes it; without, it gets all the time it needs. A paused and resumed reparse gives
+/// the very same tree wherever the text is valid; in error recovery it may differ from the
+/// uninterrupted one, as error recovery depends on history.
+fn check_incremental(
+    base: &str,
+    language: Language,
+    encoding: Encoding,
+    edits: &[Edit],
+    pause_every_edit: bool,
+) {
     let grammar: tree_sitter::Language = match language {
         Language::Rust => tree_sitter_rust::LANGUAGE.into(),
         _ => tree_sitter_python::LANGUAGE.into(),
@@ -254,11 +266,17 @@ fn check_incremental(base: &str, language: Language, encoding: Encoding, edits: 
     let mut text = base.to_owned();
     let mut tree = parser.parse(&text, None).unwrap();
     let mut doc = Document::new(base, Some(language)).unwrap();
+    doc.set_edit_budget(if pause_every_edit {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(3600)
+    });
     // Prime the tag cache so that later reads are incremental.
     doc.tags(encoding);
     for edit in edits {
         let r = range(edit.start.0, edit.start.1, edit.end.0, edit.end.1);
         doc.apply_edit(r, &edit.text, encoding);
+        assert!(doc.settle(None), "a reparse without a budget finishes");
 
         let a = reference_offset(&text, edit.start, encoding);
         let b = reference_offset(&text, edit.end, encoding);
@@ -279,7 +297,9 @@ fn check_incremental(base: &str, language: Language, encoding: Encoding, edits: 
         assert_eq!(doc.text(), text, "text after {edit:?}");
         let what = format!("after {edit:?} on {text:?}");
         let incremental = shape(doc.tree().unwrap());
-        assert_same_tree(&incremental, &shape(&tree), &what);
+        if !pause_every_edit || !tree.root_node().has_error() {
+            assert_same_tree(&incremental, &shape(&tree), &what);
+        }
         let mut fresh = Document::new(&text, Some(language)).unwrap();
         let fresh_shape = shape(fresh.tree().unwrap());
         if !fresh.has_syntax_errors() {
@@ -324,21 +344,71 @@ proptest! {
 
     #[test]
     fn incremental_rust_utf8(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
-        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf8, &edits);
+        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf8, &edits, false);
     }
 
     #[test]
     fn incremental_rust_utf16(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
-        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf16, &edits);
+        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf16, &edits, false);
     }
 
     #[test]
     fn incremental_python_utf16(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
-        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf16, &edits);
+        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf16, &edits, false);
     }
 
     #[test]
     fn incremental_python_utf8(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
-        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf8, &edits);
+        check_incremental(PYTHON_BASE, Language::Python, Encoding::Utf8, &edits, false);
     }
+
+    #[test]
+    fn paused_reparses_resume_to_the_same_tree(edits in proptest::collection::vec(edit_strategy(), 1..12)) {
+        check_incremental(RUST_BASE, Language::Rust, Encoding::Utf16, &edits, true);
+    }
+}
+
+/// A keystroke that makes a syntax error in a large file: the reparse pauses at once (no
+/// budget), readers get the previous tree edited to the new text, more keystrokes restart
+/// the paused reparse from it, and settling gives the fresh parse, tags included.
+#[test]
+fn a_paused_reparse_keeps_an_edited_tree_until_settled() {
+    let item = "fn item_N(a: u32) -> u32 {\n    let b = a + 1;\n    b * 2\n}\n";
+    let base: String = (0..2000)
+        .map(|i| item.replace('N', &i.to_string()))
+        .collect();
+    let mut doc = Document::new(&base, Some(Language::Rust)).unwrap();
+    doc.tags(Encoding::Utf8);
+    doc.set_edit_budget(Duration::ZERO);
+    // Line 4001 is `    let b = a + 1;` of item_1000.
+    doc.apply_edit(range(4001, 0, 4001, 0), "x", Encoding::Utf8);
+    assert!(!doc.is_settled());
+    let stale = doc.tree().unwrap().root_node();
+    assert_eq!(
+        stale.end_byte(),
+        base.len() + 1,
+        "the tree covers the new text"
+    );
+    let tags = doc.tags(Encoding::Utf8);
+    assert!(
+        tags.iter().any(|t| t.name == "item_1999"),
+        "tags come from the edited tree"
+    );
+
+    doc.apply_edit(range(4001, 1, 4001, 1), "y", Encoding::Utf8);
+    assert!(doc.settle(None));
+    assert!(doc.text().contains("\nxy    let b = a + 1;\n"));
+    assert!(doc.has_syntax_errors());
+
+    doc.apply_edit(range(4001, 0, 4001, 2), "", Encoding::Utf8);
+    doc.apply_edit(range(0, 3, 0, 3), "z", Encoding::Utf8);
+    assert!(!doc.is_settled());
+    assert!(doc.settle(None));
+    let mut fresh = Document::new(&doc.text(), Some(Language::Rust)).unwrap();
+    assert_eq!(
+        doc.tree().unwrap().root_node().to_sexp(),
+        fresh.tree().unwrap().root_node().to_sexp()
+    );
+    assert_eq!(doc.tags(Encoding::Utf8), fresh.tags(Encoding::Utf8));
+    assert!(doc.tags(Encoding::Utf8).iter().any(|t| t.name == "zitem_0"));
 }
