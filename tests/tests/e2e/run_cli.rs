@@ -324,6 +324,85 @@ async fn skill_fix_sends_its_system_prompt_template_and_exactly_its_tools() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn skill_arguments_and_the_file_fill_the_template_and_unknown_ones_are_refused() {
+    let model = ScriptedModel::start(Script::new([
+        Step::text("Planned.").expecting(Expect {
+            user_contains: Some("Migrating to: Python 3.12".into()),
+            ..Expect::default()
+        }),
+        Step::text("It adds.").expecting(Expect {
+            user_contains: Some("File: `src/lib.rs` (rust)".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = workspace();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "pub fn add() {}\n").unwrap();
+    let run = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &[
+            "the scripts",
+            "--skill",
+            "migrate",
+            "--arg",
+            "from=Python 3.8",
+            "--arg",
+            "to=Python 3.12",
+        ],
+    )
+    .await;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    let user = model.requests()[0].messages()[1]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(user.contains("Migrating from: Python 3.8"), "{user}");
+    assert!(user.contains("the scripts"), "{user}");
+
+    let explained = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["add", "--skill", "explain", "--file", "src/lib.rs"],
+    )
+    .await;
+    assert_eq!(explained.code(), Some(0), "{}", explained.stderr());
+    model.assert_played();
+
+    let unknown = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["x", "--skill", "migrate", "--arg", "version=3"],
+    )
+    .await;
+    assert_eq!(unknown.code(), Some(1));
+    assert!(
+        unknown.stderr().contains("version") && unknown.stderr().contains("from, to"),
+        "{}",
+        unknown.stderr()
+    );
+    let malformed = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["x", "--skill", "migrate", "--arg", "to"],
+    )
+    .await;
+    assert_eq!(malformed.code(), Some(2), "clap's usage error");
+    assert!(
+        malformed.stderr().contains("expected NAME=VALUE"),
+        "{}",
+        malformed.stderr()
+    );
+}
+
 /// The first words of Lathe's default system prompt, which every skill's prompt extends.
 fn lathe_agent_default_prompt_start() -> &'static str {
     "You are Lathe, a coding agent"

@@ -32,12 +32,28 @@ pub struct RunArgs {
     /// Run a skill; the prompt becomes its input.
     #[arg(long)]
     skill: Option<String>,
+    /// A named argument of the skill (repeatable), such as `--arg to="Python 3.12"`.
+    #[arg(long = "arg", value_name = "NAME=VALUE", requires = "skill", value_parser = skill_argument)]
+    arguments: Vec<(String, String)>,
+    /// The file the skill is about: its `{{file}}` and `{{language}}`.
+    #[arg(long, requires = "skill")]
+    file: Option<PathBuf>,
     /// The workspace (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
     /// Continue a stored session.
     #[arg(long)]
     session: Option<String>,
+}
+
+/// `NAME=VALUE`, split at the first `=`.
+fn skill_argument(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got `{raw}`")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -131,6 +147,18 @@ async fn run_agent(
             let roots = paths.skill_roots(Some(workspace));
             let vars = SkillVars {
                 input: args.prompt.clone(),
+                file: args
+                    .file
+                    .as_deref()
+                    .map(|f| relative_to(f, workspace))
+                    .unwrap_or_default(),
+                language: args
+                    .file
+                    .as_deref()
+                    .and_then(lathe_context::Language::from_path)
+                    .map(|l| l.name().to_owned())
+                    .unwrap_or_default(),
+                arguments: args.arguments.iter().cloned().collect(),
                 ..SkillVars::default()
             };
             let rendered = lathe_skills::Registry::new(roots)
@@ -192,4 +220,17 @@ async fn stopped() {
         _ = term.recv() => {}
         _ = hangup.recv() => {}
     }
+}
+
+/// `file` as the skill should name it: relative to the workspace when inside it.
+fn relative_to(file: &Path, workspace: &Path) -> String {
+    let absolute = file
+        .canonicalize()
+        .or_else(|_| std::path::absolute(file))
+        .unwrap_or_else(|_| file.to_owned());
+    absolute
+        .strip_prefix(workspace)
+        .unwrap_or(&absolute)
+        .display()
+        .to_string()
 }
