@@ -315,8 +315,11 @@ async fn chat_send(
                     format!("unknown command /{name}; type / at the start of a line for the list"),
                 )
             })?;
-            if skill.spec().kind == SkillKind::Action {
-                return chat_action(conn, &uri, skill.name(), input, continued).await;
+            // `/help <question>` is answered by the model from the skill's facts; every
+            // other use of an action is answered here.
+            let question = skill.name() == "help" && !input.trim().is_empty();
+            if skill.spec().kind == SkillKind::Action && !question {
+                return chat_action(conn, &uri, skill.name(), continued).await;
             }
             let vars = SkillVars {
                 input: input.clone(),
@@ -337,17 +340,16 @@ async fn chat_send(
     Ok(json!(runs::start(conn, plan).await?))
 }
 
-/// Built-in actions typed in a chat document (`/help`, `/undo`).
+/// Built-in actions typed in a chat document (`/help` without a question, `/undo`).
 async fn chat_action(
     conn: &Arc<Conn>,
     uri: &str,
     name: &str,
-    input: &str,
     session: Option<SessionId>,
 ) -> Result<Value, LspError> {
     let peer = conn.session()?.peer.clone();
     let text = match name {
-        "help" if input.is_empty() => {
+        "help" => {
             let snapshot = conn.session()?.skills.snapshot();
             let mut lines = vec!["## Lathe\n\nSlash commands:\n".to_owned()];
             for skill in snapshot.skills() {

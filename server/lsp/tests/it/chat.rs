@@ -167,6 +167,47 @@ async fn slash_commands_complete_from_the_skills_and_help_answers_inline() {
 }
 
 #[tokio::test]
+async fn help_with_a_question_is_answered_by_the_model_from_the_skills_facts() {
+    let steps = vec![
+        Step::text("Add it under [mcp_servers] or in .mcp.json.").expecting(Expect {
+            system_contains: Some("You answer questions about using Lathe".into()),
+            user_contains: Some("how do I add an MCP server?".into()),
+            ..Expect::default()
+        }),
+    ];
+    let harness = Harness::new(steps, &[]).await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(&harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    let uri = harness.uri("help.lathe.md");
+    editor
+        .open(
+            &uri,
+            "markdown",
+            "## You\n\n/help how do I add an MCP server?\n",
+        )
+        .await;
+    let started = editor
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "lathe.chat.send", "arguments": [{"uri": uri}]}),
+        )
+        .await;
+    editor.progress_until_end(&started["progressToken"]).await;
+    harness.model.assert_played();
+    assert!(
+        harness.model.requests()[0].tool_names().is_empty(),
+        "help needs no tools"
+    );
+    assert!(
+        editor
+            .text(&uri)
+            .contains("Add it under [mcp_servers] or in .mcp.json.")
+    );
+}
+
+#[tokio::test]
 async fn an_approval_answered_elsewhere_wins_and_the_late_answer_is_refused() {
     let steps = vec![
         Step::tool_calls([(
