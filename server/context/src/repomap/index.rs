@@ -9,7 +9,8 @@
 //!   only spare reading files that are certainly unchanged (see [`super::cache`]).
 //! - Parsing runs on up to `threads` worker threads; results do not depend on scheduling.
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,7 +74,7 @@ pub struct RepoIndex {
     /// in ns since the epoch: stats older than this by `RACY_NS` are trusted.
     saved_ns: u128,
     pub(crate) report: ScanReport,
-    by_name: OnceLock<HashMap<String, Vec<(String, usize)>>>,
+    by_name: OnceLock<FxHashMap<String, Vec<(String, usize)>>>,
 }
 
 impl std::fmt::Debug for RepoIndex {
@@ -341,9 +342,9 @@ impl RepoIndex {
         scan::relative(&self.root, &abs)
     }
 
-    fn name_index(&self) -> &HashMap<String, Vec<(String, usize)>> {
+    fn name_index(&self) -> &FxHashMap<String, Vec<(String, usize)>> {
         self.by_name.get_or_init(|| {
-            let mut map: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+            let mut map: FxHashMap<String, Vec<(String, usize)>> = FxHashMap::default();
             for (path, entry) in &self.files {
                 for (i, def) in entry.summary.iter().flat_map(|s| s.defs.iter().enumerate()) {
                     if def.kind != SymbolKind::Impl {

@@ -9,7 +9,8 @@
 //!   of the text is the sum of its lines' counts (o200k pieces never span a line break),
 //!   which lets packing compute each item's cost without re-counting the whole map.
 
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::cache::FileEntry;
@@ -36,7 +37,7 @@ pub(crate) struct Packed<'a> {
 
 struct Costs<'c> {
     counter: &'c TokenCounter,
-    lines: HashMap<(usize, u32), usize>,
+    lines: FxHashMap<(usize, u32), usize>,
     gap: usize,
 }
 
@@ -101,12 +102,12 @@ pub(crate) fn pack<'a>(
 ) -> Packed<'a> {
     let mut costs = Costs {
         counter,
-        lines: HashMap::new(),
+        lines: FxHashMap::default(),
         gap: counter.count(&format!("{GAP}\n")),
     };
     let mut chosen: BTreeMap<usize, Chosen<'a>> = BTreeMap::new();
-    let mut file_costs: HashMap<usize, usize> = HashMap::new();
-    let mut headers: HashMap<usize, usize> = HashMap::new();
+    let mut file_costs: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut headers: FxHashMap<usize, usize> = FxHashMap::default();
     let mut total = 0usize;
     let mut accepted = Vec::new();
     let mut misses = 0usize;

@@ -8,7 +8,8 @@
 //!   defines; its weight grows with the square root of the reference count and with how
 //!   specific the name is, and is multiplied for references made by focus files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::cache::FileEntry;
 use crate::language::SymbolKind;
@@ -44,7 +45,7 @@ pub(crate) fn rank(
 ) -> (Vec<f64>, Vec<Item>) {
     let n = files.len();
     // Looked up once per reference, never iterated: a hash map keeps ranking deterministic.
-    let mut defines: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut defines: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (i, (_, entry)) in files.iter().enumerate() {
         for def in entry.summary.iter().flat_map(|s| &s.defs) {
             if def.kind != SymbolKind::Impl {
@@ -84,7 +85,7 @@ pub(crate) fn rank(
     for &(s, _, w, _) in &edges {
         out_weight[s] += w;
     }
-    let mut def_rank: HashMap<(usize, &str), f64> = HashMap::new();
+    let mut def_rank: FxHashMap<(usize, &str), f64> = FxHashMap::default();
     for &(s, d, w, name) in &edges {
         *def_rank.entry((d, name)).or_default() += ranks[s] * w / out_weight[s];
     }
