@@ -3,7 +3,7 @@
 //! Invariants:
 //! - After every [`Document::apply_edit`] the tree is the incremental reparse of the new text
 //!   (`Tree::edit` + reparse with the old tree), structurally equal to a fresh parse — or, when
-//!   that reparse needs more than the edit's budget (400 µs by default; tree-sitter's
+//!   that reparse needs more than the edit's budget (300 µs by default; tree-sitter's
 //!   error recovery can take milliseconds on a large file), the previous tree edited to the
 //!   new text's positions, with the reparse paused until [`Document::settle`] finishes it.
 //!   Readers in between see that edited tree (as editors that parse in the background do); a
@@ -54,7 +54,7 @@ pub struct Document {
 }
 
 /// The longest an edit's reparse runs before it is left to [`Document::settle`].
-const EDIT_REPARSE_BUDGET: Duration = Duration::from_micros(400);
+const EDIT_REPARSE_BUDGET: Duration = Duration::from_micros(300);
 
 struct Syntax {
     spec: &'static LanguageSpec,
@@ -204,7 +204,7 @@ impl Document {
         self.tree().is_some()
     }
 
-    /// Sets how long an edit's reparse may run before it pauses (400 µs by default; zero
+    /// Sets how long an edit's reparse may run before it pauses (300 µs by default; zero
     /// pauses every reparse that is not done at tree-sitter's first progress check).
     pub fn set_edit_budget(&mut self, budget: Duration) {
         if let Some(syntax) = self.syntax.as_mut() {
@@ -318,10 +318,8 @@ impl Document {
                     .flat_map(|r| tags::extract(syntax.spec, tree, &self.rope, Some(r.clone())))
                     .collect();
                 fresh.sort_by_key(RawTag::order_key);
-                let kept = std::mem::take(tags)
-                    .into_iter()
-                    .filter(|t| !ranges.iter().any(|r| intersects(&t.node, r)));
-                *tags = merge_sorted(kept, fresh);
+                fresh.dedup();
+                refresh_tags(tags, fresh, &ranges);
             }
             Some(_) => {}
         }
@@ -335,32 +333,46 @@ fn intersects(node: &Range<usize>, range: &Range<usize>) -> bool {
     (node.end > range.start || (empty && node.end == range.start)) && node.start < range.end
 }
 
-/// Merges tags kept from before an edit with the tags found again over its ranges, both in
-/// [`RawTag::order_key`] order, into one list in that order (kept before fresh among equal
-/// keys) without duplicates: a tag found again can still be among the kept ones when its
-/// node lies outside the ranges that its match touched.
-fn merge_sorted(kept: impl Iterator<Item = RawTag>, fresh: Vec<RawTag>) -> Vec<RawTag> {
-    fn push_unique(out: &mut Vec<RawTag>, tag: RawTag) {
-        // Equal tags have equal keys, and keys are cheap to compare.
-        let repeated = out
-            .last()
-            .is_some_and(|last| last.order_key() == tag.order_key() && *last == tag);
-        if !repeated {
-            out.push(tag);
+/// Replaces the tags over `ranges` by `fresh` (the tags found again there), keeping `tags`
+/// in [`RawTag::order_key`] order without duplicates. Most tags found again are unchanged:
+/// they stay where they are, so a keystroke moves only the tags it really changed. (A tag
+/// found again may also lie outside the ranges, when only its match touched them.)
+fn refresh_tags(tags: &mut Vec<RawTag>, fresh: Vec<RawTag>, ranges: &[Range<usize>]) {
+    let position = |list: &[RawTag], tag: &RawTag| -> Result<usize, usize> {
+        let key = tag.order_key();
+        let first = list.partition_point(|t| t.order_key() < key);
+        let run = list[first..].partition_point(|t| t.order_key() == key);
+        list[first..first + run]
+            .iter()
+            .position(|t| t == tag)
+            .map(|i| first + i)
+            .ok_or(first + run)
+    };
+    let mut found = vec![false; fresh.len()];
+    let mut stale = Vec::new();
+    for (i, tag) in tags.iter().enumerate() {
+        if !ranges.iter().any(|r| intersects(&tag.node, r)) {
+            continue;
+        }
+        match position(&fresh, tag) {
+            Ok(j) if !found[j] => found[j] = true,
+            _ => stale.push(i),
         }
     }
-    let mut out: Vec<RawTag> = Vec::with_capacity(kept.size_hint().0 + fresh.len());
-    let mut fresh = fresh.into_iter().peekable();
-    for tag in kept {
-        while let Some(found) = fresh.next_if(|f| f.order_key() < tag.order_key()) {
-            push_unique(&mut out, found);
+    if !stale.is_empty() {
+        let mut index = 0;
+        let mut stale = stale.into_iter().peekable();
+        tags.retain(|_| {
+            let keep = stale.next_if_eq(&index).is_none();
+            index += 1;
+            keep
+        });
+    }
+    for (tag, _) in fresh.into_iter().zip(found).filter(|(_, found)| !found) {
+        if let Err(at) = position(tags, &tag) {
+            tags.insert(at, tag);
         }
-        push_unique(&mut out, tag);
     }
-    for found in fresh {
-        push_unique(&mut out, found);
-    }
-    out
 }
 
 /// Sorts, widens by one byte on each side (so that tags squashed to an empty range at an
