@@ -15,7 +15,7 @@ fi
 # Peers. Each script is idempotent and quick when everything is already there.
 # shellcheck source=../.ci/dockerd.sh
 source .ci/dockerd.sh
-for peers in .ci/mcp-peers.sh .ci/lsp-peers.sh; do
+for peers in .ci/mcp-peers.sh .ci/lsp-peers.sh .ci/browser.sh; do
     if [ -f "$peers" ]; then
         bash "$peers"
     fi

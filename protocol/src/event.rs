@@ -166,6 +166,8 @@ pub enum CustomEvent {
     Usage(Usage),
     #[serde(rename = "sandbox.output")]
     SandboxOutput(SandboxOutput),
+    #[serde(rename = "sandbox.exited")]
+    SandboxExited(SandboxExited),
     #[serde(rename = "context.compacted")]
     ContextCompacted(ContextCompacted),
 }
@@ -241,6 +243,19 @@ pub struct SandboxOutput {
     pub tool_call_id: Option<ToolCallId>,
     pub stream: OutputStream,
     pub text: String,
+}
+
+/// A sandboxed command ended: how, and how long it ran (the dashboard's exec times).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxExited {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<ToolCallId>,
+    /// The backend that ran it (`docker`, `bwrap`, `none`).
+    pub backend: String,
+    /// The exit code, with the shell's conventions for a timeout (124) or a kill.
+    pub exit_code: i32,
+    pub duration_ms: u64,
 }
 
 /// Old turns were replaced by a summary in the model's context (the log keeps them).

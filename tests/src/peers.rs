@@ -1,6 +1,7 @@
 //! Where the real peers the tests drive are installed: `.ci/mcp-peers.sh` puts the MCP
 //! peers under `$LATHE_MCP_PEERS` (default `/opt/lathe-mcp-peers`) and `.ci/lsp-peers.sh`
-//! the LSP peers under `$LATHE_LSP_PEERS` (default `/opt/lathe-lsp-peers`).
+//! the LSP peers under `$LATHE_LSP_PEERS` (default `/opt/lathe-lsp-peers`); `.ci/browser.sh`
+//! installs Chromium and ChromeDriver.
 //!
 //! Invariant: a missing installation fails the test with the command that installs it,
 //! never skips it.
@@ -32,4 +33,18 @@ pub fn lsp() -> PathBuf {
 
 fn installed(variable: &str, default: &str) -> PathBuf {
     std::env::var_os(variable).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+/// The browser: Chromium and ChromeDriver (`$LATHE_CHROMIUM`, `$LATHE_CHROMEDRIVER`, by
+/// default Debian's `/usr/bin/chromium` and `/usr/bin/chromedriver`).
+pub fn browser() -> (PathBuf, PathBuf) {
+    let chromium = installed("LATHE_CHROMIUM", "/usr/bin/chromium");
+    let driver = installed("LATHE_CHROMEDRIVER", "/usr/bin/chromedriver");
+    assert!(
+        chromium.exists() && driver.exists(),
+        "Chromium or ChromeDriver is missing ({}, {}): run .ci/browser.sh",
+        chromium.display(),
+        driver.display()
+    );
+    (chromium, driver)
 }

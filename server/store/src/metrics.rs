@@ -10,7 +10,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Upper bounds, in milliseconds, of the latency histogram buckets.
-pub const LATENCY_BUCKETS_MS: [u64; 10] = [
+pub const LATENCY_BUCKETS_MS: [u64; 13] = [
+    5,
+    10,
+    25,
     50,
     100,
     250,
@@ -38,7 +41,12 @@ pub enum MetricKey {
     ToolErrors,
     ApprovalsRequested,
     ApprovalsDenied,
+    SandboxExecs,
+    SandboxExecFailures,
 }
+
+/// The latency histograms the store keeps.
+pub const HISTOGRAMS: [&str; 3] = ["model_latency_ms", "model_ttft_ms", "sandbox_exec_ms"];
 
 impl MetricKey {
     /// The counter's stored name.
@@ -55,6 +63,8 @@ impl MetricKey {
             MetricKey::ToolErrors => "tool_errors",
             MetricKey::ApprovalsRequested => "approvals_requested",
             MetricKey::ApprovalsDenied => "approvals_denied",
+            MetricKey::SandboxExecs => "sandbox_execs",
+            MetricKey::SandboxExecFailures => "sandbox_exec_failures",
         }
     }
 }
@@ -70,6 +80,40 @@ impl Metrics {
     /// The total of one counter.
     pub fn total(&self, key: MetricKey) -> u64 {
         self.totals.get(key.name()).copied().unwrap_or(0)
+    }
+
+    /// The calls per bucket of one histogram in `counters` (the totals or one day's), in
+    /// the order of [`LATENCY_BUCKETS_MS`] (not cumulative).
+    pub fn buckets(counters: &BTreeMap<String, u64>, histogram: &str) -> Vec<u64> {
+        LATENCY_BUCKETS_MS
+            .iter()
+            .map(|bound| {
+                counters
+                    .get(&latency_bucket(histogram, *bound))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
+    /// The `q`-quantile (0 < q <= 1) of a histogram's totals as the upper bound of the
+    /// bucket it falls in (`u64::MAX` for the open last bucket), or `None` without calls.
+    pub fn quantile(&self, histogram: &str, q: f64) -> Option<u64> {
+        let buckets = Metrics::buckets(&self.totals, histogram);
+        let count: u64 = buckets.iter().sum();
+        if count == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).max(1);
+        let mut cumulative = 0;
+        LATENCY_BUCKETS_MS
+            .iter()
+            .zip(buckets)
+            .find(|(_, calls)| {
+                cumulative += calls;
+                cumulative >= rank
+            })
+            .map(|(bound, _)| *bound)
     }
 }
 
@@ -116,6 +160,19 @@ impl Deltas {
                 if let Some(ttft) = usage.time_to_first_token_ms {
                     self.add(&latency_bucket("model_ttft_ms", ttft), day, 1);
                 }
+            }
+            EventPayload::Custom(CustomEvent::SandboxExited(exited)) => {
+                self.add(MetricKey::SandboxExecs.name(), day, 1);
+                self.add(
+                    MetricKey::SandboxExecFailures.name(),
+                    day,
+                    u64::from(exited.exit_code != 0),
+                );
+                self.add(
+                    &latency_bucket("sandbox_exec_ms", exited.duration_ms),
+                    day,
+                    1,
+                );
             }
             EventPayload::Custom(CustomEvent::ApprovalRequested(_)) => {
                 self.add(MetricKey::ApprovalsRequested.name(), day, 1)

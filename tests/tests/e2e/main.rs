@@ -5,6 +5,7 @@ mod approvals_api;
 mod cli_checks;
 mod crash_recovery;
 mod daemon_lifecycle;
+mod dashboard;
 mod editor_neovim;
 mod mcp_shim;
 mod mcp_surface;

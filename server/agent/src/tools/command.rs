@@ -1,6 +1,7 @@
 //! `run_command`: a shell command in the session's sandbox (lathe-sandbox), its output
 //! streamed as `sandbox.output` events while it runs and returned (bounded head+tail by the
-//! sandbox) with the exit code.
+//! sandbox) with the exit code; a `sandbox.exited` event records how it ended and how long
+//! it ran.
 //!
 //! Invariants: the command runs only through the [`Sandbox`] trait (the `none` backend runs
 //! on the host, which the policy turns into an approval for every command); cancelling the
@@ -11,7 +12,7 @@ use super::{Tool, ToolContext, ToolKind, ToolOutput, string_arg, usize_arg};
 use crate::model::ToolSpec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use lathe_protocol::event::{OutputStream as EventStream, SandboxOutput};
+use lathe_protocol::event::{OutputStream as EventStream, SandboxExited, SandboxOutput};
 use lathe_protocol::{CustomEvent, EventPayload};
 use lathe_sandbox::{
     ExecOutcome, ExecRequest, OutputStream, Sandbox, SessionSpec, WorkspaceAccess,
@@ -136,6 +137,17 @@ impl Tool for RunCommand {
                 () = ctx.cancel.cancelled() => None,
             };
             let _ = forward.await;
+            if let Some(Ok(outcome)) = &outcome {
+                ctx.sink
+                    .emit(EventPayload::Custom(CustomEvent::SandboxExited(
+                        SandboxExited {
+                            tool_call_id: Some(ctx.tool_call_id.clone()),
+                            backend: sandbox.kind().name().to_owned(),
+                            exit_code: outcome.exit_code(),
+                            duration_ms: outcome.duration_ms,
+                        },
+                    )));
+            }
             match outcome {
                 None => ToolOutput::error("cancelled: the command was stopped"),
                 Some(Err(error)) => {

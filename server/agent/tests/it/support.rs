@@ -95,6 +95,7 @@ pub fn names(events: &[Event]) -> Vec<String> {
                 CustomEvent::FileChanged(_) => "file.changed".to_owned(),
                 CustomEvent::Usage(_) => "usage".to_owned(),
                 CustomEvent::SandboxOutput(_) => "sandbox.output".to_owned(),
+                CustomEvent::SandboxExited(_) => "sandbox.exited".to_owned(),
                 CustomEvent::ContextCompacted(_) => "context.compacted".to_owned(),
             },
             other => other.type_name().to_owned(),

@@ -9,9 +9,12 @@
 //! removes the socket and runtime file.
 
 mod approvals;
+mod auth;
 mod control;
+mod dashboard;
 mod http;
 mod lsp;
+mod metrics;
 mod socket;
 mod sse;
 mod state;

@@ -1,5 +1,6 @@
-use lathe_protocol::event::{CustomEvent, Usage};
+use lathe_protocol::event::{CustomEvent, SandboxExited, Usage};
 use lathe_protocol::{EventPayload, MessageId, Role, SessionId};
+use lathe_store::metrics::{LATENCY_BUCKETS_MS, Metrics};
 use lathe_store::{MetricKey, Store};
 use pretty_assertions::assert_eq;
 
@@ -119,4 +120,32 @@ async fn usage_and_tool_events_roll_up_into_metrics() {
     assert_eq!(metrics.total(MetricKey::ToolErrors), 1);
     assert_eq!(metrics.totals["model_latency_ms_le_500"], 2);
     assert_eq!(metrics.totals["model_ttft_ms_le_100"], 2);
+}
+
+#[tokio::test]
+async fn sandbox_exec_times_roll_up_into_a_histogram_with_quantiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
+    let exited = |duration_ms, exit_code| {
+        EventPayload::Custom(CustomEvent::SandboxExited(SandboxExited {
+            tool_call_id: None,
+            backend: "docker".into(),
+            exit_code,
+            duration_ms,
+        }))
+    };
+    let mut events: Vec<EventPayload> = (0..98).map(|_| exited(3, 0)).collect();
+    events.push(exited(40, 1));
+    events.push(exited(20_000, 124));
+    store.append(&SessionId::from("s"), events).await.unwrap();
+    let metrics = store.metrics().unwrap();
+    assert_eq!(metrics.total(MetricKey::SandboxExecs), 100);
+    assert_eq!(metrics.total(MetricKey::SandboxExecFailures), 2);
+    assert_eq!(metrics.quantile("sandbox_exec_ms", 0.5), Some(5));
+    assert_eq!(metrics.quantile("sandbox_exec_ms", 0.99), Some(50));
+    assert_eq!(metrics.quantile("sandbox_exec_ms", 1.0), Some(30_000));
+    assert_eq!(metrics.quantile("model_latency_ms", 0.5), None);
+    let buckets = Metrics::buckets(&metrics.totals, "sandbox_exec_ms");
+    assert_eq!(buckets.len(), LATENCY_BUCKETS_MS.len());
+    assert_eq!(buckets.iter().sum::<u64>(), 100);
 }

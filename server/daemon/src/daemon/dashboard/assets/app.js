@@ -1,0 +1,667 @@
+// Lathe's dashboard: hash routes (#/sessions, #/session/ID, #/approvals, #/metrics, #/mcp)
+// over the daemon's /api and /events. The token travels as the HttpOnly cookie the daemon
+// set at /?token=, so nothing here sees it. Every piece of data reaches the DOM as text
+// (h() never parses HTML), so a transcript cannot inject markup.
+
+const view = document.getElementById('view');
+const banner = document.getElementById('banner');
+const approvalCount = document.getElementById('approval-count');
+const daemonStatus = document.getElementById('daemon-status');
+
+const SVG = 'http://www.w3.org/2000/svg';
+const EVENT_TYPES = [
+  'RUN_STARTED', 'RUN_FINISHED', 'RUN_ERROR', 'STEP_STARTED', 'STEP_FINISHED',
+  'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END',
+  'TOOL_CALL_START', 'TOOL_CALL_ARGS', 'TOOL_CALL_END', 'TOOL_CALL_RESULT',
+  'STATE_SNAPSHOT', 'CUSTOM',
+];
+const DECISIONS = [
+  ['allow_once', 'Allow once'],
+  ['allow_for_session', 'Allow for session'],
+  ['deny', 'Deny'],
+];
+
+// ---- DOM and HTTP helpers -------------------------------------------------------------
+
+/** An element with attributes (`on*` functions become listeners) and text or node children. */
+function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  setAttributes(element, attrs);
+  element.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false)
+    .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return element;
+}
+
+function svg(tag, attrs = {}, ...children) {
+  const element = document.createElementNS(SVG, tag);
+  setAttributes(element, attrs);
+  element.append(...children.map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+  return element;
+}
+
+function setAttributes(element, attrs) {
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      element.addEventListener(name.slice(2), value);
+    } else {
+      element.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+}
+
+class Unauthorized extends Error {}
+
+async function api(path, options = {}) {
+  let response;
+  try {
+    response = await fetch(path, { credentials: 'same-origin', ...options });
+  } catch (error) {
+    showBanner('The daemon does not answer. Is it still running? (`lathe status`)', false);
+    throw error;
+  }
+  if (response.status === 401) {
+    showBanner('The daemon no longer accepts this page (it may have restarted with a new token).', true);
+    throw new Unauthorized(await response.text());
+  }
+  if (!response.ok) {
+    throw new Error(`${response.status}: ${(await response.text()).trim()}`);
+  }
+  hideBanner();
+  return response.json();
+}
+
+function showBanner(message, signIn) {
+  banner.replaceChildren(message, signIn ? h('a', { href: '/login' }, ' Sign in again') : '');
+  banner.hidden = false;
+}
+
+function hideBanner() {
+  banner.hidden = true;
+}
+
+function errorBox(error) {
+  return h('p', { class: 'error' }, error instanceof Error ? error.message : String(error));
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+function ago(ms) {
+  const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(ms).toLocaleDateString();
+}
+
+function timeOf(ms) {
+  return h('time', { datetime: new Date(ms).toISOString(), title: new Date(ms).toLocaleString() }, ago(ms));
+}
+
+/** `count` and the noun, plural unless it is one. */
+function plural(count, noun) {
+  return `${number(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function number(n) {
+  return Number(n).toLocaleString('en-US');
+}
+
+function usd(value) {
+  return `$${value < 1 ? value.toFixed(4) : value.toFixed(2)}`;
+}
+
+function ms(value) {
+  if (value === null || value === undefined) return '—';
+  return value >= 1000 ? `${(value / 1000).toFixed(value >= 10000 ? 0 : 1)} s` : `${value} ms`;
+}
+
+// ---- Routing and the global event stream ---------------------------------------------
+
+/** What the current view wants to hear about: called with every live event. */
+let onLiveEvent = null;
+/** Undoes the current view's timers and streams. */
+let leaveView = () => {};
+
+const ROUTES = {
+  sessions: renderSessions,
+  session: renderSession,
+  approvals: renderApprovals,
+  metrics: renderMetrics,
+  mcp: renderMcp,
+};
+
+function route() {
+  leaveView();
+  leaveView = () => {};
+  onLiveEvent = null;
+  const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
+  const render = ROUTES[name] || renderSessions;
+  const current = ROUTES[name] ? name : 'sessions';
+  for (const link of document.querySelectorAll('nav a')) {
+    link.classList.toggle('active', link.dataset.route === current
+      || (current === 'session' && link.dataset.route === 'sessions'));
+  }
+  view.replaceChildren();
+  render(decodeURIComponent(rest.join('/')));
+}
+
+function followAllSessions() {
+  const stream = new EventSource('/events');
+  const refresh = debounce(() => { refreshApprovalCount(); refreshDaemonStatus(); }, 200);
+  for (const type of EVENT_TYPES) {
+    stream.addEventListener(type, (message) => {
+      const event = JSON.parse(message.data);
+      if (type.startsWith('RUN_') || (type === 'CUSTOM' && event.name.startsWith('approval.'))) refresh();
+      if (onLiveEvent) onLiveEvent(event);
+    });
+  }
+  stream.addEventListener('open', () => { hideBanner(); refresh(); });
+  stream.addEventListener('error', () => {
+    if (stream.readyState === EventSource.CLOSED) {
+      // Refused (a new token) rather than dropped: say so, then try again later.
+      api('/api/status').catch(() => {});
+      setTimeout(followAllSessions, 5000);
+    }
+  });
+}
+
+async function refreshApprovalCount() {
+  try {
+    const pending = await api('/api/approvals');
+    approvalCount.textContent = pending.length;
+    approvalCount.hidden = pending.length === 0;
+  } catch { /* the banner says why */ }
+}
+
+async function refreshDaemonStatus() {
+  try {
+    const status = await api('/api/status');
+    const model = status.model.configured ? status.model.model || status.model.base_url : 'no model configured';
+    daemonStatus.textContent = `lathe ${status.version} · pid ${status.pid} · ${model} · ${plural(status.sessions, 'session')}`;
+  } catch { /* the banner says why */ }
+}
+
+// ---- Sessions -------------------------------------------------------------------------
+
+const sessionFilters = { q: '', status: '', origin: '' };
+
+function renderSessions() {
+  const search = h('input', {
+    id: 'session-search', type: 'search', placeholder: 'Search titles, ids, workspaces, models',
+    value: sessionFilters.q, 'aria-label': 'Search sessions',
+  });
+  const status = select('status-filter', 'Status',
+    ['', 'running', 'idle', 'finished', 'failed', 'cancelled'], sessionFilters.status);
+  const origin = select('origin-filter', 'Started from', ['', 'cli', 'lsp', 'mcp', 'dashboard'], sessionFilters.origin);
+  const body = h('tbody');
+  const summary = h('p', { class: 'muted', id: 'session-count' });
+  const load = async () => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(sessionFilters)) if (value) params.set(key, value);
+    try {
+      const sessions = await api(`/api/sessions?${params}`);
+      summary.textContent = plural(sessions.length, 'session');
+      body.replaceChildren(...sessions.map(sessionRow));
+      if (sessions.length === 0) body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No sessions match.')));
+    } catch (error) {
+      body.replaceChildren(h('tr', {}, h('td', { colspan: 6 }, errorBox(error))));
+    }
+  };
+  const reload = debounce(load, 150);
+  search.addEventListener('input', () => { sessionFilters.q = search.value; reload(); });
+  status.addEventListener('change', () => { sessionFilters.status = status.value; load(); });
+  origin.addEventListener('change', () => { sessionFilters.origin = origin.value; load(); });
+  onLiveEvent = (event) => { if (event.type.startsWith('RUN_')) reload(); };
+  view.append(
+    h('h1', {}, 'Sessions'),
+    h('div', { class: 'filters' }, search, status, origin),
+    summary,
+    h('table', { id: 'sessions' },
+      h('thead', {}, h('tr', {}, ['Title', 'Status', 'Origin', 'Workspace', 'Model', 'Updated'].map((t) => h('th', {}, t)))),
+      body),
+  );
+  load();
+}
+
+function select(id, label, options, current) {
+  return h('select', { id, 'aria-label': label },
+    options.map((value) => h('option', { value, selected: value === current }, value || `${label}: any`)));
+}
+
+function sessionRow(session) {
+  return h('tr', { 'data-session-id': session.id },
+    h('td', {}, h('a', { href: `#/session/${encodeURIComponent(session.id)}` }, session.title || session.id)),
+    h('td', {}, statusPill(session.status)),
+    h('td', {}, session.origin),
+    h('td', { class: 'path' }, session.workspace),
+    h('td', {}, session.model || '—'),
+    h('td', {}, timeOf(session.updatedAt)));
+}
+
+function statusPill(status) {
+  return h('span', { class: `pill ${status}`, 'data-status': status }, status);
+}
+
+// ---- One session's live transcript ----------------------------------------------------
+
+function renderSession(id) {
+  const header = h('div', { class: 'session-header' }, h('h1', {}, id));
+  const transcript = h('div', { id: 'transcript', 'data-session-id': id });
+  view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, transcript);
+  const showMeta = async () => {
+    try {
+      const sessions = await api(`/api/sessions?q=${encodeURIComponent(id)}`);
+      const meta = sessions.find((s) => s.id === id);
+      if (!meta) {
+        header.replaceChildren(h('h1', {}, id), errorBox(`There is no session ${id}.`));
+        return;
+      }
+      header.replaceChildren(
+        h('h1', {}, meta.title || meta.id),
+        h('p', { class: 'muted' }, statusPill(meta.status), ` ${meta.origin} · ${meta.model || 'no model'} · `,
+          h('span', { class: 'path' }, meta.workspace), ' · ', meta.id));
+    } catch (error) {
+      header.append(errorBox(error));
+    }
+  };
+  showMeta();
+  const render = transcriptRenderer(transcript);
+  const stream = new EventSource(`/events?session=${encodeURIComponent(id)}`);
+  for (const type of EVENT_TYPES) {
+    stream.addEventListener(type, (message) => {
+      const event = JSON.parse(message.data);
+      render(event);
+      if (type.startsWith('RUN_')) showMeta();
+    });
+  }
+  stream.addEventListener('error', () => {
+    if (stream.readyState === EventSource.CLOSED) api('/api/status').catch(() => {});
+  });
+  leaveView = () => stream.close();
+}
+
+/** Folds a session's events, in `seq` order, into the transcript element. */
+function transcriptRenderer(root) {
+  const messages = new Map();
+  const tools = new Map();
+  const approvals = new Map();
+  const toolArgs = new Map();
+
+  const toolBlock = (id) => tools.get(id);
+  const place = (node, toolCallId) => {
+    const tool = toolCallId && toolBlock(toolCallId);
+    (tool ? tool.querySelector('.tool-body') : root).append(node);
+  };
+  const follow = () => {
+    if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 80) {
+      window.scrollTo(0, document.body.scrollHeight);
+    }
+  };
+
+  const custom = (name, value) => {
+    switch (name) {
+      case 'sandbox.output': {
+        const tool = value.toolCallId && toolBlock(value.toolCallId);
+        let output = tool && tool.querySelector('.output');
+        if (!output) {
+          output = h('pre', { class: 'output' });
+          place(output, value.toolCallId);
+        }
+        output.append(h('span', { class: value.stream }, value.text));
+        break;
+      }
+      case 'sandbox.exited': {
+        const tool = value.toolCallId && toolBlock(value.toolCallId);
+        const badge = h('span', { class: `exit ${value.exitCode === 0 ? 'ok' : 'failed'}`, 'data-exit-code': value.exitCode },
+          `exit ${value.exitCode} · ${ms(value.durationMs)} · ${value.backend}`);
+        if (tool) tool.querySelector('summary').append(badge); else root.append(badge);
+        break;
+      }
+      case 'file.changed':
+        place(h('div', { class: 'file-change', 'data-path': value.path },
+          h('div', { class: 'file-name' }, `${value.kind} ${value.oldPath ? `${value.oldPath} → ` : ''}${value.path}`),
+          diffView(value.diff)), value.toolCallId);
+        break;
+      case 'approval.requested': {
+        const card = approvalCard(value, false);
+        approvals.set(value.id, card);
+        place(card, value.toolCallId);
+        break;
+      }
+      case 'approval.resolved': {
+        const card = approvals.get(value.id);
+        if (card) resolveCard(card, value);
+        break;
+      }
+      case 'usage':
+        root.append(h('div', { class: 'usage' },
+          `${value.model} · ${number(value.inputTokens)} in / ${number(value.outputTokens)} out`
+          + `${value.estimated ? ' (estimated)' : ''}`
+          + `${value.costUsd !== undefined ? ` · ${usd(value.costUsd)}` : ''}`
+          + ` · ${ms(value.latencyMs)}`
+          + `${value.timeToFirstTokenMs !== undefined ? ` (first token ${ms(value.timeToFirstTokenMs)})` : ''}`));
+        break;
+      case 'context.compacted':
+        root.append(h('div', { class: 'marker' }, 'Older turns were summarized for the model (the log keeps them).'));
+        break;
+      default:
+        break;
+    }
+  };
+
+  return (event) => {
+    switch (event.type) {
+      case 'RUN_STARTED':
+        root.append(h('div', { class: 'marker' }, 'Run started ', timeOf(event.timestamp)));
+        break;
+      case 'RUN_FINISHED':
+        root.append(h('div', { class: 'marker' }, 'Run finished ', timeOf(event.timestamp)));
+        break;
+      case 'RUN_ERROR':
+        root.append(h('div', { class: 'run-error' }, event.code ? `${event.code}: ` : '', event.message));
+        break;
+      case 'TEXT_MESSAGE_START': {
+        const text = h('div', { class: 'text' });
+        const message = h('div', { class: 'message streaming empty', 'data-role': event.role, 'data-message-id': event.messageId },
+          h('div', { class: 'role' }, event.role), text);
+        messages.set(event.messageId, text);
+        root.append(message);
+        break;
+      }
+      case 'TEXT_MESSAGE_CONTENT': {
+        const text = messages.get(event.messageId);
+        if (text) {
+          text.append(event.delta);
+          text.parentElement.classList.remove('empty');
+        }
+        break;
+      }
+      case 'TEXT_MESSAGE_END': {
+        const text = messages.get(event.messageId);
+        if (text) text.parentElement.classList.remove('streaming');
+        break;
+      }
+      case 'TOOL_CALL_START': {
+        const args = h('pre', { class: 'args' });
+        const block = h('details', { class: 'tool running', 'data-tool-call-id': event.toolCallId, 'data-tool': event.toolCallName, open: true },
+          h('summary', {}, h('span', { class: 'tool-name' }, event.toolCallName)),
+          h('div', { class: 'tool-body' }, args));
+        tools.set(event.toolCallId, block);
+        toolArgs.set(event.toolCallId, '');
+        root.append(block);
+        break;
+      }
+      case 'TOOL_CALL_ARGS': {
+        const block = toolBlock(event.toolCallId);
+        if (!block) break;
+        toolArgs.set(event.toolCallId, toolArgs.get(event.toolCallId) + event.delta);
+        block.querySelector('.args').textContent = toolArgs.get(event.toolCallId);
+        break;
+      }
+      case 'TOOL_CALL_END': {
+        const block = toolBlock(event.toolCallId);
+        if (!block) break;
+        try {
+          block.querySelector('.args').textContent = JSON.stringify(JSON.parse(toolArgs.get(event.toolCallId)), null, 2);
+        } catch { /* shown as it came */ }
+        break;
+      }
+      case 'TOOL_CALL_RESULT': {
+        const result = h('pre', { class: `result${event.isError ? ' error' : ''}` }, event.content);
+        const block = toolBlock(event.toolCallId);
+        if (block) {
+          block.classList.remove('running');
+          block.classList.add(event.isError ? 'failed' : 'done');
+          block.querySelector('.tool-body').append(result);
+        } else {
+          root.append(result);
+        }
+        break;
+      }
+      case 'CUSTOM':
+        custom(event.name, event.value);
+        break;
+      default:
+        break;
+    }
+    follow();
+  };
+}
+
+function diffView(diff) {
+  const lines = diff.split('\n');
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return h('pre', { class: 'diff' }, lines.map((line) => {
+    const kind = line.startsWith('+++') || line.startsWith('---') ? 'meta'
+      : line.startsWith('@@') ? 'hunk'
+        : line.startsWith('+') ? 'add'
+          : line.startsWith('-') ? 'del' : 'ctx';
+    return h('span', { class: kind }, `${line}\n`);
+  }));
+}
+
+// ---- Approvals ------------------------------------------------------------------------
+
+/** A request with its three answers; `linked` adds the session it came from. */
+function approvalCard(request, linked) {
+  const buttons = h('div', { class: 'decisions' }, DECISIONS.map(([decision, label]) => h('button', {
+    type: 'button', 'data-decision': decision, class: decision,
+    onclick: () => answer(request.id, decision, buttons),
+  }, label)));
+  return h('div', { class: 'approval pending', 'data-approval-id': request.id },
+    h('div', { class: 'approval-title' }, h('strong', {}, request.tool), ' wants to ', request.summary),
+    h('code', { class: 'action' }, request.action),
+    h('div', { class: 'muted' },
+      linked ? h('a', { href: `#/session/${encodeURIComponent(request.sessionId)}` }, request.sessionId) : null,
+      linked ? ' · ' : null,
+      'asked ', timeOf(request.requestedAt), ' · expires ', new Date(request.expiresAt).toLocaleTimeString()),
+    buttons,
+    h('div', { class: 'answer', role: 'status' }));
+}
+
+async function answer(id, decision, buttons) {
+  for (const button of buttons.querySelectorAll('button')) button.disabled = true;
+  const card = buttons.parentElement;
+  try {
+    await api(`/api/approvals/${encodeURIComponent(id)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision }),
+    });
+    card.querySelector('.answer').textContent = `${label(decision)} — sent`;
+  } catch (error) {
+    card.querySelector('.answer').replaceChildren(errorBox(error));
+    for (const button of buttons.querySelectorAll('button')) button.disabled = false;
+  }
+}
+
+function label(decision) {
+  return (DECISIONS.find(([d]) => d === decision) || [decision, decision])[1];
+}
+
+function resolveCard(card, resolved) {
+  card.classList.remove('pending');
+  card.classList.add(resolved.decision === 'deny' ? 'denied' : 'allowed');
+  card.dataset.decision = resolved.decision;
+  card.querySelector('.decisions').remove();
+  card.querySelector('.answer').textContent =
+    `${label(resolved.decision)} by ${resolved.by}${resolved.who ? ` (${resolved.who})` : ''}`;
+}
+
+function renderApprovals() {
+  const list = h('div', { id: 'approval-list' });
+  view.append(h('h1', {}, 'Approvals'),
+    h('p', { class: 'muted' }, 'Actions outside the sandbox wait here, in every editor and MCP client at once; the first answer wins.'),
+    list);
+  const load = async () => {
+    try {
+      const pending = await api('/api/approvals');
+      const cards = pending.map((request) => approvalCard(request, true));
+      list.replaceChildren(...(cards.length ? cards : [h('p', { class: 'muted', id: 'no-approvals' }, 'Nothing is waiting for an answer.')]));
+    } catch (error) {
+      list.replaceChildren(errorBox(error));
+    }
+  };
+  onLiveEvent = (event) => { if (event.type === 'CUSTOM' && event.name.startsWith('approval.')) load(); };
+  load();
+}
+
+// ---- Metrics --------------------------------------------------------------------------
+
+const HISTOGRAM_TITLES = {
+  model_latency_ms: 'Model call latency',
+  model_ttft_ms: 'Time to first token',
+  sandbox_exec_ms: 'Sandbox exec time',
+};
+
+function renderMetrics() {
+  const root = h('div', { id: 'metrics' });
+  view.append(h('h1', {}, 'Metrics'), root);
+  const load = async () => {
+    try {
+      root.replaceChildren(...metricsView(await api('/api/metrics')));
+    } catch (error) {
+      root.replaceChildren(errorBox(error));
+    }
+  };
+  const reload = debounce(load, 500);
+  onLiveEvent = (event) => { if (event.type === 'RUN_FINISHED' || event.type === 'RUN_ERROR') reload(); };
+  load();
+}
+
+const TOKEN_SERIES = ['input tokens', 'output tokens'];
+const RUN_SERIES = ['runs', 'sandbox execs'];
+
+function metricsView(metrics) {
+  const total = (name) => metrics.totals[name] || 0;
+  const cards = [
+    ['runs', 'Runs', number(total('runs'))],
+    ['model_calls', 'Model calls', number(total('model_calls'))],
+    ['tokens', 'Tokens in / out', `${number(total('input_tokens'))} / ${number(total('output_tokens'))}`],
+    ['cost', 'Cost', usd(metrics.cost_usd)],
+    ['tool_success', 'Tool success', metrics.tool_success_rate === null
+      ? '—' : `${(metrics.tool_success_rate * 100).toFixed(1)}% of ${number(total('tool_calls'))}`],
+    ['sandbox_execs', 'Sandbox execs', `${number(total('sandbox_execs'))} (${number(total('sandbox_exec_failures'))} non-zero)`],
+    ['approvals', 'Approvals asked / denied', `${number(total('approvals_requested'))} / ${number(total('approvals_denied'))}`],
+  ].map(([key, title, value]) => h('div', { class: 'card', 'data-metric': key },
+    h('div', { class: 'card-title' }, title), h('div', { class: 'card-value' }, value)));
+  const days = metrics.days;
+  const dayLabel = (day) => new Date(day * 86400000).toISOString().slice(5, 10);
+  return [
+    h('div', { class: 'cards' }, cards),
+    h('div', { class: 'charts' },
+      chartPanel('tokens', 'Tokens per day', TOKEN_SERIES, barChart(days.map((d) => ({
+        label: dayLabel(d.day),
+        parts: [d.counters.input_tokens, d.counters.output_tokens],
+      })), TOKEN_SERIES, number)),
+      chartPanel('cost', 'Cost per day', ['cost'], barChart(days.map((d) => ({
+        label: dayLabel(d.day), parts: [d.counters.cost_micro_usd / 1e6],
+      })), ['cost'], usd)),
+      chartPanel('runs', 'Runs and sandbox execs per day', RUN_SERIES, barChart(days.map((d) => ({
+        label: dayLabel(d.day), parts: [d.counters.runs, d.counters.sandbox_execs],
+      })), RUN_SERIES, number))),
+    h('h2', {}, 'Latency'),
+    h('div', { class: 'charts' }, Object.entries(metrics.histograms).map(([name, histogram]) =>
+      h('div', { class: 'panel histogram', 'data-histogram': name },
+        h('h3', {}, HISTOGRAM_TITLES[name] || name),
+        h('p', { class: 'percentiles' },
+          `${plural(histogram.count, 'call')} · p50 ${bound(histogram, 'p50')} · p90 ${bound(histogram, 'p90')} · p99 ${bound(histogram, 'p99')}`),
+        barChart(histogram.bounds.map((b, i) => ({ label: b === null ? '∞' : `≤${ms(b)}`, parts: [histogram.counts[i]] })),
+          ['calls'], number)))),
+  ];
+}
+
+/** A percentile as "≤ bound", or "> last bound" in the open bucket. */
+function bound(histogram, key) {
+  if (histogram.count === 0) return '—';
+  const value = histogram[key];
+  if (value !== null) return `≤${ms(value)}`;
+  return `>${ms(histogram.bounds[histogram.bounds.length - 2])}`;
+}
+
+function chartPanel(key, title, series, chart) {
+  chart.setAttribute('data-chart', key);
+  const legend = series.length < 2 ? null : h('div', { class: 'legend' },
+    series.map((name, i) => h('span', { class: `series-${i}` }, name)));
+  return h('div', { class: 'panel' }, h('h3', {}, title), legend, chart);
+}
+
+/** Stacked bars, one per item (`parts` stack bottom-up), with a tooltip per bar. */
+function barChart(items, series, format) {
+  const width = 480;
+  const height = 160;
+  const bottom = 20;
+  const max = Math.max(1e-9, ...items.map((item) => item.parts.reduce((a, b) => a + b, 0)));
+  const step = width / Math.max(1, items.length);
+  const chart = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img' });
+  items.forEach((item, i) => {
+    let y = height - bottom;
+    item.parts.forEach((value, part) => {
+      const barHeight = (value / max) * (height - bottom - 10);
+      y -= barHeight;
+      chart.append(svg('rect', {
+        x: i * step + 1, y, width: Math.max(1, step - 2), height: barHeight, class: `series-${part}`,
+      }, svg('title', {}, `${item.label} ${series[part]}: ${format(value)}`)));
+    });
+    const every = Math.ceil(items.length / 8);
+    if (i % every === 0) {
+      const anchor = i === 0 ? 'start' : i + every >= items.length ? 'end' : 'middle';
+      const x = anchor === 'start' ? i * step : anchor === 'end' ? (i + 1) * step : i * step + step / 2;
+      chart.append(svg('text', { x, y: height - 5, 'text-anchor': anchor }, item.label));
+    }
+  });
+  chart.append(svg('text', { x: width - 2, y: 9, class: 'max', 'text-anchor': 'end' }, `max ${format(max)}`));
+  return chart;
+}
+
+// ---- MCP servers ----------------------------------------------------------------------
+
+function renderMcp() {
+  const root = h('div', { id: 'mcp-servers' });
+  view.append(h('h1', {}, 'MCP servers'),
+    h('p', { class: 'muted' }, 'The servers each workspace configures, as the agent sees them. Crashed servers are restarted with backoff.'),
+    root);
+  const load = async () => {
+    try {
+      const status = await api('/api/status');
+      if (status.mcp.length === 0) {
+        root.replaceChildren(h('p', { class: 'muted' }, 'No workspace has been opened yet.'));
+        return;
+      }
+      root.replaceChildren(...status.mcp.map((workspace) => h('section', { 'data-workspace': workspace.workspace },
+        h('h2', { class: 'path' }, workspace.workspace),
+        workspace.mcp_servers.length === 0
+          ? h('p', { class: 'muted' }, 'No MCP servers are configured for this workspace.')
+          : h('table', {},
+            h('thead', {}, h('tr', {}, ['Server', 'Transport', 'Status', 'Tools', 'Restarts', 'Last error'].map((t) => h('th', {}, t)))),
+            h('tbody', {}, workspace.mcp_servers.map((server) => h('tr', { 'data-server': server.name },
+              h('td', {}, server.name),
+              h('td', {}, server.transport),
+              h('td', {}, statusPill(server.status)),
+              h('td', {}, server.tool_count),
+              h('td', {}, server.restarts),
+              h('td', { class: 'error-text' }, server.last_error || '')))))),
+      ));
+    } catch (error) {
+      root.replaceChildren(errorBox(error));
+    }
+  };
+  const timer = setInterval(load, 3000);
+  leaveView = () => clearInterval(timer);
+  load();
+}
+
+// ---- Start ----------------------------------------------------------------------------
+
+window.addEventListener('hashchange', route);
+route();
+followAllSessions();
+refreshDaemonStatus();
+refreshApprovalCount();
