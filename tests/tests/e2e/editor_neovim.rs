@@ -148,6 +148,7 @@ async fn neovim_session(args: &[&str]) -> Option<u32> {
         [
             "attach",
             "the documented buffer",
+            "the end of the Document run",
             "attach to the chat",
             "the chat answer"
         ]

@@ -58,9 +58,23 @@ local ok, err = pcall(function()
       document = action
     end
   end
+  -- Each run reports work-done progress; its `end` comes after the run's last model call.
+  local runs_ended = 0
+  vim.api.nvim_create_autocmd('LspProgress', {
+    callback = function(event)
+      local value = event.data.params.value
+      if type(value) == 'table' and value.kind == 'end' then
+        runs_ended = runs_ended + 1
+      end
+    end,
+  })
   client:exec_cmd(document.command, { bufnr = 0 })
   wait('the documented buffer', 20000, function()
     return vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] == '/// Adds `a` and `b`.'
+  end)
+  -- The scripted model plays one conversation: chat only once the Document run is over.
+  wait('the end of the Document run', 20000, function()
+    return runs_ended >= 1
   end)
   results.document = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   results.modified = vim.bo.modified
