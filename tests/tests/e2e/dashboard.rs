@@ -3,8 +3,8 @@
 //! the approvals queue and one from the session's live transcript, then sees the result,
 //! the diff, the command's streamed output and exit code, finds the session by search and
 //! filter, reads the metrics charts and the workspace's MCP server. Raw HTTP checks pin the
-//! login flow: the token becomes an HttpOnly cookie, and a request the cookie alone
-//! authenticates cannot change anything without the page's Origin.
+//! login flow: the token becomes an HttpOnly cookie, a request the cookie alone
+//! authenticates cannot change anything without the page's Origin, and MCP does not take it.
 
 use crate::mcp_shim::McpShim;
 use lathe_tests::browser::Browser;
@@ -302,6 +302,19 @@ async fn the_token_becomes_a_cookie_that_cannot_be_used_cross_site() {
         own_origin.status, 409,
         "no such approval: {}",
         own_origin.body
+    );
+
+    let mcp = send(
+        url,
+        "POST",
+        "/mcp",
+        &[("Cookie", &cookie), ("Origin", "http://127.0.0.1:1")],
+        Some(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})),
+    )
+    .unwrap();
+    assert_eq!(
+        mcp.status, 401,
+        "another local page cannot use the cookie for MCP"
     );
 
     let filtered = send(

@@ -2,11 +2,12 @@
 //!
 //! Invariants: the `Host` header must name the loopback listener (a DNS-rebinding page
 //! cannot reach it); the token comes as `Authorization: Bearer`, `?token=` or the
-//! dashboard's cookie, and is compared in constant time; only the dashboard's login page
-//! and its static assets (which hold no data) are served without it; an `/api` request that
-//! can change something (any method but GET and HEAD) must come from the listener's own
-//! origin when it carries an `Origin`, and must carry one when only the cookie
-//! authenticates it (so no other page can make the browser send it).
+//! dashboard's cookie, and is compared in constant time; the cookie does not authenticate
+//! `/mcp` (which admits any loopback origin, so another local page could use it); only the
+//! dashboard's login page and its static assets (which hold no data) are served without a
+//! token; an `/api` request that can change something (any method but GET and HEAD) must
+//! come from the listener's own origin when it carries an `Origin`, and must carry one when
+//! only the cookie authenticates it (so no other page can make the browser send it).
 
 use super::state::DaemonState;
 use axum::extract::Request;
@@ -81,6 +82,12 @@ pub(crate) fn check(state: &DaemonState, request: &Request) -> Result<(), Reject
             ));
         }
     };
+    if credential == Credential::Cookie && path == "/mcp" {
+        return Err(Rejection::Refused(
+            StatusCode::UNAUTHORIZED,
+            "MCP clients authenticate with `Authorization: Bearer <token>`, not the dashboard's cookie\n",
+        ));
+    }
     // `/mcp` checks Origin itself (any loopback origin, as MCP's browser clients need).
     let mutating =
         !matches!(*request.method(), Method::GET | Method::HEAD) && path.starts_with("/api/");
