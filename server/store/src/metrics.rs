@@ -1,7 +1,9 @@
 //! Metrics rollups: daily counters derived from events as they are stored.
 //!
-//! Latencies are kept as histogram buckets (counts of calls at or under each bound) so that
-//! percentiles can be estimated for any range of days without keeping every sample.
+//! Latencies are kept as histogram buckets (per bucket, the calls above the previous bound
+//! and at or under its own), per day and in total, so that percentiles can be estimated
+//! without keeping every sample. The 5, 10 and 25 ms buckets came later: a store older than
+//! them counts those calls in its 50 ms bucket.
 
 use crate::StoreError;
 use lathe_protocol::{CustomEvent, EventPayload, TimestampMs};

@@ -2,15 +2,16 @@
 //! run whose `write_file` and `run_command` wait for approval; the browser answers one from
 //! the approvals queue and one from the session's live transcript, then sees the result,
 //! the diff, the command's streamed output and exit code, finds the session by search and
-//! filter, reads the metrics charts and the workspace's MCP server. Raw HTTP checks pin the
-//! login flow: the token becomes an HttpOnly cookie, a request the cookie alone
-//! authenticates cannot change anything without the page's Origin, and MCP does not take it.
+//! filter, reads the metrics charts and the workspace's MCP server. Another browser signs
+//! in with the form, starts a skill from the New run form, and is sent back to the form
+//! when its token goes stale. Raw HTTP checks pin what needs the token: everything but the
+//! static page and assets, never as a cookie, with the page's own Origin for changes.
 
 use crate::mcp_shim::McpShim;
 use lathe_tests::browser::Browser;
 use lathe_tests::daemon::LatheHome;
 use lathe_tests::http::{request, send};
-use lathe_tests::scripted_model::{Script, ScriptedModel, Step};
+use lathe_tests::scripted_model::{Expect, Script, ScriptedModel, Step};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use std::time::Duration;
@@ -60,6 +61,9 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
     );
     browser
         .wait_for_text("#daemon-status", WAIT, |t| t.contains("scripted"))
+        .unwrap();
+    browser
+        .wait_for_count("body[data-live=true]", WAIT, |n| n == 1)
         .unwrap();
 
     let mut shim = McpShim::start(&home, workspace.path());
@@ -146,7 +150,12 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
         .unwrap()
         .unwrap();
     assert_eq!(answered, "Allow once by dashboard");
-    assert!(browser.text("#banner").unwrap().unwrap().is_empty());
+    assert_eq!(
+        browser
+            .execute("return document.getElementById('banner').hidden;", &[])
+            .unwrap(),
+        true
+    );
 
     // Sessions: search and filters go through the daemon's query.
     browser.goto(&format!("{url}/#/sessions")).unwrap();
@@ -186,7 +195,14 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
             .unwrap(),
         "1 (1 non-zero)"
     );
-    assert!(browser.count("svg[data-chart=tokens] rect").unwrap() > 0);
+    let bars = browser
+        .execute(
+            "return [...document.querySelectorAll('svg[data-chart=tokens] rect')]
+                .filter((r) => Number(r.getAttribute('height')) > 0).length;",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(bars, 2, "today's input and output tokens");
     let exec_times = browser
         .text(".histogram[data-histogram=sandbox_exec_ms] .percentiles")
         .unwrap()
@@ -216,34 +232,132 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
 
     // MCP servers: the workspace's time server, up, with its tools.
     browser.goto(&format!("{url}/#/mcp")).unwrap();
+    browser
+        .wait_for_count(
+            "#mcp-servers tr[data-server=time] .pill[data-status=up]",
+            WAIT,
+            |n| n == 1,
+        )
+        .unwrap();
     let server = browser
-        .wait_for_text("#mcp-servers tr[data-server=time]", WAIT, |t| {
-            t.contains("up")
-        })
+        .text("#mcp-servers tr[data-server=time]")
+        .unwrap()
         .unwrap();
     assert!(server.contains("stdio"), "{server}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_token_becomes_a_cookie_that_cannot_be_used_cross_site() {
+async fn a_skill_runs_from_the_dashboard() {
+    let model = ScriptedModel::start(Script::new([Step::text("It adds two numbers.").expecting(
+        Expect {
+            system_contains: Some("You are explaining code".into()),
+            user_contains: Some("what does add do?".into()),
+            ..Expect::default()
+        },
+    )]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    home.write_user_config(&format!(
+        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n[sandbox]\nbackend = \"none\"\n",
+        model.base_url()
+    ))
+    .unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(
+        workspace.path().join("lib.rs"),
+        "pub fn add(a: i32, b: i32) -> i32 { a + b }\n",
+    )
+    .unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let info = home.daemon_info().unwrap();
+    let url = info["url"].as_str().unwrap().to_owned();
+    let token = info["token"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().unwrap();
+    browser.goto(&format!("{url}/#/sessions")).unwrap();
+    browser
+        .wait_for_count("#sign-in", WAIT, |n| n == 1)
+        .unwrap();
+    browser.type_into("#token", &token).unwrap();
+    browser.click("#sign-in button").unwrap();
+    browser.click("#new-run summary").unwrap();
+    browser
+        .wait_for_count("#run-skill option[value=review]", WAIT, |n| n == 1)
+        .unwrap();
+    browser.clear("#run-workspace").unwrap();
+    browser
+        .type_into("#run-workspace", &root.display().to_string())
+        .unwrap();
+    browser.type_into("#run-file", "lib.rs").unwrap();
+    browser
+        .type_into("#run-prompt", "what does add do?")
+        .unwrap();
+    browser.click("#run-skill option[value=explain]").unwrap();
+    browser.click("#run-start").unwrap();
+
+    browser
+        .wait_for_text(
+            "#transcript .message[data-role=assistant]:not(.empty)",
+            WAIT,
+            |t| t.contains("It adds two numbers."),
+        )
+        .unwrap();
+    assert!(browser.current_url().unwrap().contains("#/session/"));
+    browser
+        .wait_for_text(".session-header h1", WAIT, |t| {
+            t == "/explain what does add do?"
+        })
+        .unwrap();
+    assert!(model.mismatches().is_empty(), "{:?}", model.mismatches());
+    let sessions = request(
+        &url,
+        &token,
+        "GET",
+        "/api/sessions?origin=dashboard",
+        &[],
+        None,
+    )
+    .unwrap()
+    .json()
+    .unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions:#}");
+    assert_eq!(sessions[0]["workspace"], root.display().to_string());
+    assert_eq!(sessions[0]["status"], "finished");
+
+    // A restarted daemon has a new token: the page asks for it again.
+    browser
+        .execute(
+            "localStorage.setItem('lathe-token', 'stale'); location.reload();",
+            &[],
+        )
+        .unwrap();
+    browser
+        .wait_for_text("#sign-in-reason", WAIT, |t| {
+            t.contains("no longer accepts this token")
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_static_page_is_served_without_the_token() {
     let home = LatheHome::new().unwrap();
     home.write_user_config("[daemon]\nport = 0\n").unwrap();
     let _daemon = home.start_daemon().unwrap();
     let info = home.daemon_info().unwrap();
     let url = info["url"].as_str().unwrap();
     let token = info["token"].as_str().unwrap();
-    let port = url.rsplit(':').next().unwrap();
 
-    let bare = send(url, "GET", "/", &[], None).unwrap();
-    assert_eq!(
-        (bare.status, bare.header("location")),
-        (303, Some("/login"))
+    let page = send(url, "GET", "/", &[], None).unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("/assets/app.js"), "{}", page.body);
+    assert!(!page.body.contains(token));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .starts_with("default-src 'self'")
     );
-    let wrong = send(url, "GET", "/?token=wrong", &[], None).unwrap();
-    assert_eq!(wrong.header("location"), Some("/login"));
-    let login = send(url, "GET", "/login", &[], None).unwrap();
-    assert_eq!(login.status, 200);
-    assert!(login.body.contains("lathe status"), "{}", login.body);
     let script = send(url, "GET", "/assets/app.js", &[], None).unwrap();
     assert_eq!(script.status, 200);
     assert_eq!(
@@ -256,74 +370,76 @@ async fn the_token_becomes_a_cookie_that_cannot_be_used_cross_site() {
             .status,
         404
     );
-    assert_eq!(
-        send(url, "GET", "/api/status", &[], None).unwrap().status,
-        401
-    );
-
-    let signed_in = send(url, "GET", &format!("/?token={token}"), &[], None).unwrap();
-    assert_eq!(signed_in.status, 303);
-    assert_eq!(signed_in.header("location"), Some("/"));
-    let cookie = signed_in.header("set-cookie").unwrap();
-    assert_eq!(
-        cookie,
-        format!("lathe_token_{port}={token}; Path=/; HttpOnly; SameSite=Strict")
-    );
-    let cookie = format!("lathe_token_{port}={token}");
-    let page = send(url, "GET", "/", &[("Cookie", &cookie)], None).unwrap();
-    assert_eq!(page.status, 200);
-    assert!(
-        page.header("content-security-policy")
-            .unwrap()
-            .starts_with("default-src 'self'")
-    );
-    let status = send(url, "GET", "/api/status", &[("Cookie", &cookie)], None).unwrap();
-    assert_eq!(status.status, 200, "{}", status.body);
-
-    let answer = json!({"decision": "deny"});
-    let no_origin = send(
-        url,
-        "POST",
-        "/api/approvals/a-1",
-        &[("Cookie", &cookie)],
-        Some(&answer),
-    )
-    .unwrap();
-    assert_eq!(no_origin.status, 403, "{}", no_origin.body);
-    let own_origin = send(
-        url,
-        "POST",
-        "/api/approvals/a-1",
-        &[("Cookie", &cookie), ("Origin", url)],
-        Some(&answer),
-    )
-    .unwrap();
-    assert_eq!(
-        own_origin.status, 409,
-        "no such approval: {}",
-        own_origin.body
-    );
-
-    let mcp = send(
-        url,
-        "POST",
-        "/mcp",
-        &[("Cookie", &cookie), ("Origin", "http://127.0.0.1:1")],
-        Some(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"})),
-    )
-    .unwrap();
-    assert_eq!(
-        mcp.status, 401,
-        "another local page cannot use the cookie for MCP"
-    );
-
-    let filtered = send(
+    for path in ["/api/status", "/api/sessions", "/events", "/metrics"] {
+        assert_eq!(
+            send(url, "GET", path, &[], None).unwrap().status,
+            401,
+            "{path}"
+        );
+    }
+    let cookie = format!("lathe_token={token}");
+    let by_cookie = send(url, "GET", "/api/status", &[("Cookie", &cookie)], None).unwrap();
+    assert_eq!(by_cookie.status, 401, "no cookie authenticates");
+    let by_query = send(
         url,
         "GET",
-        "/api/sessions?colour=red",
-        &[("Cookie", &cookie)],
+        &format!("/api/sessions?token={token}"),
+        &[],
         None,
     )
     .unwrap();
+    assert_eq!(by_query.status, 200, "{}", by_query.body);
+    assert_eq!(by_query.json().unwrap(), json!([]));
+
+    let answer = json!({"decision": "deny"});
+    let foreign = request(
+        url,
+        token,
+        "POST",
+        "/api/approvals/a-1",
+        &[("Origin", "http://127.0.0.1:1")],
+        Some(&answer),
+    )
+    .unwrap();
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    let own = request(
+        url,
+        token,
+        "POST",
+        "/api/approvals/a-1",
+        &[("Origin", url)],
+        Some(&answer),
+    )
+    .unwrap();
+    assert_eq!(own.status, 409, "no such approval: {}", own.body);
+
+    let workspace = tempfile::tempdir().unwrap();
+    let workspace = workspace.path().display().to_string();
+    for (body, says) in [
+        (
+            json!({"workspace": "relative/dir", "prompt": "hi"}),
+            "absolute path",
+        ),
+        (
+            json!({"workspace": workspace, "skill": "no-such-skill"}),
+            "no-such-skill",
+        ),
+        (json!({"workspace": workspace, "prompt": "hi"}), "model"),
+        (
+            json!({"workspace": workspace}),
+            "a prompt, a skill, or both",
+        ),
+    ] {
+        let refused = request(url, token, "POST", "/api/runs", &[], Some(&body)).unwrap();
+        assert_eq!(refused.status, 400, "{body}: {}", refused.body);
+        assert!(refused.body.contains(says), "{body}: {}", refused.body);
+    }
+    let sessions = request(url, token, "GET", "/api/sessions", &[], None).unwrap();
+    assert_eq!(
+        sessions.json().unwrap(),
+        json!([]),
+        "a refused run creates nothing"
+    );
+    let filtered = request(url, token, "GET", "/api/sessions?colour=red", &[], None).unwrap();
     assert_eq!(filtered.status, 400, "{}", filtered.body);
 }

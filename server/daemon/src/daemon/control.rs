@@ -22,6 +22,10 @@ pub struct Status {
     pub version: String,
     pub url: String,
     pub socket: String,
+    /// The directory the daemon started in: the workspace of `/mcp` and `/api/skills`
+    /// without `?workspace=`, and the dashboard's default for new runs.
+    #[serde(default)]
+    pub workspace: String,
     pub uptime_secs: u64,
     pub sessions: usize,
     pub store_path: String,
@@ -50,6 +54,7 @@ impl Status {
             version: state.info.version.clone(),
             url: state.info.url.clone(),
             socket: state.info.socket.display().to_string(),
+            workspace: state.default_workspace.display().to_string(),
             uptime_secs: state.started.elapsed().as_secs(),
             sessions: state.store.sessions().map(|s| s.len()).unwrap_or(0),
             store_path: state.store.path().display().to_string(),

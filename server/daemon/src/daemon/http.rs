@@ -1,16 +1,18 @@
-//! The daemon's HTTP listener on 127.0.0.1: the dashboard (`/`, `/login`, `/assets`), `/api`
-//! (status, sessions and their events, skills, approvals, metrics), `/events` (SSE),
-//! `/metrics` and `/mcp` (MCP's streamable HTTP transport for the workspace named by
-//! `?workspace=<absolute path>`, else the directory the daemon started in).
+//! The daemon's HTTP listener on 127.0.0.1: the dashboard (`/`, `/assets`), `/api`
+//! (status, sessions and their events, skills, approvals, metrics, starting a run),
+//! `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for the
+//! workspace named by `?workspace=<absolute path>`, else the directory the daemon started
+//! in).
 //!
-//! Invariants: every request passes the guard's checks (`auth.rs`: loopback `Host`, the
-//! token, Origin on mutating requests) before any handler runs; every response carries the
-//! security headers; each request runs in its own tracing span.
+//! Invariants: every request passes the guard's checks (`auth.rs`: loopback `Host`; the
+//! token, except for the dashboard's static page and assets; Origin on mutating requests)
+//! before any handler runs; every response carries the security headers; each request
+//! runs in its own tracing span.
 
-use super::auth::{self, Rejection};
+use super::auth;
 use super::control::Status;
 use super::state::DaemonState;
-use super::{approvals, dashboard, metrics, sse};
+use super::{approvals, dashboard, metrics, runs, sse};
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -37,7 +39,6 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<DaemonSt
 pub(crate) fn router(state: Arc<DaemonState>) -> Router {
     Router::new()
         .route("/", get(dashboard::index))
-        .route("/login", get(dashboard::login))
         .route("/assets/{name}", get(dashboard::asset))
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
@@ -46,6 +47,7 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/approvals", get(approvals::pending))
         .route("/api/approvals/{id}", post(approvals::answer))
         .route("/api/metrics", get(metrics::json))
+        .route("/api/runs", post(runs::start))
         .route("/events", get(sse::stream))
         .route("/metrics", get(metrics::prometheus))
         .route("/mcp", any(mcp))
@@ -60,8 +62,7 @@ async fn guard(State(state): State<Arc<DaemonState>>, request: Request, next: Ne
     async move {
         let mut response = match auth::check(&state, &request) {
             Ok(()) => next.run(request).await,
-            Err(Rejection::Refused(status, message)) => (status, message).into_response(),
-            Err(Rejection::Login) => dashboard::to_login(),
+            Err(rejection) => rejection.into_response(),
         };
         let headers = response.headers_mut();
         headers.insert(
@@ -100,6 +101,9 @@ struct SessionsQuery {
     origin: Option<String>,
     /// The workspace root, exactly.
     workspace: Option<String>,
+    /// The credential, when it comes as `?token=` (the guard checks it).
+    #[serde(rename = "token")]
+    _token: Option<serde::de::IgnoredAny>,
 }
 
 impl SessionsQuery {

@@ -28,8 +28,11 @@ const DAILY: [MetricKey; 8] = [
     MetricKey::SandboxExecs,
 ];
 
-/// How many days of series `/api/metrics` returns, counting back from the last day with data.
+/// How many days of series `/api/metrics` returns, counting back from today (or the last
+/// day with data, if the clock is behind it).
 const DAYS: u64 = 30;
+
+const MS_PER_DAY: u64 = 86_400_000;
 
 #[derive(Serialize)]
 struct MetricsView {
@@ -38,7 +41,7 @@ struct MetricsView {
     cost_usd: f64,
     /// Successful tool calls over all tool calls, `None` before the first.
     tool_success_rate: Option<f64>,
-    /// Consecutive days (days since the Unix epoch) ending with the last day that has data.
+    /// Consecutive days (days since the Unix epoch) ending today; empty before any data.
     days: Vec<DayView>,
     histograms: BTreeMap<&'static str, HistogramView>,
 }
@@ -63,7 +66,7 @@ struct HistogramView {
     p99: Option<u64>,
 }
 
-fn view(metrics: &Metrics) -> MetricsView {
+fn view(metrics: &Metrics, today: u64) -> MetricsView {
     let totals: BTreeMap<String, u64> = metrics
         .totals
         .iter()
@@ -76,7 +79,7 @@ fn view(metrics: &Metrics) -> MetricsView {
     });
     let days = match metrics.daily.keys().next_back() {
         None => Vec::new(),
-        Some(&last) => (last.saturating_sub(DAYS - 1)..=last)
+        Some(&last) => (last.max(today).saturating_sub(DAYS - 1)..=last.max(today))
             .map(|day| DayView {
                 day,
                 counters: DAILY
@@ -123,7 +126,7 @@ fn view(metrics: &Metrics) -> MetricsView {
 /// `GET /api/metrics`.
 pub(crate) async fn json(State(state): State<Arc<DaemonState>>) -> Response {
     match state.store.metrics() {
-        Ok(metrics) => Json(view(&metrics)).into_response(),
+        Ok(metrics) => Json(view(&metrics, lathe_store::now_ms() / MS_PER_DAY)).into_response(),
         Err(error) => super::http::store_error(error),
     }
 }

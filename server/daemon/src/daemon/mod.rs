@@ -15,6 +15,7 @@ mod dashboard;
 mod http;
 mod lsp;
 mod metrics;
+mod runs;
 mod socket;
 mod sse;
 mod state;

@@ -2,7 +2,8 @@
 //! of that workspace whatever the surface, and its MCP server (the services every MCP
 //! connection to it shares, and the `/mcp` HTTP service with its sessions). Across
 //! workspaces it keeps the process's sandboxes and the one approval broker every agent asks
-//! through, so any surface (an editor, an MCP client, `/api/approvals`) answers any run.
+//! through, so any surface (an editor, an MCP client, `/api/approvals`) answers any run,
+//! and builds the dashboard's agents over the same hub and broker.
 //!
 //! Invariants: one entry per canonical workspace root, created on first use; a hub is
 //! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
@@ -15,7 +16,7 @@ use crate::agents::{self, Overrides};
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::ApprovalBroker;
+use lathe_agent::{Agent, ApprovalBroker};
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
 use lathe_mcp::{
     ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
@@ -126,6 +127,18 @@ impl Workspaces {
     /// The hub of `workspace`'s MCP servers, started on first use.
     pub fn hub(&self, workspace: &Path) -> anyhow::Result<Hub> {
         Ok(self.entry(workspace)?.1.hub.clone())
+    }
+
+    /// An agent for `workspace` with its hub's tools, asking through the one broker (the
+    /// dashboard's runs). Fails, saying how to configure one, when no model is configured.
+    pub async fn agent(&self, workspace: &Path) -> anyhow::Result<Agent> {
+        let (root, entry) = self.entry(workspace)?;
+        let prepared =
+            agents::prepare(&self.paths, &self.sandboxes, &root, &Overrides::default()).await?;
+        for warning in &prepared.warnings {
+            tracing::warn!(workspace = %root.display(), %warning, "dashboard run");
+        }
+        prepared.agent(self.store.clone(), &self.broker, &entry.hub, None)
     }
 
     /// The MCP server of `workspace`, built on first use.

@@ -1,7 +1,9 @@
 // Lathe's dashboard: hash routes (#/sessions, #/session/ID, #/approvals, #/metrics, #/mcp)
-// over the daemon's /api and /events. The token travels as the HttpOnly cookie the daemon
-// set at /?token=, so nothing here sees it. Every piece of data reaches the DOM as text
-// (h() never parses HTML), so a transcript cannot inject markup.
+// over the daemon's /api and /events. The token comes from /?token= (then leaves the
+// address bar) or the sign-in form, lives in this origin's localStorage (per port, unlike a
+// cookie), and travels as a bearer header, or as ?token= for the one EventSource a tab
+// opens. Every piece of data reaches the DOM as text (h() never parses HTML), so a
+// transcript cannot inject markup.
 
 const view = document.getElementById('view');
 const banner = document.getElementById('banner');
@@ -9,6 +11,7 @@ const approvalCount = document.getElementById('approval-count');
 const daemonStatus = document.getElementById('daemon-status');
 
 const SVG = 'http://www.w3.org/2000/svg';
+const TOKEN_KEY = 'lathe-token';
 const EVENT_TYPES = [
   'RUN_STARTED', 'RUN_FINISHED', 'RUN_ERROR', 'STEP_STARTED', 'STEP_FINISHED',
   'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END',
@@ -50,18 +53,33 @@ function setAttributes(element, attrs) {
   }
 }
 
+/** The token of `/?token=` (stored, then removed from the address bar) or the stored one. */
+function takeToken() {
+  const given = new URLSearchParams(location.search).get('token');
+  if (given) {
+    localStorage.setItem(TOKEN_KEY, given);
+    history.replaceState(null, '', `/${location.hash}`);
+  }
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+let token = takeToken();
+
 class Unauthorized extends Error {}
 
 async function api(path, options = {}) {
   let response;
   try {
-    response = await fetch(path, { credentials: 'same-origin', ...options });
+    response = await fetch(path, {
+      ...options,
+      headers: { ...options.headers, authorization: `Bearer ${token}` },
+    });
   } catch (error) {
-    showBanner('The daemon does not answer. Is it still running? (`lathe status`)', false);
+    showBanner('The daemon does not answer. Is it still running? (`lathe status`)');
     throw error;
   }
   if (response.status === 401) {
-    showBanner('The daemon no longer accepts this page (it may have restarted with a new token).', true);
+    signIn('The daemon no longer accepts this token: it may have restarted with a new one.');
     throw new Unauthorized(await response.text());
   }
   if (!response.ok) {
@@ -71,13 +89,42 @@ async function api(path, options = {}) {
   return response.json();
 }
 
-function showBanner(message, signIn) {
-  banner.replaceChildren(message, signIn ? h('a', { href: '/login' }, ' Sign in again') : '');
+function showBanner(message) {
+  banner.textContent = message;
   banner.hidden = false;
 }
 
 function hideBanner() {
+  banner.textContent = '';
   banner.hidden = true;
+}
+
+/** Replaces the page with the sign-in form (`why` says what went wrong, if anything). */
+function signIn(why) {
+  stopFollowing();
+  leaveView();
+  leaveView = () => {};
+  viewGeneration += 1;
+  localStorage.removeItem(TOKEN_KEY);
+  token = null;
+  const input = h('input', {
+    id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-label': 'Token',
+  });
+  const form = h('form', { id: 'sign-in', class: 'panel' },
+    h('h1', {}, 'Sign in'),
+    why ? h('p', { class: 'error', id: 'sign-in-reason' }, why) : null,
+    h('p', {}, 'Run ', h('code', {}, 'lathe status'), ' and open the dashboard URL it prints, or paste its token here.'),
+    input,
+    h('button', { type: 'submit' }, 'Open the dashboard'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    localStorage.setItem(TOKEN_KEY, input.value.trim());
+    token = input.value.trim();
+    start();
+  });
+  hideBanner();
+  view.replaceChildren(form);
+  input.focus();
 }
 
 function errorBox(error) {
@@ -124,10 +171,19 @@ function ms(value) {
 
 // ---- Routing and the global event stream ---------------------------------------------
 
-/** What the current view wants to hear about: called with every live event. */
+/** Bumped whenever the view changes: work a view started checks it before touching the DOM. */
+let viewGeneration = 0;
+/** What the current view wants: every live event, and a call when the stream (re)connects. */
 let onLiveEvent = null;
-/** Undoes the current view's timers and streams. */
+let onStreamOpen = null;
+/** Undoes the current view's timers. */
 let leaveView = () => {};
+
+/** A function telling whether the view that called this is still the one shown. */
+function viewAlive() {
+  const generation = viewGeneration;
+  return () => generation === viewGeneration;
+}
 
 const ROUTES = {
   sessions: renderSessions,
@@ -138,22 +194,35 @@ const ROUTES = {
 };
 
 function route() {
+  if (!token) {
+    signIn();
+    return;
+  }
   leaveView();
   leaveView = () => {};
   onLiveEvent = null;
+  onStreamOpen = null;
+  viewGeneration += 1;
   const [name, ...rest] = location.hash.replace(/^#\/?/, '').split('/');
-  const render = ROUTES[name] || renderSessions;
-  const current = ROUTES[name] ? name : 'sessions';
+  const current = Object.hasOwn(ROUTES, name) ? name : 'sessions';
   for (const link of document.querySelectorAll('nav a')) {
     link.classList.toggle('active', link.dataset.route === current
       || (current === 'session' && link.dataset.route === 'sessions'));
   }
+  let argument = rest.join('/');
+  try {
+    argument = decodeURIComponent(argument);
+  } catch { /* shown as typed */ }
   view.replaceChildren();
-  render(decodeURIComponent(rest.join('/')));
+  ROUTES[current](argument);
 }
 
-function followAllSessions() {
-  const stream = new EventSource('/events');
+/** The tab's one live stream: every session's events, for whichever view is shown. */
+let stream = null;
+
+function follow() {
+  stopFollowing();
+  stream = new EventSource(`/events?token=${encodeURIComponent(token)}`);
   const refresh = debounce(() => { refreshApprovalCount(); refreshDaemonStatus(); }, 200);
   for (const type of EVENT_TYPES) {
     stream.addEventListener(type, (message) => {
@@ -162,14 +231,26 @@ function followAllSessions() {
       if (onLiveEvent) onLiveEvent(event);
     });
   }
-  stream.addEventListener('open', () => { hideBanner(); refresh(); });
+  stream.addEventListener('open', () => {
+    document.body.dataset.live = 'true';
+    hideBanner();
+    refresh();
+    if (onStreamOpen) onStreamOpen();
+  });
+  const mine = stream;
   stream.addEventListener('error', () => {
-    if (stream.readyState === EventSource.CLOSED) {
-      // Refused (a new token) rather than dropped: say so, then try again later.
-      api('/api/status').catch(() => {});
-      setTimeout(followAllSessions, 5000);
+    document.body.dataset.live = 'false';
+    if (mine.readyState === EventSource.CLOSED) {
+      // Refused (a new token: the check signs out) or gone: ask, then try again.
+      api('/api/status').then(() => setTimeout(() => { if (stream === mine) follow(); }, 3000), () => {});
     }
   });
+}
+
+function stopFollowing() {
+  if (stream) stream.close();
+  stream = null;
+  document.body.dataset.live = 'false';
 }
 
 async function refreshApprovalCount() {
@@ -202,25 +283,32 @@ function renderSessions() {
   const origin = select('origin-filter', 'Started from', ['', 'cli', 'lsp', 'mcp', 'dashboard'], sessionFilters.origin);
   const body = h('tbody');
   const summary = h('p', { class: 'muted', id: 'session-count' });
+  const alive = viewAlive();
+  let latest = 0;
   const load = async () => {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(sessionFilters)) if (value) params.set(key, value);
+    const mine = ++latest;
     try {
       const sessions = await api(`/api/sessions?${params}`);
+      // A newer query (or another view) superseded this one.
+      if (mine !== latest || !alive()) return;
       summary.textContent = plural(sessions.length, 'session');
       body.replaceChildren(...sessions.map(sessionRow));
       if (sessions.length === 0) body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No sessions match.')));
     } catch (error) {
-      body.replaceChildren(h('tr', {}, h('td', { colspan: 6 }, errorBox(error))));
+      if (mine === latest && alive()) body.replaceChildren(h('tr', {}, h('td', { colspan: 6 }, errorBox(error))));
     }
   };
-  const reload = debounce(load, 150);
+  const reload = debounce(() => { if (alive()) load(); }, 150);
   search.addEventListener('input', () => { sessionFilters.q = search.value; reload(); });
   status.addEventListener('change', () => { sessionFilters.status = status.value; load(); });
   origin.addEventListener('change', () => { sessionFilters.origin = origin.value; load(); });
   onLiveEvent = (event) => { if (event.type.startsWith('RUN_')) reload(); };
+  onStreamOpen = reload;
   view.append(
     h('h1', {}, 'Sessions'),
+    newRunForm(),
     h('div', { class: 'filters' }, search, status, origin),
     summary,
     h('table', { id: 'sessions' },
@@ -228,6 +316,53 @@ function renderSessions() {
       body),
   );
   load();
+}
+
+/** Starts a run, as is or through a skill of the workspace, and opens its transcript. */
+function newRunForm() {
+  const workspace = h('input', { id: 'run-workspace', required: true, placeholder: '/path/to/project', 'aria-label': 'Workspace' });
+  const skill = h('select', { id: 'run-skill', 'aria-label': 'Skill' }, h('option', { value: '' }, 'No skill'));
+  const file = h('input', { id: 'run-file', placeholder: 'File the skill is about (optional)', 'aria-label': 'File' });
+  const prompt = h('textarea', { id: 'run-prompt', rows: 3, placeholder: 'What should Lathe do?', 'aria-label': 'Prompt' });
+  const problem = h('div', { id: 'run-error', class: 'error', role: 'alert' });
+  const loadSkills = async () => {
+    try {
+      const listing = await api(`/api/skills?workspace=${encodeURIComponent(workspace.value)}`);
+      const usable = listing.skills.filter((s) => s.status !== 'error' && s.status !== 'shadowed');
+      skill.replaceChildren(h('option', { value: '' }, 'No skill'),
+        ...usable.map((s) => h('option', { value: s.name, title: s.description }, `/${s.name} — ${s.description}`)));
+      problem.textContent = '';
+    } catch (error) {
+      problem.textContent = `Skills: ${error.message}`;
+    }
+  };
+  workspace.addEventListener('change', loadSkills);
+  const form = h('form', { id: 'run-form', class: 'run-form' },
+    workspace, skill, file, prompt,
+    h('div', {}, h('button', { type: 'submit', id: 'run-start' }, 'Start run')),
+    problem);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    problem.textContent = '';
+    const body = { workspace: workspace.value, prompt: prompt.value };
+    if (skill.value) body.skill = skill.value;
+    if (file.value) body.file = file.value;
+    try {
+      const started = await api('/api/runs', {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+      });
+      location.hash = `#/session/${encodeURIComponent(started.sessionId)}`;
+    } catch (error) {
+      problem.textContent = error.message;
+    }
+  });
+  const alive = viewAlive();
+  api('/api/status').then((status) => {
+    if (!alive()) return;
+    if (!workspace.value) workspace.value = status.workspace;
+    loadSkills();
+  }).catch(() => {});
+  return h('details', { id: 'new-run', class: 'panel' }, h('summary', {}, 'New run'), form);
 }
 
 function select(id, label, options, current) {
@@ -251,13 +386,18 @@ function statusPill(status) {
 
 // ---- One session's live transcript ----------------------------------------------------
 
+/** The session's transcript: its log from `/api`, then its live events from the tab's
+ * stream; events are applied once each in `seq` order, and a gap (a reconnect, a lagging
+ * stream) is filled from the log. */
 function renderSession(id) {
   const header = h('div', { class: 'session-header' }, h('h1', {}, id));
   const transcript = h('div', { id: 'transcript', 'data-session-id': id });
   view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, transcript);
-  const showMeta = async () => {
+  const alive = viewAlive();
+  const showMeta = debounce(async () => {
     try {
       const sessions = await api(`/api/sessions?q=${encodeURIComponent(id)}`);
+      if (!alive()) return;
       const meta = sessions.find((s) => s.id === id);
       if (!meta) {
         header.replaceChildren(h('h1', {}, id), errorBox(`There is no session ${id}.`));
@@ -268,23 +408,53 @@ function renderSession(id) {
         h('p', { class: 'muted' }, statusPill(meta.status), ` ${meta.origin} · ${meta.model || 'no model'} · `,
           h('span', { class: 'path' }, meta.workspace), ' · ', meta.id));
     } catch (error) {
-      header.append(errorBox(error));
+      if (alive()) header.append(errorBox(error));
     }
-  };
+  }, 100);
   showMeta();
   const render = transcriptRenderer(transcript);
-  const stream = new EventSource(`/events?session=${encodeURIComponent(id)}`);
-  for (const type of EVENT_TYPES) {
-    stream.addEventListener(type, (message) => {
-      const event = JSON.parse(message.data);
-      render(event);
-      if (type.startsWith('RUN_')) showMeta();
-    });
-  }
-  stream.addEventListener('error', () => {
-    if (stream.readyState === EventSource.CLOSED) api('/api/status').catch(() => {});
-  });
-  leaveView = () => stream.close();
+  let lastSeq = 0;
+  let reading = false;
+  const waiting = [];
+  const apply = (event) => {
+    if (event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    render(event);
+    if (event.type.startsWith('RUN_')) showMeta();
+  };
+  const catchUp = async () => {
+    if (reading) return;
+    reading = true;
+    const before = lastSeq;
+    try {
+      for (;;) {
+        const page = await api(`/api/sessions/${encodeURIComponent(id)}/events?after=${lastSeq}&limit=1000`);
+        if (!alive()) return;
+        page.forEach(apply);
+        if (page.length < 1000) break;
+      }
+    } catch (error) {
+      if (alive()) transcript.append(errorBox(error));
+    } finally {
+      reading = false;
+    }
+    // Live events that came meanwhile, in order; a gap the log could not fill (yet) is
+    // read again only if this read made progress.
+    waiting.sort((a, b) => a.seq - b.seq);
+    while (waiting.length && (waiting[0].seq <= lastSeq + 1 || lastSeq === before)) apply(waiting.shift());
+    if (waiting.length) catchUp();
+  };
+  onLiveEvent = (event) => {
+    if (event.sessionId !== id) return;
+    if (reading || event.seq > lastSeq + 1) {
+      waiting.push(event);
+      catchUp();
+    } else {
+      apply(event);
+    }
+  };
+  onStreamOpen = catchUp;
+  catchUp();
 }
 
 /** Folds a session's events, in `seq` order, into the transcript element. */
@@ -299,11 +469,7 @@ function transcriptRenderer(root) {
     const tool = toolCallId && toolBlock(toolCallId);
     (tool ? tool.querySelector('.tool-body') : root).append(node);
   };
-  const follow = () => {
-    if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 80) {
-      window.scrollTo(0, document.body.scrollHeight);
-    }
-  };
+  const atBottom = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
 
   const custom = (name, value) => {
     switch (name) {
@@ -357,6 +523,7 @@ function transcriptRenderer(root) {
   };
 
   return (event) => {
+    const following = atBottom();
     switch (event.type) {
       case 'RUN_STARTED':
         root.append(h('div', { class: 'marker' }, 'Run started ', timeOf(event.timestamp)));
@@ -431,7 +598,7 @@ function transcriptRenderer(root) {
       default:
         break;
     }
-    follow();
+    if (following) window.scrollTo(0, document.body.scrollHeight);
   };
 }
 
@@ -500,16 +667,19 @@ function renderApprovals() {
   view.append(h('h1', {}, 'Approvals'),
     h('p', { class: 'muted' }, 'Actions outside the sandbox wait here, in every editor and MCP client at once; the first answer wins.'),
     list);
+  const alive = viewAlive();
   const load = async () => {
     try {
       const pending = await api('/api/approvals');
+      if (!alive()) return;
       const cards = pending.map((request) => approvalCard(request, true));
       list.replaceChildren(...(cards.length ? cards : [h('p', { class: 'muted', id: 'no-approvals' }, 'Nothing is waiting for an answer.')]));
     } catch (error) {
-      list.replaceChildren(errorBox(error));
+      if (alive()) list.replaceChildren(errorBox(error));
     }
   };
   onLiveEvent = (event) => { if (event.type === 'CUSTOM' && event.name.startsWith('approval.')) load(); };
+  onStreamOpen = load;
   load();
 }
 
@@ -524,15 +694,18 @@ const HISTOGRAM_TITLES = {
 function renderMetrics() {
   const root = h('div', { id: 'metrics' });
   view.append(h('h1', {}, 'Metrics'), root);
+  const alive = viewAlive();
   const load = async () => {
     try {
-      root.replaceChildren(...metricsView(await api('/api/metrics')));
+      const metrics = await api('/api/metrics');
+      if (alive()) root.replaceChildren(...metricsView(metrics));
     } catch (error) {
-      root.replaceChildren(errorBox(error));
+      if (alive()) root.replaceChildren(errorBox(error));
     }
   };
-  const reload = debounce(load, 500);
+  const reload = debounce(() => { if (alive()) load(); }, 500);
   onLiveEvent = (event) => { if (event.type === 'RUN_FINISHED' || event.type === 'RUN_ERROR') reload(); };
+  onStreamOpen = reload;
   load();
 }
 
@@ -628,9 +801,11 @@ function renderMcp() {
   view.append(h('h1', {}, 'MCP servers'),
     h('p', { class: 'muted' }, 'The servers each workspace configures, as the agent sees them. Crashed servers are restarted with backoff.'),
     root);
+  const alive = viewAlive();
   const load = async () => {
     try {
       const status = await api('/api/status');
+      if (!alive()) return;
       if (status.mcp.length === 0) {
         root.replaceChildren(h('p', { class: 'muted' }, 'No workspace has been opened yet.'));
         return;
@@ -650,7 +825,7 @@ function renderMcp() {
               h('td', { class: 'error-text' }, server.last_error || '')))))),
       ));
     } catch (error) {
-      root.replaceChildren(errorBox(error));
+      if (alive()) root.replaceChildren(errorBox(error));
     }
   };
   const timer = setInterval(load, 3000);
@@ -660,8 +835,13 @@ function renderMcp() {
 
 // ---- Start ----------------------------------------------------------------------------
 
+function start() {
+  route();
+  if (!token) return;
+  follow();
+  refreshDaemonStatus();
+  refreshApprovalCount();
+}
+
 window.addEventListener('hashchange', route);
-route();
-followAllSessions();
-refreshDaemonStatus();
-refreshApprovalCount();
+start();
