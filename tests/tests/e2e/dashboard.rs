@@ -3,15 +3,15 @@
 //! the approvals queue and one from the session's live transcript, then sees the result,
 //! the diff, the command's streamed output and exit code, finds the session by search and
 //! filter, reads the metrics charts and the workspace's MCP server. Another browser signs
-//! in with the form, starts a skill from the New run form, and is sent back to the form
-//! when its token goes stale. Raw HTTP checks pin what needs the token: everything but the
+//! in with the form, starts a skill from the New run form, cancels a stalled follow-up,
+//! sends another, and is sent back to the form when its token goes stale. Raw HTTP checks pin what needs the token: everything but the
 //! static page and assets, never as a cookie, with the page's own Origin for changes.
 
 use crate::mcp_shim::McpShim;
 use lathe_tests::browser::Browser;
 use lathe_tests::daemon::LatheHome;
 use lathe_tests::http::{request, send};
-use lathe_tests::scripted_model::{Expect, Script, ScriptedModel, Step};
+use lathe_tests::scripted_model::{Expect, Script, ScriptedModel, Step, StreamFault};
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use std::time::Duration;
@@ -248,13 +248,23 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_skill_runs_from_the_dashboard() {
-    let model = ScriptedModel::start(Script::new([Step::text("It adds two numbers.").expecting(
-        Expect {
+    let model = ScriptedModel::start(Script::new([
+        Step::text("It adds two numbers.").expecting(Expect {
             system_contains: Some("You are explaining code".into()),
             user_contains: Some("what does add do?".into()),
             ..Expect::default()
-        },
-    )]))
+        }),
+        Step::text("Subtraction would need")
+            .with_fault(StreamFault::StallAfter { after_chunks: 2 })
+            .expecting(Expect {
+                user_contains: Some("and subtract?".into()),
+                ..Expect::default()
+            }),
+        Step::text("Use a * b.").expecting(Expect {
+            user_contains: Some("then multiply?".into()),
+            ..Expect::default()
+        }),
+    ]))
     .await
     .unwrap();
     let home = LatheHome::new().unwrap();
@@ -310,6 +320,59 @@ async fn a_skill_runs_from_the_dashboard() {
             t == "/explain what does add do?"
         })
         .unwrap();
+
+    // A follow-up that stalls is cancelled from the page; the next one answers.
+    browser.type_into("#reply-prompt", "and subtract?").unwrap();
+    browser.click("#reply-send").unwrap();
+    browser
+        .wait_for_count("#cancel-run:not([hidden])", WAIT, |n| n == 1)
+        .unwrap();
+    browser
+        .wait_for_count(
+            ".message.streaming[data-role=assistant]:not(.empty)",
+            WAIT,
+            |n| n == 1,
+        )
+        .unwrap();
+    browser.click("#cancel-run").unwrap();
+    browser
+        .wait_for_text(".session-header .pill", WAIT, |t| t == "cancelled")
+        .unwrap();
+    browser
+        .type_into("#reply-prompt", "then multiply?")
+        .unwrap();
+    browser.click("#reply-send").unwrap();
+    browser
+        .wait_for_text(".session-header .pill", WAIT, |t| t == "finished")
+        .unwrap();
+    let answers = browser
+        .execute(
+            "return [...document.querySelectorAll('#transcript .message[data-role=assistant]:not(.empty)')]
+                .map((m) => m.querySelector('.text').textContent);",
+            &[],
+        )
+        .unwrap();
+    let answers: Vec<&str> = answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(
+        (answers[0], answers[2]),
+        ("It adds two numbers.", "Use a * b.")
+    );
+    assert!(
+        "Subtraction would need".starts_with(answers[1]) && !answers[1].is_empty(),
+        "the cancelled turn keeps what streamed: {answers:?}"
+    );
+    assert_eq!(
+        browser
+            .count("#transcript .message[data-role=user]")
+            .unwrap(),
+        3
+    );
     assert!(model.mismatches().is_empty(), "{:?}", model.mismatches());
     let sessions = request(
         &url,
@@ -434,6 +497,19 @@ async fn only_the_static_page_is_served_without_the_token() {
         assert_eq!(refused.status, 400, "{body}: {}", refused.body);
         assert!(refused.body.contains(says), "{body}: {}", refused.body);
     }
+    let follow_up = json!({"prompt": "and then?"});
+    let unknown = request(
+        url,
+        token,
+        "POST",
+        "/api/sessions/nope/messages",
+        &[],
+        Some(&follow_up),
+    )
+    .unwrap();
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    let idle = request(url, token, "POST", "/api/sessions/nope/cancel", &[], None).unwrap();
+    assert_eq!(idle.status, 409, "{}", idle.body);
     let sessions = request(url, token, "GET", "/api/sessions", &[], None).unwrap();
     assert_eq!(
         sessions.json().unwrap(),

@@ -1,5 +1,5 @@
 //! The daemon's HTTP listener on 127.0.0.1: the dashboard (`/`, `/assets`), `/api`
-//! (status, sessions and their events, skills, approvals, metrics, starting a run),
+//! (status, sessions and their events, skills, approvals, metrics, the dashboard's runs),
 //! `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for the
 //! workspace named by `?workspace=<absolute path>`, else the directory the daemon started
 //! in).
@@ -43,6 +43,8 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
         .route("/api/sessions/{id}/events", get(events))
+        .route("/api/sessions/{id}/messages", post(runs::reply))
+        .route("/api/sessions/{id}/cancel", post(runs::cancel))
         .route("/api/skills", get(skills))
         .route("/api/approvals", get(approvals::pending))
         .route("/api/approvals/{id}", post(approvals::answer))

@@ -90,6 +90,7 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         lsp: lsp::services(workspaces.clone(), Some(info.dashboard_url())),
         workspaces: workspaces.clone(),
         default_workspace,
+        dashboard_runs: runs::DashboardRuns::default(),
     });
 
     let http_task = tokio::spawn(http::serve(listener, state.clone()));

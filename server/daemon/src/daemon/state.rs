@@ -1,5 +1,6 @@
 //! What every connection and request of the daemon shares.
 
+use super::runs::DashboardRuns;
 use super::workspaces::Workspaces;
 use crate::config::LoadedConfig;
 use crate::instance::DaemonInfo;
@@ -23,4 +24,6 @@ pub(crate) struct DaemonState {
     /// The workspace `/mcp` serves when the request names none: the directory the daemon
     /// was started in.
     pub default_workspace: PathBuf,
+    /// The runs the dashboard started, while they run.
+    pub dashboard_runs: DashboardRuns,
 }

@@ -330,7 +330,7 @@ function newRunForm() {
       const listing = await api(`/api/skills?workspace=${encodeURIComponent(workspace.value)}`);
       const usable = listing.skills.filter((s) => s.status !== 'error' && s.status !== 'shadowed');
       skill.replaceChildren(h('option', { value: '' }, 'No skill'),
-        ...usable.map((s) => h('option', { value: s.name, title: s.description }, `/${s.name} — ${s.description}`)));
+        ...usable.map((s) => h('option', { value: s.name, title: s.description }, `/${s.name} — ${brief(s.description)}`)));
       problem.textContent = '';
     } catch (error) {
       problem.textContent = `Skills: ${error.message}`;
@@ -365,6 +365,12 @@ function newRunForm() {
   return h('details', { id: 'new-run', class: 'panel' }, h('summary', {}, 'New run'), form);
 }
 
+/** The first sentence of `text`, at most 60 characters. */
+function brief(text) {
+  const sentence = text.split(/(?<=\.)\s/)[0];
+  return sentence.length <= 60 ? sentence : `${sentence.slice(0, 59)}…`;
+}
+
 function select(id, label, options, current) {
   return h('select', { id, 'aria-label': label },
     options.map((value) => h('option', { value, selected: value === current }, value || `${label}: any`)));
@@ -392,7 +398,8 @@ function statusPill(status) {
 function renderSession(id) {
   const header = h('div', { class: 'session-header' }, h('h1', {}, id));
   const transcript = h('div', { id: 'transcript', 'data-session-id': id });
-  view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, transcript);
+  const controls = sessionControls(id);
+  view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, transcript, controls.element);
   const alive = viewAlive();
   const showMeta = debounce(async () => {
     try {
@@ -403,6 +410,7 @@ function renderSession(id) {
         header.replaceChildren(h('h1', {}, id), errorBox(`There is no session ${id}.`));
         return;
       }
+      controls.show(meta.status);
       header.replaceChildren(
         h('h1', {}, meta.title || meta.id),
         h('p', { class: 'muted' }, statusPill(meta.status), ` ${meta.origin} · ${meta.model || 'no model'} · `,
@@ -455,6 +463,38 @@ function renderSession(id) {
   };
   onStreamOpen = catchUp;
   catchUp();
+}
+
+/** The follow-up form (between turns) and the cancel button (during one). */
+function sessionControls(id) {
+  const prompt = h('textarea', { id: 'reply-prompt', rows: 3, placeholder: 'Reply or give the next instruction', 'aria-label': 'Reply' });
+  const problem = h('div', { id: 'session-error', class: 'error', role: 'alert' });
+  const reply = h('form', { id: 'reply-form', class: 'reply-form', hidden: true },
+    prompt, h('div', {}, h('button', { type: 'submit', id: 'reply-send' }, 'Send')));
+  const cancel = h('button', { type: 'button', id: 'cancel-run', class: 'deny', hidden: true }, 'Cancel run');
+  const post = async (path, body) => {
+    problem.textContent = '';
+    try {
+      await api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return true;
+    } catch (error) {
+      problem.textContent = error.message;
+      return false;
+    }
+  };
+  reply.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (await post(`/api/sessions/${encodeURIComponent(id)}/messages`, { prompt: prompt.value })) {
+      prompt.value = '';
+      show('running');
+    }
+  });
+  cancel.addEventListener('click', () => post(`/api/sessions/${encodeURIComponent(id)}/cancel`, {}));
+  const show = (status) => {
+    reply.hidden = status === 'running';
+    cancel.hidden = status !== 'running';
+  };
+  return { element: h('div', { class: 'session-controls' }, cancel, reply, problem), show };
 }
 
 /** Folds a session's events, in `seq` order, into the transcript element. */
