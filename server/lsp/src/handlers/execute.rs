@@ -122,16 +122,25 @@ pub async fn execute(
                 .answer_approval(&a.id, a.decision, Some(who))?;
             json!({"answered": a.id})
         }
-        ext::DASHBOARD_OPEN => dashboard(conn).await?,
+        ext::DASHBOARD_OPEN => {
+            let a: SessionArg = args(command, value)?;
+            dashboard(conn, a.session_id.or_else(|| conn.last_session())).await?
+        }
         other => return Err(LspError::UnknownCommand(other.to_owned())),
     };
     Ok(Some(answer))
 }
 
-async fn dashboard(conn: &Arc<Conn>) -> Result<Value, LspError> {
-    let url = conn.agent().await?.dashboard_url().ok_or_else(|| {
+/// Opens the dashboard on `session` (the one named, else this editor's last), or on its
+/// sessions list when there is none.
+async fn dashboard(conn: &Arc<Conn>, session: Option<SessionId>) -> Result<Value, LspError> {
+    let base = conn.agent().await?.dashboard_url().ok_or_else(|| {
         LspError::AgentUnavailable("no dashboard is running; `lathe serve` starts one".into())
     })?;
+    let url = match session {
+        Some(session) => format!("{base}#/session/{session}"),
+        None => base,
+    };
     if conn.session()?.caps.show_document {
         let client = conn.client.clone();
         let target = url.clone();

@@ -250,14 +250,26 @@ async fn session_new_gives_the_chat_a_fresh_session_and_dashboard_open_shows_it(
             json!({"command": "lathe.dashboard.open", "arguments": []}),
         )
         .await;
+    let on_session = format!("http://127.0.0.1:7070/?token=secret#/session/{session}");
     assert_eq!(
         opened,
-        json!({"url": "http://127.0.0.1:7070/?token=secret"})
+        json!({ "url": on_session }),
+        "the editor's last session"
     );
     let shown = editor.wait_method("window/showDocument").await;
     assert_eq!(
         shown["params"],
-        json!({"uri": "http://127.0.0.1:7070/?token=secret", "external": true, "takeFocus": true})
+        json!({"uri": on_session, "external": true, "takeFocus": true})
+    );
+    let named = editor
+        .call(
+            "workspace/executeCommand",
+            json!({"command": "lathe.dashboard.open", "arguments": [{"sessionId": "s-9"}]}),
+        )
+        .await;
+    assert_eq!(
+        named,
+        json!({"url": "http://127.0.0.1:7070/?token=secret#/session/s-9"})
     );
 
     // Without a dashboard the command says how to get one.
