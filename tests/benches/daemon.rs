@@ -1,6 +1,8 @@
 //! Daemon figures: time from `lathe lsp` starting with no daemon running to the daemon's
 //! first answer (autostart included), the idle daemon's resident memory, and the daemon's
-//! resident memory with 20 open 10,000-line documents from one editor (aim: under 80 MB).
+//! resident memory with 20 open 10,000-line documents from one editor (aim: under 80 MB),
+//! and how fast the dashboard's API answers over a store of 1,000 sessions (the list, a
+//! search, the metrics, a transcript's backlog).
 //!
 //! Run with `cargo bench -p lathe-tests --bench daemon`: that measures the `lathe` binary of
 //! the bench profile (an optimised build, rebuilt first when stale), which is what users
@@ -8,6 +10,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use lathe_protocol::event::{FileChangeKind, FileChanged, Role, Usage};
+use lathe_protocol::{
+    CustomEvent, EventPayload, MessageId, RunId, SessionId, SessionMeta, SessionStatus, ToolCallId,
+};
+use lathe_store::Store;
 use lathe_tests::corpus::rust_file;
 use lathe_tests::daemon::{LatheHome, lathe_bin, signal, wait_until};
 use serde_json::{Value, json};
@@ -269,4 +276,155 @@ fn main() {
         median.threads
     );
     documents_rss(bin);
+    dashboard_api();
+}
+
+/// Sessions in the dashboard bench's store, and events in each.
+const SESSIONS: usize = 1000;
+const EVENTS_PER_SESSION: usize = 60;
+
+/// One run of a session: a prompt, a tool call with its result and diff, an answer
+/// streamed in deltas, its usage; `EVENTS_PER_SESSION` events.
+fn run_events(n: usize) -> Vec<EventPayload> {
+    let message = |id: &str| MessageId::from(format!("{id}-{n}"));
+    let tool = ToolCallId::from(format!("call-{n}"));
+    let mut events = vec![
+        EventPayload::RunStarted {
+            thread_id: SessionId::from(format!("s-{n}")),
+            run_id: RunId::from(format!("r-{n}")),
+        },
+        EventPayload::TextMessageStart {
+            message_id: message("u"),
+            role: Role::User,
+        },
+        EventPayload::TextMessageContent {
+            message_id: message("u"),
+            delta: format!("fix the parser bug number {n}"),
+        },
+        EventPayload::TextMessageEnd {
+            message_id: message("u"),
+        },
+        EventPayload::ToolCallStart {
+            tool_call_id: tool.clone(),
+            tool_call_name: "edit_file".into(),
+            parent_message_id: None,
+        },
+        EventPayload::ToolCallArgs {
+            tool_call_id: tool.clone(),
+            delta: r#"{"path":"src/parser.rs","search":"a","replace":"b"}"#.into(),
+        },
+        EventPayload::ToolCallEnd {
+            tool_call_id: tool.clone(),
+        },
+        EventPayload::Custom(CustomEvent::FileChanged(FileChanged {
+            path: "src/parser.rs".into(),
+            kind: FileChangeKind::Modified,
+            old_path: None,
+            diff: "--- a/src/parser.rs\n+++ b/src/parser.rs\n@@ -1 +1 @@\n-a\n+b\n".into(),
+            tool_call_id: Some(tool.clone()),
+        })),
+        EventPayload::ToolCallResult {
+            message_id: message("t"),
+            tool_call_id: tool,
+            content: "edited src/parser.rs".into(),
+            is_error: false,
+        },
+        EventPayload::TextMessageStart {
+            message_id: message("a"),
+            role: Role::Assistant,
+        },
+    ];
+    let deltas = EVENTS_PER_SESSION - events.len() - 3;
+    events.extend((0..deltas).map(|i| EventPayload::TextMessageContent {
+        message_id: message("a"),
+        delta: format!("word{i} "),
+    }));
+    events.push(EventPayload::TextMessageEnd {
+        message_id: message("a"),
+    });
+    events.push(EventPayload::Custom(CustomEvent::Usage(Usage {
+        model: "bench".into(),
+        input_tokens: 2000,
+        output_tokens: 120,
+        cached_input_tokens: 0,
+        estimated: false,
+        cost_usd: Some(0.004),
+        time_to_first_token_ms: Some(300),
+        latency_ms: 1200,
+    })));
+    events.push(EventPayload::RunFinished {
+        thread_id: SessionId::from(format!("s-{n}")),
+        run_id: RunId::from(format!("r-{n}")),
+        result: None,
+    });
+    events
+}
+
+/// p50 and max of `ROUNDS * 4` calls of `path`, each on its own connection, and the
+/// answer's size.
+fn api_latency(url: &str, token: &str, path: &str) -> (f64, f64, usize) {
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..ROUNDS * 4 {
+        let started = Instant::now();
+        let response = lathe_tests::http::request(url, token, "GET", path, &[], None).unwrap();
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(response.status, 200, "{path}: {}", response.body);
+        bytes = response.body.len();
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], times[times.len() - 1], bytes)
+}
+
+fn dashboard_api() {
+    let home = LatheHome::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&home.path().join("state/lathe.redb")).unwrap();
+        for n in 0..SESSIONS {
+            let meta = SessionMeta {
+                id: SessionId::from(format!("s-{n}")),
+                title: format!("fix the parser bug number {n}"),
+                workspace: format!("/home/dev/project-{}", n % 7),
+                status: SessionStatus::Finished,
+                created_at: n as u64 * 1000,
+                updated_at: n as u64 * 1000,
+                origin: ["lsp", "mcp", "cli", "dashboard"][n % 4].into(),
+                model: Some("bench".into()),
+            };
+            store
+                .append_with_session(&meta, run_events(n))
+                .await
+                .unwrap();
+        }
+    });
+    let _daemon = home.start_daemon().unwrap();
+    let info = home.daemon_info().unwrap();
+    let (url, token) = (
+        info["url"].as_str().unwrap(),
+        info["token"].as_str().unwrap(),
+    );
+    println!(
+        "dashboard API over {SESSIONS} sessions x {EVENTS_PER_SESSION} events ({} rounds, a connection each):",
+        ROUNDS * 4
+    );
+    for (what, path) in [
+        ("session list", "/api/sessions".to_owned()),
+        (
+            "search",
+            "/api/sessions?q=bug+number+77&origin=mcp".to_owned(),
+        ),
+        ("metrics", "/api/metrics".to_owned()),
+        (
+            "transcript backlog",
+            format!("/api/sessions/s-{}/events", SESSIONS / 2),
+        ),
+        ("status", "/api/status".to_owned()),
+    ] {
+        let (p50, max, bytes) = api_latency(url, token, &path);
+        println!(
+            "  {what:<18} p50 {p50:.2} ms, max {max:.2} ms ({} KB)",
+            bytes / 1024
+        );
+    }
 }
