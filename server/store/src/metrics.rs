@@ -98,6 +98,14 @@ impl Metrics {
             .collect()
     }
 
+    /// The sum of a histogram's samples in the totals, in milliseconds.
+    pub fn sum(&self, histogram: &str) -> u64 {
+        self.totals
+            .get(&latency_sum(histogram))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The `q`-quantile (0 < q <= 1) of a histogram's totals as the upper bound of the
     /// bucket it falls in (`u64::MAX` for the open last bucket), or `None` without calls.
     pub fn quantile(&self, histogram: &str, q: f64) -> Option<u64> {
@@ -154,13 +162,9 @@ impl Deltas {
                         (cost * 1e6).round() as u64,
                     );
                 }
-                self.add(
-                    &latency_bucket("model_latency_ms", usage.latency_ms),
-                    day,
-                    1,
-                );
+                self.observe("model_latency_ms", day, usage.latency_ms);
                 if let Some(ttft) = usage.time_to_first_token_ms {
-                    self.add(&latency_bucket("model_ttft_ms", ttft), day, 1);
+                    self.observe("model_ttft_ms", day, ttft);
                 }
             }
             EventPayload::Custom(CustomEvent::SandboxExited(exited)) => {
@@ -170,11 +174,7 @@ impl Deltas {
                     day,
                     u64::from(exited.exit_code != 0),
                 );
-                self.add(
-                    &latency_bucket("sandbox_exec_ms", exited.duration_ms),
-                    day,
-                    1,
-                );
+                self.observe("sandbox_exec_ms", day, exited.duration_ms);
             }
             EventPayload::Custom(CustomEvent::ApprovalRequested(_)) => {
                 self.add(MetricKey::ApprovalsRequested.name(), day, 1)
@@ -186,6 +186,12 @@ impl Deltas {
             }
             _ => {}
         }
+    }
+
+    /// One sample of a histogram: its bucket and its sum.
+    fn observe(&mut self, histogram: &str, day: u64, latency_ms: u64) {
+        self.add(&latency_bucket(histogram, latency_ms), day, 1);
+        self.add(&latency_sum(histogram), day, latency_ms);
     }
 
     /// Adds the gathered increments to the stored counters.
@@ -205,6 +211,21 @@ impl Deltas {
 }
 
 /// The counter name of the histogram bucket a latency falls in, e.g. `model_latency_ms_le_250`.
+/// The counter holding the sum of a histogram's samples, in milliseconds.
+pub fn latency_sum(histogram: &str) -> String {
+    format!("{histogram}_sum")
+}
+
+/// Whether a stored counter is part of a histogram (a bucket or the sum) rather than a
+/// plain counter.
+pub fn is_histogram_part(counter: &str) -> bool {
+    HISTOGRAMS.iter().any(|histogram| {
+        counter
+            .strip_prefix(histogram)
+            .is_some_and(|rest| rest.starts_with('_'))
+    })
+}
+
 pub fn latency_bucket(histogram: &str, latency_ms: u64) -> String {
     let bound = LATENCY_BUCKETS_MS
         .iter()

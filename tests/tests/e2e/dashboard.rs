@@ -207,7 +207,7 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
         .text(".histogram[data-histogram=sandbox_exec_ms] .percentiles")
         .unwrap()
         .unwrap();
-    assert!(exec_times.starts_with("1 call · p50 ≤"), "{exec_times}");
+    assert!(exec_times.starts_with("1 call · mean "), "{exec_times}");
     let metrics = request(&url, &token, "GET", "/api/metrics", &[], None)
         .unwrap()
         .json()
@@ -216,15 +216,40 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
     assert_eq!(metrics["histograms"]["sandbox_exec_ms"]["count"], 1);
     assert_eq!(metrics["histograms"]["model_latency_ms"]["count"], 3);
     assert_eq!(metrics["tool_success_rate"], 0.5, "run_command exited 3");
+    let events = request(
+        &url,
+        &token,
+        "GET",
+        &format!("/api/sessions/{session}/events"),
+        &[],
+        None,
+    )
+    .unwrap()
+    .json()
+    .unwrap();
+    let exited = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "sandbox.exited")
+        .unwrap();
+    assert_eq!(exited["value"]["exitCode"], 3);
+    let exec_ms = exited["value"]["durationMs"].as_u64().unwrap();
+    assert_eq!(metrics["histograms"]["sandbox_exec_ms"]["sum_ms"], exec_ms);
+    assert!(
+        metrics["totals"].get("sandbox_exec_ms_sum").is_none(),
+        "histogram parts are not counters"
+    );
     let prometheus = request(&url, &token, "GET", "/metrics", &[], None).unwrap();
     for line in [
-        "lathe_sandbox_execs_total 1",
-        "lathe_sandbox_exec_failures_total 1",
-        "lathe_sandbox_exec_ms_bucket{le=\"+Inf\"} 1",
-        "lathe_model_latency_ms_count 3",
+        "lathe_sandbox_execs_total 1".to_owned(),
+        "lathe_sandbox_exec_failures_total 1".to_owned(),
+        "lathe_sandbox_exec_ms_bucket{le=\"+Inf\"} 1".to_owned(),
+        "lathe_model_latency_ms_count 3".to_owned(),
+        format!("lathe_sandbox_exec_ms_sum {exec_ms}"),
     ] {
         assert!(
-            prometheus.body.lines().any(|l| l == line),
+            prometheus.body.lines().any(|l| l == line.as_str()),
             "{line} in {}",
             prometheus.body
         );

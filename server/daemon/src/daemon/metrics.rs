@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use lathe_store::metrics::{HISTOGRAMS, LATENCY_BUCKETS_MS};
+use lathe_store::metrics::{HISTOGRAMS, LATENCY_BUCKETS_MS, is_histogram_part};
 use lathe_store::{MetricKey, Metrics};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ const MS_PER_DAY: u64 = 86_400_000;
 
 #[derive(Serialize)]
 struct MetricsView {
-    /// Every counter's total (histogram buckets are under `histograms`).
+    /// Every counter's total (the histograms' buckets and sums are under `histograms`).
     totals: BTreeMap<String, u64>,
     cost_usd: f64,
     /// Successful tool calls over all tool calls, `None` before the first.
@@ -59,6 +59,8 @@ struct HistogramView {
     /// Calls per bucket (not cumulative).
     counts: Vec<u64>,
     count: u64,
+    /// The samples' sum in milliseconds (the mean is `sum_ms / count`).
+    sum_ms: u64,
     /// Percentiles as the upper bound of the bucket they fall in (`null`: none yet, or the
     /// open last bucket).
     p50: Option<u64>,
@@ -70,7 +72,7 @@ fn view(metrics: &Metrics, today: u64) -> MetricsView {
     let totals: BTreeMap<String, u64> = metrics
         .totals
         .iter()
-        .filter(|(name, _)| !name.contains("_le_"))
+        .filter(|(name, _)| !is_histogram_part(name))
         .map(|(name, value)| (name.clone(), *value))
         .collect();
     let tool_calls = metrics.total(MetricKey::ToolCalls);
@@ -106,6 +108,7 @@ fn view(metrics: &Metrics, today: u64) -> MetricsView {
             let histogram = HistogramView {
                 bounds: LATENCY_BUCKETS_MS.iter().map(|b| finite(*b)).collect(),
                 count: counts.iter().sum(),
+                sum_ms: metrics.sum(name),
                 counts,
                 p50: quantile(0.5),
                 p90: quantile(0.9),
@@ -156,7 +159,7 @@ pub(crate) async fn prometheus(State(state): State<Arc<DaemonState>>) -> Respons
     for (name, value) in rollups
         .totals
         .iter()
-        .filter(|(name, _)| !name.contains("_le_"))
+        .filter(|(name, _)| !is_histogram_part(name))
     {
         let _ = writeln!(
             text,
@@ -178,6 +181,7 @@ pub(crate) async fn prometheus(State(state): State<Arc<DaemonState>>) -> Respons
             };
             let _ = writeln!(text, "lathe_{histogram}_bucket{{le=\"{le}\"}} {cumulative}");
         }
+        let _ = writeln!(text, "lathe_{histogram}_sum {}", rollups.sum(histogram));
         let _ = writeln!(text, "lathe_{histogram}_count {cumulative}");
     }
     let mut headers = HeaderMap::new();

@@ -123,7 +123,7 @@ async fn usage_and_tool_events_roll_up_into_metrics() {
 }
 
 #[tokio::test]
-async fn sandbox_exec_times_roll_up_into_a_histogram_with_quantiles() {
+async fn sandbox_exec_times_roll_up_into_a_histogram_with_quantiles_and_a_sum() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
     let exited = |duration_ms, exit_code| {
@@ -148,4 +148,5 @@ async fn sandbox_exec_times_roll_up_into_a_histogram_with_quantiles() {
     let buckets = Metrics::buckets(&metrics.totals, "sandbox_exec_ms");
     assert_eq!(buckets.len(), LATENCY_BUCKETS_MS.len());
     assert_eq!(buckets.iter().sum::<u64>(), 100);
+    assert_eq!(metrics.sum("sandbox_exec_ms"), 98 * 3 + 40 + 20_000);
 }

@@ -785,7 +785,7 @@ function metricsView(metrics) {
       h('div', { class: 'panel histogram', 'data-histogram': name },
         h('h3', {}, HISTOGRAM_TITLES[name] || name),
         h('p', { class: 'percentiles' },
-          `${plural(histogram.count, 'call')} · p50 ${bound(histogram, 'p50')} · p90 ${bound(histogram, 'p90')} · p99 ${bound(histogram, 'p99')}`),
+          `${plural(histogram.count, 'call')} · mean ${histogram.count ? ms(Math.round(histogram.sum_ms / histogram.count)) : '—'} · p50 ${bound(histogram, 'p50')} · p90 ${bound(histogram, 'p90')} · p99 ${bound(histogram, 'p99')}`),
         barChart(histogram.bounds.map((b, i) => ({ label: b === null ? '∞' : `≤${ms(b)}`, parts: [histogram.counts[i]] })),
           ['calls'], number)))),
   ];
