@@ -2,8 +2,8 @@
 //! end-to-end tests: navigate, find by CSS selector, click, type, read text, wait.
 //!
 //! Invariants: each [`Browser`] has its own ChromeDriver process on a free port and its own
-//! throwaway profile; dropping it ends the WebDriver session and kills the driver, so no
-//! browser outlives its test.
+//! throwaway profile; dropping it ends the WebDriver session (ChromeDriver then closes
+//! Chromium) and kills the driver.
 
 use crate::http::{Response, send};
 use crate::peers;

@@ -22,7 +22,8 @@ pub const UNDO: &str = "lathe.undo";
 pub const SESSION_NEW: &str = "lathe.session.new";
 /// Answers an approval: `{"id", "decision": "allow_once" | "allow_for_session" | "deny"}`.
 pub const APPROVAL_ANSWER: &str = "lathe.approval.answer";
-/// Opens the dashboard in the browser.
+/// Opens the dashboard in the browser, on `{"sessionId"}` (optional; default: this editor's
+/// last session).
 pub const DASHBOARD_OPEN: &str = "lathe.dashboard.open";
 
 /// Every command the server advertises.

@@ -2,8 +2,9 @@
 //!
 //! Latencies are kept as histogram buckets (per bucket, the calls above the previous bound
 //! and at or under its own), per day and in total, so that percentiles can be estimated
-//! without keeping every sample. The 5, 10 and 25 ms buckets came later: a store older than
-//! them counts those calls in its 50 ms bucket.
+//! without keeping every sample, with the samples' sum beside them. The 5, 10 and 25 ms
+//! buckets and the sums came later: a store older than them counts those calls in its
+//! 50 ms bucket and has no sum for them (its means read low).
 
 use crate::StoreError;
 use lathe_protocol::{CustomEvent, EventPayload, TimestampMs};
@@ -210,7 +211,6 @@ impl Deltas {
     }
 }
 
-/// The counter name of the histogram bucket a latency falls in, e.g. `model_latency_ms_le_250`.
 /// The counter holding the sum of a histogram's samples, in milliseconds.
 pub fn latency_sum(histogram: &str) -> String {
     format!("{histogram}_sum")
@@ -226,6 +226,7 @@ pub fn is_histogram_part(counter: &str) -> bool {
     })
 }
 
+/// The counter name of the histogram bucket a latency falls in, e.g. `model_latency_ms_le_250`.
 pub fn latency_bucket(histogram: &str, latency_ms: u64) -> String {
     let bound = LATENCY_BUCKETS_MS
         .iter()

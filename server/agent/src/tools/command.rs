@@ -1,7 +1,8 @@
 //! `run_command`: a shell command in the session's sandbox (lathe-sandbox), its output
 //! streamed as `sandbox.output` events while it runs and returned (bounded head+tail by the
-//! sandbox) with the exit code; a `sandbox.exited` event records how it ended and how long
-//! it ran.
+//! sandbox) with the exit code; a `sandbox.exited` event records how a command that ran
+//! to its end (or its timeout) ended and how long it ran: one cancelled or that could not
+//! start records none.
 //!
 //! Invariants: the command runs only through the [`Sandbox`] trait (the `none` backend runs
 //! on the host, which the policy turns into an approval for every command); cancelling the

@@ -1,8 +1,8 @@
 //! Who may talk to the HTTP listener: the checks the guard runs on every request.
 //!
 //! Invariants: the `Host` header must name the loopback listener (a DNS-rebinding page
-//! cannot reach it); the token comes as `Authorization: Bearer` or `?token=` (what an
-//! `EventSource` can send) and is compared in constant time; no cookie ever authenticates
+//! cannot reach it); the token comes as `Authorization: Bearer` or `?token=` (for clients
+//! that cannot set headers, such as an `EventSource`) and is compared in constant time; no cookie ever authenticates
 //! (browsers share cookies across a host's ports, so any other local server would receive
 //! it); only the dashboard's static page and assets, which hold no data, are served
 //! without a token; an `/api` request that can change something (any method but GET and

@@ -49,7 +49,7 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/approvals", get(approvals::pending))
         .route("/api/approvals/{id}", post(approvals::answer))
         .route("/api/metrics", get(metrics::json))
-        .route("/api/runs", post(runs::start))
+        .route("/api/runs", get(runs::running).post(runs::start))
         .route("/events", get(sse::stream))
         .route("/metrics", get(metrics::prometheus))
         .route("/mcp", any(mcp))
@@ -186,6 +186,13 @@ async fn skills(State(state): State<Arc<DaemonState>>, Query(query): Query<McpQu
     let workspace = query
         .workspace
         .unwrap_or_else(|| state.default_workspace.clone());
+    if !workspace.is_absolute() {
+        let message = format!(
+            "the workspace must be an absolute path, got {:?}\n",
+            workspace.display().to_string()
+        );
+        return (StatusCode::BAD_REQUEST, message).into_response();
+    }
     let roots = state.workspaces.paths().skill_roots(Some(&workspace));
     axum::Json(lathe_skills::Registry::new(roots).snapshot().listing(None)).into_response()
 }

@@ -41,7 +41,8 @@ struct MetricsView {
     cost_usd: f64,
     /// Successful tool calls over all tool calls, `None` before the first.
     tool_success_rate: Option<f64>,
-    /// Consecutive days (days since the Unix epoch) ending today; empty before any data.
+    /// Consecutive days (days since the Unix epoch) ending today (or the last day with data,
+    /// if the clock is behind it); empty before any data.
     days: Vec<DayView>,
     histograms: BTreeMap<&'static str, HistogramView>,
 }

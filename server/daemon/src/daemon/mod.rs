@@ -5,7 +5,8 @@
 //! daemon's sandbox containers, and only then write `daemon.json`, so
 //! that anyone who reads the runtime file can connect at once. Shutdown (SIGTERM, SIGINT or
 //! a `shutdown` control request) stops accepting, lets open connections finish their
-//! current message, stops the workspaces' MCP servers, releases the session sandboxes, and
+//! current message, cancels the dashboard's runs and waits (up to 10 s) for them to record
+//! their end, stops the workspaces' MCP servers, releases the session sandboxes, and
 //! removes the socket and runtime file.
 
 mod approvals;
@@ -110,6 +111,10 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     shutdown.cancel();
     let _ = http_task.await;
     let _ = socket_task.await;
+    state
+        .dashboard_runs
+        .wait_idle(std::time::Duration::from_secs(10))
+        .await;
     workspaces.shutdown().await;
     let _ = std::fs::remove_file(paths.socket());
     let _ = std::fs::remove_file(paths.daemon_file());

@@ -1,13 +1,16 @@
-//! The dashboard's runs: `POST /api/runs` starts a prompt, as is or through a skill of the
-//! workspace's registry (the one every surface uses), in a new session started from the
-//! dashboard; `POST /api/sessions/{id}/messages` continues a session with a follow-up;
-//! `POST /api/sessions/{id}/cancel` stops a run the dashboard started. Each answers at
-//! once; the run's events reach the page over `/events` like any other run's.
+//! The dashboard's runs: `POST /api/runs` starts a prompt, as is or through a prompt skill
+//! of the workspace's registry (the one every surface uses), in a new session started from
+//! the dashboard; `POST /api/sessions/{id}/messages` continues a session with a follow-up;
+//! `GET /api/runs` lists the sessions whose dashboard run is going on, which
+//! `POST /api/sessions/{id}/cancel` stops. Each answers at once; the run's events reach the
+//! page over `/events` like any other run's.
 //!
 //! Invariants: the workspace is an absolute path to a directory; the skill is rendered
-//! before the session exists, so a bad name or argument creates nothing; a session runs
-//! one turn at a time (a follow-up to a running session is refused); the run's approvals
-//! go through the one broker (any surface answers them); daemon shutdown cancels the run.
+//! before the session exists, so a bad name or argument creates nothing; the dashboard runs
+//! one turn of a session at a time, and refuses a follow-up to a session the store shows
+//! running (from any surface); a run that fails before it starts leaves a `RUN_ERROR` in
+//! its session; the run's approvals go through the one broker (any surface answers them);
+//! daemon shutdown cancels the runs and waits for them to record their end.
 
 use super::state::DaemonState;
 use axum::Json;
@@ -15,24 +18,69 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lathe_agent::{Agent, RunRequest};
-use lathe_protocol::skill::SkillVars;
-use lathe_protocol::{SessionId, SessionStatus};
+use lathe_protocol::skill::{SkillKind, SkillVars};
+use lathe_protocol::{EventPayload, SessionId, SessionStatus};
 use serde::Deserialize;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// The runs the dashboard started that have not ended, by session: what cancel stops.
 #[derive(Default)]
 pub(crate) struct DashboardRuns {
     running: Mutex<HashMap<SessionId, CancellationToken>>,
+    /// Signalled whenever a run leaves `running`.
+    ended: Notify,
 }
 
 impl DashboardRuns {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, CancellationToken>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until no dashboard run is left, or `timeout`.
+    pub(crate) async fn wait_idle(&self, timeout: Duration) {
+        let waiting = async {
+            loop {
+                let ended = self.ended.notified();
+                if self.lock().is_empty() {
+                    return;
+                }
+                ended.await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, waiting).await;
+    }
+
+    /// Waits (up to `timeout`) for `session`'s run to leave the map.
+    async fn wait_for(&self, session: &SessionId, timeout: Duration) {
+        let waiting = async {
+            loop {
+                let ended = self.ended.notified();
+                if !self.lock().contains_key(session) {
+                    return;
+                }
+                ended.await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, waiting).await;
+    }
+}
+
+/// Removes its run from [`DashboardRuns`] when the run's task ends, however it ends.
+struct Registered {
+    state: Arc<DaemonState>,
+    session: SessionId,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.state.dashboard_runs.lock().remove(&self.session);
+        self.state.dashboard_runs.ended.notify_waiters();
     }
 }
 
@@ -106,6 +154,14 @@ pub(crate) async fn start(
                 .snapshot()
                 .render(name, &vars)
             {
+                Ok(rendered) if rendered.kind == SkillKind::Action => {
+                    return refuse(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "/{name} is an action, not a run: use it from an editor or `lathe`"
+                        ),
+                    );
+                }
                 Ok(rendered) => Some(rendered),
                 Err(error) => {
                     return refuse(StatusCode::BAD_REQUEST, format!("skill {name}: {error}"));
@@ -152,6 +208,11 @@ pub(crate) async fn reply(
             format!("session {session} is running; wait for its turn to end or cancel it"),
         );
     }
+    // The store shows the turn over: the run only has to return.
+    state
+        .dashboard_runs
+        .wait_for(&session, Duration::from_secs(5))
+        .await;
     if body.prompt.trim().is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "the message is empty".to_owned());
     }
@@ -171,12 +232,24 @@ pub(crate) async fn reply(
     )
 }
 
+/// `GET /api/runs`: the sessions whose dashboard run is going on (the ones cancel stops).
+pub(crate) async fn running(State(state): State<Arc<DaemonState>>) -> Response {
+    let mut sessions: Vec<SessionId> = state.dashboard_runs.lock().keys().cloned().collect();
+    sessions.sort();
+    Json(sessions).into_response()
+}
+
 /// `POST /api/sessions/{id}/cancel`.
 pub(crate) async fn cancel(
     State(state): State<Arc<DaemonState>>,
     Path(id): Path<String>,
 ) -> Response {
     let session = SessionId::from(id);
+    match state.store.session(&session) {
+        Ok(Some(_)) => {}
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, format!("no session {session}")),
+        Err(error) => return super::http::store_error(error),
+    }
     match state.dashboard_runs.lock().get(&session) {
         Some(token) => {
             token.cancel();
@@ -213,13 +286,23 @@ fn spawn(
             slot.insert(cancel);
         }
     }
-    let runs = state.clone();
-    let ended = session.clone();
+    let registered = Registered {
+        state: state.clone(),
+        session: session.clone(),
+    };
     tokio::spawn(async move {
         if let Err(error) = agent.run(request).await {
-            tracing::warn!(%error, session = %ended, "dashboard run failed");
+            let session = &registered.session;
+            tracing::warn!(%error, %session, "dashboard run failed");
+            let failed = EventPayload::RunError {
+                message: error.to_string(),
+                code: Some("run_failed".into()),
+            };
+            if let Err(error) = registered.state.store.append(session, vec![failed]).await {
+                tracing::error!(%error, %session, "cannot record a failed dashboard run");
+            }
         }
-        runs.dashboard_runs.lock().remove(&ended);
+        drop(registered);
     });
     (
         StatusCode::ACCEPTED,

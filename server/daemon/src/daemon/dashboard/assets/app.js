@@ -53,14 +53,30 @@ function setAttributes(element, attrs) {
   }
 }
 
+/** The stored token, `null` when there is none (or storage is blocked). */
+function storedToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function storeToken(value) {
+  try {
+    if (value === null) localStorage.removeItem(TOKEN_KEY); else localStorage.setItem(TOKEN_KEY, value);
+  } catch { /* this tab keeps it in memory */ }
+}
+
 /** The token of `/?token=` (stored, then removed from the address bar) or the stored one. */
 function takeToken() {
   const given = new URLSearchParams(location.search).get('token');
   if (given) {
-    localStorage.setItem(TOKEN_KEY, given);
+    storeToken(given);
     history.replaceState(null, '', `/${location.hash}`);
+    return given;
   }
-  return localStorage.getItem(TOKEN_KEY);
+  return storedToken();
 }
 
 let token = takeToken();
@@ -68,18 +84,23 @@ let token = takeToken();
 class Unauthorized extends Error {}
 
 async function api(path, options = {}) {
+  const sent = token;
+  if (!sent) throw new Unauthorized('signed out');
   let response;
   try {
     response = await fetch(path, {
       ...options,
-      headers: { ...options.headers, authorization: `Bearer ${token}` },
+      headers: { ...options.headers, authorization: `Bearer ${sent}` },
     });
   } catch (error) {
     showBanner('The daemon does not answer. Is it still running? (`lathe status`)');
     throw error;
   }
   if (response.status === 401) {
-    signIn('The daemon no longer accepts this token: it may have restarted with a new one.');
+    // Only the token in use now is stale: a reply to an older one changes nothing.
+    if (sent === token) {
+      signIn('The daemon does not accept this token: a daemon that restarted has a new one (`lathe status` prints it).', sent);
+    }
     throw new Unauthorized(await response.text());
   }
   if (!response.ok) {
@@ -99,27 +120,44 @@ function hideBanner() {
   banner.hidden = true;
 }
 
-/** Replaces the page with the sign-in form (`why` says what went wrong, if anything). */
-function signIn(why) {
+/** Replaces the page with the sign-in form (`why` says what went wrong, if anything);
+ * `stale` is the token found wrong, forgotten unless another tab stored a newer one. */
+function signIn(why, stale) {
+  if (stale !== undefined) {
+    const stored = storedToken();
+    if (stored && stored !== stale) {
+      token = stored;
+      start();
+      return;
+    }
+    storeToken(null);
+  }
+  token = null;
+  const shown = document.getElementById('sign-in');
+  if (shown) {
+    const reason = document.getElementById('sign-in-reason');
+    if (why && reason) reason.textContent = why;
+    return;
+  }
   stopFollowing();
   leaveView();
   leaveView = () => {};
+  onLiveEvent = null;
+  onStreamOpen = null;
   viewGeneration += 1;
-  localStorage.removeItem(TOKEN_KEY);
-  token = null;
   const input = h('input', {
     id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-label': 'Token',
   });
   const form = h('form', { id: 'sign-in', class: 'panel' },
     h('h1', {}, 'Sign in'),
-    why ? h('p', { class: 'error', id: 'sign-in-reason' }, why) : null,
+    h('p', { class: 'error', id: 'sign-in-reason' }, why || ''),
     h('p', {}, 'Run ', h('code', {}, 'lathe status'), ' and open the dashboard URL it prints, or paste its token here.'),
     input,
     h('button', { type: 'submit' }, 'Open the dashboard'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    localStorage.setItem(TOKEN_KEY, input.value.trim());
     token = input.value.trim();
+    storeToken(token);
     start();
   });
   hideBanner();
@@ -240,10 +278,15 @@ function follow() {
   const mine = stream;
   stream.addEventListener('error', () => {
     document.body.dataset.live = 'false';
-    if (mine.readyState === EventSource.CLOSED) {
-      // Refused (a new token: the check signs out) or gone: ask, then try again.
-      api('/api/status').then(() => setTimeout(() => { if (stream === mine) follow(); }, 3000), () => {});
-    }
+    if (mine.readyState !== EventSource.CLOSED) return;
+    // The browser gave up (a refusal, or the daemon is gone): find out which, then retry.
+    const retry = (delay) => setTimeout(() => {
+      if (stream !== mine) return;
+      api('/api/status').then(() => follow(), (error) => {
+        if (!(error instanceof Unauthorized)) retry(Math.min(delay * 2, 30000));
+      });
+    }, delay);
+    retry(1000);
   });
 }
 
@@ -325,15 +368,23 @@ function newRunForm() {
   const file = h('input', { id: 'run-file', placeholder: 'File the skill is about (optional)', 'aria-label': 'File' });
   const prompt = h('textarea', { id: 'run-prompt', rows: 3, placeholder: 'What should Lathe do?', 'aria-label': 'Prompt' });
   const problem = h('div', { id: 'run-error', class: 'error', role: 'alert' });
+  let latestSkills = 0;
   const loadSkills = async () => {
+    const mine = ++latestSkills;
+    const root = workspace.value;
     try {
-      const listing = await api(`/api/skills?workspace=${encodeURIComponent(workspace.value)}`);
-      const usable = listing.skills.filter((s) => s.status !== 'error' && s.status !== 'shadowed');
+      const listing = await api(`/api/skills?workspace=${encodeURIComponent(root)}`);
+      if (mine !== latestSkills) return;
+      // Actions (undo, compact, help) act on an editor's session; they are not runs.
+      const usable = listing.skills.filter((s) => s.kind === 'prompt' && s.status !== 'error' && s.status !== 'shadowed');
+      const chosen = skill.value;
       skill.replaceChildren(h('option', { value: '' }, 'No skill'),
         ...usable.map((s) => h('option', { value: s.name, title: s.description }, `/${s.name} — ${brief(s.description)}`)));
+      if (usable.some((s) => s.name === chosen)) skill.value = chosen;
+      skill.dataset.workspace = root;
       problem.textContent = '';
     } catch (error) {
-      problem.textContent = `Skills: ${error.message}`;
+      if (mine === latestSkills) problem.textContent = `Skills: ${error.message}`;
     }
   };
   workspace.addEventListener('change', loadSkills);
@@ -347,6 +398,8 @@ function newRunForm() {
     const body = { workspace: workspace.value, prompt: prompt.value };
     if (skill.value) body.skill = skill.value;
     if (file.value) body.file = file.value;
+    const button = form.querySelector('#run-start');
+    button.disabled = true;
     try {
       const started = await api('/api/runs', {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -354,6 +407,8 @@ function newRunForm() {
       location.hash = `#/session/${encodeURIComponent(started.sessionId)}`;
     } catch (error) {
       problem.textContent = error.message;
+    } finally {
+      button.disabled = false;
     }
   });
   const alive = viewAlive();
@@ -393,64 +448,96 @@ function statusPill(status) {
 // ---- One session's live transcript ----------------------------------------------------
 
 /** The session's transcript: its log from `/api`, then its live events from the tab's
- * stream; events are applied once each in `seq` order, and a gap (a reconnect, a lagging
- * stream) is filled from the log. */
+ * stream. Events are applied once each in `seq` order; a live event past a gap (a
+ * reconnect, a lagging stream) waits while the log fills the gap, and a read that fails is
+ * retried, so nothing is skipped. */
 function renderSession(id) {
   const header = h('div', { class: 'session-header' }, h('h1', {}, id));
+  const problem = h('div', { class: 'error', role: 'alert' });
   const transcript = h('div', { id: 'transcript', 'data-session-id': id });
   const controls = sessionControls(id);
-  view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, transcript, controls.element);
+  view.append(h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')), header, problem, transcript, controls.element);
   const alive = viewAlive();
+  let gone = false;
+  let latestMeta = 0;
   const showMeta = debounce(async () => {
+    const mine = ++latestMeta;
     try {
-      const sessions = await api(`/api/sessions?q=${encodeURIComponent(id)}`);
-      if (!alive()) return;
+      const [sessions, cancellable] = await Promise.all([
+        api(`/api/sessions?q=${encodeURIComponent(id)}`),
+        api('/api/runs'),
+      ]);
+      if (!alive() || mine !== latestMeta) return;
       const meta = sessions.find((s) => s.id === id);
-      if (!meta) {
-        header.replaceChildren(h('h1', {}, id), errorBox(`There is no session ${id}.`));
-        return;
-      }
-      controls.show(meta.status);
+      if (!meta) return;
+      controls.show(meta.status, cancellable.includes(id));
       header.replaceChildren(
         h('h1', {}, meta.title || meta.id),
         h('p', { class: 'muted' }, statusPill(meta.status), ` ${meta.origin} · ${meta.model || 'no model'} · `,
           h('span', { class: 'path' }, meta.workspace), ' · ', meta.id));
     } catch (error) {
-      if (alive()) header.append(errorBox(error));
+      if (alive() && mine === latestMeta && !(error instanceof Unauthorized)) problem.textContent = error.message;
     }
   }, 100);
   showMeta();
   const render = transcriptRenderer(transcript);
   let lastSeq = 0;
   let reading = false;
+  let again = false;
+  let retryDelay = 500;
   const waiting = [];
   const apply = (event) => {
     if (event.seq <= lastSeq) return;
     lastSeq = event.seq;
-    render(event);
+    try {
+      render(event);
+    } catch (error) {
+      transcript.append(errorBox(`cannot show event ${event.seq} (${event.type}): ${error.message}`));
+    }
     if (event.type.startsWith('RUN_')) showMeta();
   };
+  const drain = () => {
+    waiting.sort((a, b) => a.seq - b.seq);
+    while (waiting.length && waiting[0].seq <= lastSeq + 1) apply(waiting.shift());
+  };
   const catchUp = async () => {
-    if (reading) return;
+    if (gone || !alive()) return;
+    if (reading) {
+      again = true;
+      return;
+    }
     reading = true;
-    const before = lastSeq;
+    let failed = false;
     try {
-      for (;;) {
-        const page = await api(`/api/sessions/${encodeURIComponent(id)}/events?after=${lastSeq}&limit=1000`);
-        if (!alive()) return;
-        page.forEach(apply);
-        if (page.length < 1000) break;
-      }
+      do {
+        again = false;
+        for (;;) {
+          const page = await api(`/api/sessions/${encodeURIComponent(id)}/events?after=${lastSeq}&limit=1000`);
+          if (!alive()) return;
+          page.forEach(apply);
+          if (page.length < 1000) break;
+        }
+      } while (again);
+      problem.textContent = '';
+      retryDelay = 500;
     } catch (error) {
-      if (alive()) transcript.append(errorBox(error));
+      failed = true;
+      if (!alive() || error instanceof Unauthorized) return;
+      if (error.message.startsWith('404')) {
+        gone = true;
+        header.replaceChildren(h('h1', {}, id), errorBox(`There is no session ${id}.`));
+        return;
+      }
+      problem.textContent = `Reading the session: ${error.message} (retrying)`;
     } finally {
       reading = false;
     }
-    // Live events that came meanwhile, in order; a gap the log could not fill (yet) is
-    // read again only if this read made progress.
-    waiting.sort((a, b) => a.seq - b.seq);
-    while (waiting.length && (waiting[0].seq <= lastSeq + 1 || lastSeq === before)) apply(waiting.shift());
-    if (waiting.length) catchUp();
+    drain();
+    if (failed || waiting.length) {
+      // The log could not be read, or still lacks what the live events skipped: retry.
+      setTimeout(catchUp, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 10000);
+    }
   };
   onLiveEvent = (event) => {
     if (event.sessionId !== id) return;
@@ -472,27 +559,32 @@ function sessionControls(id) {
   const reply = h('form', { id: 'reply-form', class: 'reply-form', hidden: true },
     prompt, h('div', {}, h('button', { type: 'submit', id: 'reply-send' }, 'Send')));
   const cancel = h('button', { type: 'button', id: 'cancel-run', class: 'deny', hidden: true }, 'Cancel run');
-  const post = async (path, body) => {
+  const post = async (button, path, body) => {
     problem.textContent = '';
+    button.disabled = true;
     try {
       await api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return true;
     } catch (error) {
       problem.textContent = error.message;
       return false;
+    } finally {
+      button.disabled = false;
     }
   };
+  const send = reply.querySelector('button');
   reply.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (await post(`/api/sessions/${encodeURIComponent(id)}/messages`, { prompt: prompt.value })) {
+    if (await post(send, `/api/sessions/${encodeURIComponent(id)}/messages`, { prompt: prompt.value })) {
       prompt.value = '';
-      show('running');
+      reply.hidden = true;
     }
   });
-  cancel.addEventListener('click', () => post(`/api/sessions/${encodeURIComponent(id)}/cancel`, {}));
-  const show = (status) => {
-    reply.hidden = status === 'running';
-    cancel.hidden = status !== 'running';
+  cancel.addEventListener('click', () => post(cancel, `/api/sessions/${encodeURIComponent(id)}/cancel`, {}));
+  /** Between turns the reply box; during one, Cancel if the dashboard can stop it. */
+  const show = (status, cancellable) => {
+    reply.hidden = status === 'running' || cancellable;
+    cancel.hidden = !cancellable;
   };
   return { element: h('div', { class: 'session-controls' }, cancel, reply, problem), show };
 }
@@ -884,4 +976,11 @@ function start() {
 }
 
 window.addEventListener('hashchange', route);
+// Another tab signed in with a newer token: use it here too.
+window.addEventListener('storage', (event) => {
+  if (event.key === TOKEN_KEY && event.newValue && event.newValue !== token) {
+    token = event.newValue;
+    start();
+  }
+});
 start();
