@@ -1,20 +1,21 @@
 //! [`Agent`]: the session-level entry point every surface calls. It owns the store, the
-//! model client, the tools, the policy and the approval broker, starts or continues
-//! sessions and runs one user turn at a time per session (see `turn.rs` for the loop).
+//! model client, the tools, the policy, the approval broker and the run registry, starts or
+//! continues sessions and runs one user turn at a time per session, across every agent
+//! sharing its run registry (see `turn.rs` for the loop).
 
 use crate::approval::{ApprovalBroker, now_ms};
 use crate::error::AgentError;
 use crate::model::ModelClient;
 use crate::policy::Policy;
+use crate::running::{RunClaim, RunRegistry};
 use crate::tools::ToolRegistry;
 use lathe_protocol::config::{ApprovalMode, ModelConfig, PolicyConfig};
 use lathe_protocol::skill::RenderedSkill;
 use lathe_protocol::{RunId, SessionId, SessionMeta, SessionStatus};
 use lathe_store::Store;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -137,7 +138,7 @@ pub(crate) struct Inner {
     pub(crate) config: AgentConfig,
     /// The workspace index and last repo map of the system prompt, kept between runs.
     pub(crate) prompt_map: crate::prompt::PromptMap,
-    running: Mutex<HashSet<SessionId>>,
+    runs: RunRegistry,
 }
 
 /// The agent. Cheap to clone; clones share everything.
@@ -154,20 +155,6 @@ impl std::fmt::Debug for Agent {
     }
 }
 
-/// Marks a session busy while a run holds it.
-pub(crate) struct RunGuard {
-    agent: Agent,
-    session: SessionId,
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.agent.inner.running.lock() {
-            running.remove(&self.session);
-        }
-    }
-}
-
 impl Agent {
     /// An agent over `store`, `model` and `tools`, with its own approval broker. Fails on an
     /// invalid policy rule or a workspace that does not exist.
@@ -178,18 +165,27 @@ impl Agent {
         config: AgentConfig,
     ) -> Result<Agent, AgentError> {
         let broker = ApprovalBroker::new(store.clone(), config.approval_timeout());
-        Self::with_broker(store, model, tools, config, &broker)
+        Self::with_broker(
+            store,
+            model,
+            tools,
+            config,
+            &broker,
+            &RunRegistry::default(),
+        )
     }
 
-    /// An agent whose approvals go through `broker`, shared with other agents (the daemon
-    /// gives every agent one broker, so any surface can answer any run's request); its
-    /// requests wait the configured approval timeout.
+    /// An agent whose approvals go through `broker` and whose runs are registered in `runs`,
+    /// both shared with other agents (the daemon gives every agent the same two, so any
+    /// surface can answer any run's request or cancel any run, and a session runs one turn
+    /// at a time); its requests wait the configured approval timeout.
     pub fn with_broker(
         store: Store,
         model: Arc<dyn ModelClient>,
         tools: ToolRegistry,
         mut config: AgentConfig,
         broker: &ApprovalBroker,
+        runs: &RunRegistry,
     ) -> Result<Agent, AgentError> {
         let policy = Policy::from_config(&config.policy)?;
         config.workspace = config.workspace.canonicalize().map_err(|e| {
@@ -205,7 +201,7 @@ impl Agent {
                 policy,
                 config,
                 prompt_map: crate::prompt::PromptMap::default(),
-                running: Mutex::new(HashSet::new()),
+                runs: runs.clone(),
             }),
         })
     }
@@ -213,6 +209,11 @@ impl Agent {
     /// The approval broker surfaces answer through.
     pub fn broker(&self) -> &ApprovalBroker {
         &self.inner.broker
+    }
+
+    /// The runs going on in this agent's sessions (and those of the agents sharing it).
+    pub fn runs(&self) -> &RunRegistry {
+        &self.inner.runs
     }
 
     pub fn store(&self) -> &Store {
@@ -253,7 +254,7 @@ impl Agent {
     pub(crate) fn claim(
         &self,
         request: &RunRequest,
-    ) -> Result<(SessionMeta, RunGuard), AgentError> {
+    ) -> Result<(SessionMeta, RunClaim), AgentError> {
         let mut meta = match &request.session {
             Some(id) => self
                 .inner
@@ -262,21 +263,7 @@ impl Agent {
                 .ok_or_else(|| AgentError::UnknownSession(id.clone()))?,
             None => self.new_session(&request.prompt, &request.origin),
         };
-        let id = meta.id.clone();
-        {
-            let mut running = self
-                .inner
-                .running
-                .lock()
-                .map_err(|_| AgentError::SessionBusy(id.clone()))?;
-            if !running.insert(id.clone()) {
-                return Err(AgentError::SessionBusy(id));
-            }
-        }
-        let guard = RunGuard {
-            agent: self.clone(),
-            session: id,
-        };
+        let guard = self.inner.runs.claim(&meta.id, &request.cancel)?;
         meta.status = SessionStatus::Running;
         meta.updated_at = now_ms();
         Ok((meta, guard))

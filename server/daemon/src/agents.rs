@@ -14,7 +14,7 @@ use crate::sandboxes::Sandboxes;
 use anyhow::Context;
 use lathe_agent::model::OpenAiClient;
 use lathe_agent::tools::{RepoMapTool, ToolRegistry, WorkspaceRoot};
-use lathe_agent::{Agent, AgentConfig, ApprovalBroker};
+use lathe_agent::{Agent, AgentConfig, ApprovalBroker, RunRegistry};
 use lathe_mcp::{ElicitationSink, Hub, HubOptions};
 use lathe_protocol::config::ApprovalMode;
 use lathe_sandbox::{BackendChoice, BackendKind, Sandbox};
@@ -125,13 +125,15 @@ pub async fn prepare(
 }
 
 impl Prepared {
-    /// The agent over `store`, asking through `broker`, with the built-in tools, the tools
+    /// The agent over `store`, asking through `broker`, its runs registered in `runs`
+    /// (shared by the process's agents), with the built-in tools, the tools
     /// of `hub`'s MCP servers (from [`start_hub`] for the same workspace) and what `hook`
     /// adds. Fails, saying how to configure one, when no model is configured.
     pub fn agent(
         &self,
         store: Store,
         broker: &ApprovalBroker,
+        runs: &RunRegistry,
         hub: &Hub,
         hook: Option<&ToolHook>,
     ) -> anyhow::Result<Agent> {
@@ -162,6 +164,7 @@ impl Prepared {
             tools,
             agent_config,
             broker,
+            runs,
         )?)
     }
 }

@@ -4,7 +4,8 @@
 //! the diff, the command's streamed output and exit code, finds the session by search and
 //! filter, reads the metrics charts and the workspace's MCP server. Another browser signs
 //! in with the form, starts a skill from the New run form, cancels a stalled follow-up,
-//! sends another, and is sent back to the form when its token goes stale. Raw HTTP checks pin what needs the token: everything but the
+//! sends another, and is sent back to the form when its token goes stale. A third cancels
+//! a run an MCP client started. Raw HTTP checks pin what needs the token: everything but the
 //! static page and assets, never as a cookie, with the page's own Origin for changes.
 
 use crate::mcp_shim::McpShim;
@@ -454,6 +455,65 @@ async fn a_skill_runs_from_the_dashboard() {
             t.contains("does not accept this token")
         })
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_cancels_a_run_another_surface_started() {
+    let model = ScriptedModel::start(Script::new([
+        Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    home.write_user_config(&format!(
+        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n[sandbox]\nbackend = \"none\"\n",
+        model.base_url()
+    ))
+    .unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let _daemon = home.start_daemon().unwrap();
+    let info = home.daemon_info().unwrap();
+    let url = info["url"].as_str().unwrap().to_owned();
+    let token = info["token"].as_str().unwrap().to_owned();
+    let mut shim = McpShim::start(&home, workspace.path());
+    let run = shim.send(
+        "tools/call",
+        json!({"name": "run_task", "arguments": {"prompt": "think it over"}}),
+    );
+    let mut running = json!([]);
+    lathe_tests::daemon::wait_until(WAIT, || {
+        running = request(&url, &token, "GET", "/api/runs", &[], None)
+            .unwrap()
+            .json()
+            .unwrap();
+        running.as_array().is_some_and(|r| r.len() == 1)
+    })
+    .unwrap();
+    let session = running[0].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().unwrap();
+    browser
+        .goto(&format!("{url}/?token={token}#/session/{session}"))
+        .unwrap();
+    browser
+        .wait_for_text(".session-header .muted", WAIT, |t| t.contains("mcp"))
+        .unwrap();
+    browser
+        .wait_for_count("#cancel-run:not([hidden])", WAIT, |n| n == 1)
+        .unwrap();
+    browser.click("#cancel-run").unwrap();
+
+    let result = shim.response(run);
+    assert_eq!(result["result"]["isError"], true, "{result:#}");
+    assert!(result.to_string().contains("cancel"), "{result:#}");
+    browser
+        .wait_for_text(".session-header .pill", WAIT, |t| t == "cancelled")
+        .unwrap();
+    browser
+        .wait_for_count("#reply-form:not([hidden])", WAIT, |n| n == 1)
+        .unwrap();
+    let running = request(&url, &token, "GET", "/api/runs", &[], None).unwrap();
+    assert_eq!(running.json().unwrap(), json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

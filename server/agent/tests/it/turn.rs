@@ -3,7 +3,7 @@
 
 use crate::support::{Harness, names, results, strings};
 use lathe_agent::history::conversation;
-use lathe_agent::{RunRequest, RunUsage};
+use lathe_agent::{AgentError, RunRequest, RunUsage};
 use lathe_protocol::{EventPayload, Role, SessionStatus};
 use lathe_tests::scripted_model::{Expect, Reply, Script, ScriptedToolCall, Step, StreamFault};
 use pretty_assertions::assert_eq;
@@ -609,4 +609,37 @@ async fn the_system_prompt_carries_the_repo_map_of_the_workspace() {
         systems[0], systems[1],
         "an unchanged workspace keeps the prompt's prefix"
     );
+}
+
+#[tokio::test]
+async fn the_run_registry_holds_a_session_for_one_turn_and_cancels_it() {
+    let h =
+        Harness::new(Script::new([Step::text("thinking without end")
+            .with_fault(StreamFault::StallAfter { after_chunks: 2 })]))
+        .await;
+    let session = h.agent.create_session("busy", "cli").await.unwrap();
+    let mut bus = h.store.subscribe();
+    let mut first = RunRequest::new("think", "cli");
+    first.session = Some(session.clone());
+    let agent = h.agent.clone();
+    let run = tokio::spawn(async move { agent.run(first).await });
+    while !matches!(
+        bus.recv().await.unwrap().payload,
+        EventPayload::TextMessageContent { .. }
+    ) {}
+    assert_eq!(h.agent.runs().running(), vec![session.clone()]);
+
+    let mut second = RunRequest::new("and this too", "lsp");
+    second.session = Some(session.clone());
+    let busy = h.agent.run(second).await.unwrap_err();
+    assert!(
+        matches!(&busy, AgentError::SessionBusy(s) if *s == session),
+        "{busy:?}"
+    );
+
+    assert!(h.agent.runs().cancel(&session));
+    let outcome = run.await.unwrap().unwrap();
+    assert_eq!(outcome.status, SessionStatus::Cancelled);
+    assert!(h.agent.runs().running().is_empty());
+    assert!(!h.agent.runs().cancel(&session), "nothing left to cancel");
 }

@@ -11,7 +11,7 @@ use crate::agents;
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, Approver, HeadlessOptions, exit_code, run_headless};
+use lathe_agent::{Agent, Approver, HeadlessOptions, RunRegistry, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::SkillVars;
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
@@ -119,7 +119,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     for problem in &problems {
         esay!("lathe: {problem}");
     }
-    let result = match prepared.agent(store, &broker, &hub, None) {
+    let result = match prepared.agent(store, &broker, &RunRegistry::default(), &hub, None) {
         Ok(agent) => run_agent(args, &paths, &prepared.workspace, &agent, &hub).await,
         Err(error) => Err(error),
     };

@@ -85,6 +85,7 @@ impl Inner {
         let agent = prepared.agent(
             self.workspaces.store().clone(),
             self.workspaces.broker(),
+            self.workspaces.runs(),
             &mcp_hub,
             Some(&hook),
         )?;

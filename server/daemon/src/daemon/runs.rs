@@ -1,16 +1,16 @@
 //! The dashboard's runs: `POST /api/runs` starts a prompt, as is or through a prompt skill
 //! of the workspace's registry (the one every surface uses), in a new session started from
 //! the dashboard; `POST /api/sessions/{id}/messages` continues a session with a follow-up;
-//! `GET /api/runs` lists the sessions whose dashboard run is going on, which
+//! `GET /api/runs` lists the sessions with a run going on, from any surface, which
 //! `POST /api/sessions/{id}/cancel` stops. Each answers at once; the run's events reach the
 //! page over `/events` like any other run's.
 //!
 //! Invariants: the workspace is an absolute path to a directory; the skill is rendered
-//! before the session exists, so a bad name or argument creates nothing; the dashboard runs
-//! one turn of a session at a time, and refuses a follow-up to a session the store shows
-//! running (from any surface); a run that fails before it starts leaves a `RUN_ERROR` in
-//! its session; the run's approvals go through the one broker (any surface answers them);
-//! daemon shutdown cancels the runs and waits for them to record their end.
+//! before the session exists, so a bad name or argument creates nothing; a follow-up to a
+//! session with a run going on (in the process's run registry, whichever surface started
+//! it) is refused; a run that fails before it starts leaves a `RUN_ERROR` in its session;
+//! the run's approvals go through the one broker (any surface answers them); daemon
+//! shutdown cancels the dashboard's runs and waits for them to record their end.
 
 use super::state::DaemonState;
 use axum::Json;
@@ -21,24 +21,23 @@ use lathe_agent::{Agent, RunRequest};
 use lathe_protocol::skill::{SkillKind, SkillVars};
 use lathe_protocol::{EventPayload, SessionId, SessionStatus};
 use serde::Deserialize;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
-/// The runs the dashboard started that have not ended, by session: what cancel stops.
+/// The dashboard's run tasks, by session, while they go on: one per session, and shutdown
+/// waits for them.
 #[derive(Default)]
 pub(crate) struct DashboardRuns {
-    running: Mutex<HashMap<SessionId, CancellationToken>>,
+    running: Mutex<HashSet<SessionId>>,
     /// Signalled whenever a run leaves `running`.
     ended: Notify,
 }
 
 impl DashboardRuns {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, CancellationToken>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<SessionId>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -61,7 +60,7 @@ impl DashboardRuns {
         let waiting = async {
             loop {
                 let ended = self.ended.notified();
-                if !self.lock().contains_key(session) {
+                if !self.lock().contains(session) {
                     return;
                 }
                 ended.await;
@@ -208,11 +207,24 @@ pub(crate) async fn reply(
             format!("session {session} is running; wait for its turn to end or cancel it"),
         );
     }
-    // The store shows the turn over: the run only has to return.
+    // The store shows the turn over: its run only has to return and free the session.
     state
         .dashboard_runs
         .wait_for(&session, Duration::from_secs(5))
         .await;
+    let runs = state.workspaces.runs();
+    for _ in 0..100 {
+        if !runs.is_running(&session) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if runs.is_running(&session) {
+        return refuse(
+            StatusCode::CONFLICT,
+            format!("session {session} is running; wait for its turn to end or cancel it"),
+        );
+    }
     if body.prompt.trim().is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "the message is empty".to_owned());
     }
@@ -232,11 +244,9 @@ pub(crate) async fn reply(
     )
 }
 
-/// `GET /api/runs`: the sessions whose dashboard run is going on (the ones cancel stops).
+/// `GET /api/runs`: the sessions with a run going on, from any surface (what cancel stops).
 pub(crate) async fn running(State(state): State<Arc<DaemonState>>) -> Response {
-    let mut sessions: Vec<SessionId> = state.dashboard_runs.lock().keys().cloned().collect();
-    sessions.sort();
-    Json(sessions).into_response()
+    Json(state.workspaces.runs().running()).into_response()
 }
 
 /// `POST /api/sessions/{id}/cancel`.
@@ -250,41 +260,31 @@ pub(crate) async fn cancel(
         Ok(None) => return refuse(StatusCode::NOT_FOUND, format!("no session {session}")),
         Err(error) => return super::http::store_error(error),
     }
-    match state.dashboard_runs.lock().get(&session) {
-        Some(token) => {
-            token.cancel();
-            Json(serde_json::json!({ "sessionId": session, "cancelled": true })).into_response()
-        }
-        None => refuse(
+    if state.workspaces.runs().cancel(&session) {
+        Json(serde_json::json!({ "sessionId": session, "cancelled": true })).into_response()
+    } else {
+        refuse(
             StatusCode::CONFLICT,
-            format!(
-                "no run the dashboard started is running in session {session}; cancel a run where it was started"
-            ),
-        ),
+            format!("no run is going on in session {session}"),
+        )
     }
 }
 
-/// Runs `request` in `session` in the background, cancellable until it ends; refused while
-/// the dashboard runs another turn of the session.
+/// Runs `request` in `session` in the background (cancelled by shutdown or through the run
+/// registry); refused while the dashboard runs another turn of the session.
 fn spawn(
     state: &Arc<DaemonState>,
     agent: Agent,
     session: SessionId,
     mut request: RunRequest,
 ) -> Response {
-    let cancel = state.shutdown.child_token();
     request.session = Some(session.clone());
-    request.cancel = cancel.clone();
-    match state.dashboard_runs.lock().entry(session.clone()) {
-        Entry::Occupied(_) => {
-            return refuse(
-                StatusCode::CONFLICT,
-                format!("session {session} is running; wait for its turn to end or cancel it"),
-            );
-        }
-        Entry::Vacant(slot) => {
-            slot.insert(cancel);
-        }
+    request.cancel = state.shutdown.child_token();
+    if !state.dashboard_runs.lock().insert(session.clone()) {
+        return refuse(
+            StatusCode::CONFLICT,
+            format!("session {session} is running; wait for its turn to end or cancel it"),
+        );
     }
     let registered = Registered {
         state: state.clone(),

@@ -2,8 +2,9 @@
 //! of that workspace whatever the surface, and its MCP server (the services every MCP
 //! connection to it shares, and the `/mcp` HTTP service with its sessions). Across
 //! workspaces it keeps the process's sandboxes and the one approval broker every agent asks
-//! through, so any surface (an editor, an MCP client, `/api/approvals`) answers any run,
-//! and builds the dashboard's agents over the same hub and broker.
+//! through and the one run registry every agent's runs are in, so any surface (an editor,
+//! an MCP client, `/api/approvals`) answers any run and the dashboard cancels any run; it
+//! builds the dashboard's agents over the same hub, broker and registry.
 //!
 //! Invariants: one entry per canonical workspace root, created on first use; a hub is
 //! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
@@ -16,7 +17,7 @@ use crate::agents::{self, Overrides};
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, ApprovalBroker};
+use lathe_agent::{Agent, ApprovalBroker, RunRegistry};
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
 use lathe_mcp::{
     ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
@@ -75,6 +76,8 @@ pub(crate) struct Workspaces {
     shutdown: CancellationToken,
     sandboxes: Sandboxes,
     broker: ApprovalBroker,
+    /// The runs of every agent of the process.
+    runs: RunRegistry,
     entries: Mutex<BTreeMap<PathBuf, Arc<Entry>>>,
 }
 
@@ -103,6 +106,7 @@ impl Workspaces {
             shutdown,
             sandboxes,
             broker,
+            runs: RunRegistry::default(),
             entries: Mutex::new(BTreeMap::new()),
         }
     }
@@ -110,6 +114,11 @@ impl Workspaces {
     /// The broker every agent of the process asks through.
     pub fn broker(&self) -> &ApprovalBroker {
         &self.broker
+    }
+
+    /// The runs going on in every agent of the process: what any surface cancels.
+    pub fn runs(&self) -> &RunRegistry {
+        &self.runs
     }
 
     pub fn sandboxes(&self) -> &Sandboxes {
@@ -138,7 +147,13 @@ impl Workspaces {
         for warning in &prepared.warnings {
             tracing::warn!(workspace = %root.display(), %warning, "dashboard run");
         }
-        prepared.agent(self.store.clone(), &self.broker, &entry.hub, None)
+        prepared.agent(
+            self.store.clone(),
+            &self.broker,
+            &self.runs,
+            &entry.hub,
+            None,
+        )
     }
 
     /// The MCP server of `workspace`, built on first use.
@@ -243,6 +258,7 @@ impl Workspaces {
             Some(Arc::new(prepared.agent(
                 self.store.clone(),
                 &self.broker,
+                &self.runs,
                 hub,
                 None,
             )?))

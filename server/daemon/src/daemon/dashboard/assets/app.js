@@ -581,7 +581,7 @@ function sessionControls(id) {
     }
   });
   cancel.addEventListener('click', () => post(cancel, `/api/sessions/${encodeURIComponent(id)}/cancel`, {}));
-  /** Between turns the reply box; during one, Cancel if the dashboard can stop it. */
+  /** Between turns the reply box; during one (in the daemon's run registry), Cancel. */
   const show = (status, cancellable) => {
     reply.hidden = status === 'running' || cancellable;
     cancel.hidden = !cancellable;
