@@ -10,7 +10,7 @@
 
 use crate::mcp_shim::McpShim;
 use lathe_tests::browser::Browser;
-use lathe_tests::daemon::LatheHome;
+use lathe_tests::daemon::{Daemon, LatheHome};
 use lathe_tests::http::{request, send};
 use lathe_tests::scripted_model::{Expect, Script, ScriptedModel, Step, StreamFault};
 use pretty_assertions::assert_eq;
@@ -18,6 +18,40 @@ use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
+
+/// A daemon under a private home: its model the scripted one (none when not given), its
+/// commands on the host (the `none` sandbox, so each asks for approval).
+struct Scene {
+    /// Declared first so that it drops first: the daemon stops before its home goes.
+    _daemon: Daemon,
+    home: LatheHome,
+    url: String,
+    token: String,
+}
+
+impl Scene {
+    fn start(model: Option<&ScriptedModel>) -> Scene {
+        let home = LatheHome::new().unwrap();
+        let model = model.map_or_else(String::new, |model| {
+            format!(
+                "[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n",
+                model.base_url()
+            )
+        });
+        home.write_user_config(&format!(
+            "[daemon]\nport = 0\n\n{model}[sandbox]\nbackend = \"none\"\n"
+        ))
+        .unwrap();
+        let daemon = home.start_daemon().unwrap();
+        let info = home.daemon_info().unwrap();
+        Scene {
+            url: info["url"].as_str().unwrap().to_owned(),
+            token: info["token"].as_str().unwrap().to_owned(),
+            _daemon: daemon,
+            home,
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_browser_answers_approvals_and_follows_the_run() {
@@ -34,12 +68,8 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
     ]))
     .await
     .unwrap();
-    let home = LatheHome::new().unwrap();
-    home.write_user_config(&format!(
-        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n[sandbox]\nbackend = \"none\"\n",
-        model.base_url()
-    ))
-    .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
     let workspace = tempfile::tempdir().unwrap();
     let time_server = lathe_tests::peers::mcp().join("venv/bin/mcp-server-time");
     std::fs::write(
@@ -48,10 +78,6 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
             .to_string(),
     )
     .unwrap();
-    let _daemon = home.start_daemon().unwrap();
-    let info = home.daemon_info().unwrap();
-    let url = info["url"].as_str().unwrap().to_owned();
-    let token = info["token"].as_str().unwrap().to_owned();
 
     let browser = Browser::start().unwrap();
     browser.goto(&format!("{url}/?token={token}")).unwrap();
@@ -67,7 +93,7 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
         .wait_for_count("body[data-live=true]", WAIT, |n| n == 1)
         .unwrap();
 
-    let mut shim = McpShim::start(&home, workspace.path());
+    let mut shim = McpShim::start(home, workspace.path());
     let run = shim.send(
         "tools/call",
         json!({"name": "run_task", "arguments": {"prompt": "greet in hello.txt and show it"}}),
@@ -212,7 +238,7 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
         .unwrap()
         .unwrap();
     assert!(exec_times.starts_with("1 call · mean "), "{exec_times}");
-    let metrics = request(&url, &token, "GET", "/api/metrics", &[], None)
+    let metrics = request(url, token, "GET", "/api/metrics", &[], None)
         .unwrap()
         .json()
         .unwrap();
@@ -221,8 +247,8 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
     assert_eq!(metrics["histograms"]["model_latency_ms"]["count"], 3);
     assert_eq!(metrics["tool_success_rate"], 0.5, "run_command exited 3");
     let events = request(
-        &url,
-        &token,
+        url,
+        token,
         "GET",
         &format!("/api/sessions/{session}/events"),
         &[],
@@ -244,7 +270,7 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
         metrics["totals"].get("sandbox_exec_ms_sum").is_none(),
         "histogram parts are not counters"
     );
-    let prometheus = request(&url, &token, "GET", "/metrics", &[], None).unwrap();
+    let prometheus = request(url, token, "GET", "/metrics", &[], None).unwrap();
     for line in [
         "lathe_sandbox_execs_total 1".to_owned(),
         "lathe_sandbox_exec_failures_total 1".to_owned(),
@@ -296,12 +322,8 @@ async fn a_skill_runs_from_the_dashboard() {
     ]))
     .await
     .unwrap();
-    let home = LatheHome::new().unwrap();
-    home.write_user_config(&format!(
-        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n[sandbox]\nbackend = \"none\"\n",
-        model.base_url()
-    ))
-    .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (url, token) = (scene.url.as_str(), scene.token.as_str());
     let workspace = tempfile::tempdir().unwrap();
     std::fs::write(
         workspace.path().join("lib.rs"),
@@ -309,17 +331,13 @@ async fn a_skill_runs_from_the_dashboard() {
     )
     .unwrap();
     let root = workspace.path().canonicalize().unwrap();
-    let _daemon = home.start_daemon().unwrap();
-    let info = home.daemon_info().unwrap();
-    let url = info["url"].as_str().unwrap().to_owned();
-    let token = info["token"].as_str().unwrap().to_owned();
 
     let browser = Browser::start().unwrap();
     browser.goto(&format!("{url}/#/sessions")).unwrap();
     browser
         .wait_for_count("#sign-in", WAIT, |n| n == 1)
         .unwrap();
-    browser.type_into("#token", &token).unwrap();
+    browser.type_into("#token", token).unwrap();
     browser.click("#sign-in button").unwrap();
     browser.click("#new-run summary").unwrap();
     browser
@@ -429,8 +447,8 @@ async fn a_skill_runs_from_the_dashboard() {
     );
     assert!(model.mismatches().is_empty(), "{:?}", model.mismatches());
     let sessions = request(
-        &url,
-        &token,
+        url,
+        token,
         "GET",
         "/api/sessions?origin=dashboard",
         &[],
@@ -464,25 +482,17 @@ async fn the_dashboard_cancels_a_run_another_surface_started() {
     ]))
     .await
     .unwrap();
-    let home = LatheHome::new().unwrap();
-    home.write_user_config(&format!(
-        "[daemon]\nport = 0\n\n[model]\nbase_url = \"{}\"\nmodel = \"scripted\"\n\n[sandbox]\nbackend = \"none\"\n",
-        model.base_url()
-    ))
-    .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
     let workspace = tempfile::tempdir().unwrap();
-    let _daemon = home.start_daemon().unwrap();
-    let info = home.daemon_info().unwrap();
-    let url = info["url"].as_str().unwrap().to_owned();
-    let token = info["token"].as_str().unwrap().to_owned();
-    let mut shim = McpShim::start(&home, workspace.path());
+    let mut shim = McpShim::start(home, workspace.path());
     let run = shim.send(
         "tools/call",
         json!({"name": "run_task", "arguments": {"prompt": "think it over"}}),
     );
     let mut running = json!([]);
     lathe_tests::daemon::wait_until(WAIT, || {
-        running = request(&url, &token, "GET", "/api/runs", &[], None)
+        running = request(url, token, "GET", "/api/runs", &[], None)
             .unwrap()
             .json()
             .unwrap();
@@ -512,18 +522,14 @@ async fn the_dashboard_cancels_a_run_another_surface_started() {
     browser
         .wait_for_count("#reply-form:not([hidden])", WAIT, |n| n == 1)
         .unwrap();
-    let running = request(&url, &token, "GET", "/api/runs", &[], None).unwrap();
+    let running = request(url, token, "GET", "/api/runs", &[], None).unwrap();
     assert_eq!(running.json().unwrap(), json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_static_page_is_served_without_the_token() {
-    let home = LatheHome::new().unwrap();
-    home.write_user_config("[daemon]\nport = 0\n").unwrap();
-    let _daemon = home.start_daemon().unwrap();
-    let info = home.daemon_info().unwrap();
-    let url = info["url"].as_str().unwrap();
-    let token = info["token"].as_str().unwrap();
+    let scene = Scene::start(None);
+    let (url, token) = (scene.url.as_str(), scene.token.as_str());
 
     let page = send(url, "GET", "/", &[], None).unwrap();
     assert_eq!(page.status, 200);
