@@ -43,24 +43,21 @@ impl DashboardRuns {
 
     /// Waits until no dashboard run is left, or `timeout`.
     pub(crate) async fn wait_idle(&self, timeout: Duration) {
-        let waiting = async {
-            loop {
-                let ended = self.ended.notified();
-                if self.lock().is_empty() {
-                    return;
-                }
-                ended.await;
-            }
-        };
-        let _ = tokio::time::timeout(timeout, waiting).await;
+        self.wait_until(HashSet::is_empty, timeout).await;
     }
 
     /// Waits (up to `timeout`) for `session`'s run to leave the map.
     async fn wait_for(&self, session: &SessionId, timeout: Duration) {
+        self.wait_until(|running| !running.contains(session), timeout)
+            .await;
+    }
+
+    async fn wait_until(&self, done: impl Fn(&HashSet<SessionId>) -> bool, timeout: Duration) {
         let waiting = async {
             loop {
+                // Registered before the check, so a run ending in between still wakes it.
                 let ended = self.ended.notified();
-                if !self.lock().contains(session) {
+                if done(&self.lock()) {
                     return;
                 }
                 ended.await;
