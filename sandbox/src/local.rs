@@ -4,7 +4,7 @@
 //!
 //! Invariants: the child leads its own process group (so the group kill reaches every
 //! descendant that did not leave it; under bwrap, killing bwrap tears down the whole pid
-//! namespace); the child is killed if the future is dropped.
+//! namespace); the child's process group is killed if the future is dropped.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -108,6 +108,28 @@ async fn kill_group(pgid: u32, signal: &str) {
     }
 }
 
+/// Kills a command's process group when [`run`] is dropped before the command ended (its
+/// caller was cancelled); `kill_on_drop` alone would stop only the group's leader.
+struct GroupKill {
+    pgid: Option<u32>,
+    armed: bool,
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        if let (true, Some(pgid)) = (self.armed, self.pgid) {
+            let killed = std::process::Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pgid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            if let Err(e) = killed {
+                tracing::warn!(error = %e, "sandbox: could not kill a cancelled command");
+            }
+        }
+    }
+}
+
 /// Runs `command` (its stdio is set here) under `limits`.
 pub async fn run(
     mut command: Command,
@@ -127,6 +149,7 @@ pub async fn run(
         source,
     })?;
     let pgid = child.id();
+    let mut group = GroupKill { pgid, armed: true };
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
     let mut streams = Streams {
@@ -157,6 +180,7 @@ pub async fn run(
         context: format!("waiting for {program}"),
         source,
     })?;
+    group.armed = false;
     let (stdout, out_rest) =
         std::mem::replace(&mut streams.stdout, OutputCollector::new(0)).finish();
     let (stderr, err_rest) =

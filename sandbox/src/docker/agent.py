@@ -3,7 +3,8 @@
 # part of an exec). Requests arrive as JSON lines on stdin; frames go out on stdout:
 #   kind (1 byte) | request id (u32 BE) | length (u32 BE) | payload
 # kinds: r ready {"oom": n}, o stdout bytes, e stderr bytes, x exit {"code": c, "oom": n}.
-# Each command leads its own session; when it exits, what it left in its session is killed.
+# Each command leads its own session; when it exits, what it left in its session, or anywhere
+# with its marker in the environment, is killed.
 import json, os, selectors, signal, struct, subprocess, sys, threading
 
 try:
@@ -90,11 +91,15 @@ def run(req):
         code = 127 if isinstance(e, FileNotFoundError) else 126
         send(b"x", rid, json.dumps({"code": code, "oom": oom_kills()}).encode())
         return
+    marker = req.get("marker", "").encode()
     PROCS[rid] = (proc, req.get("marker", ""))
 
     def reap():
         proc.wait()
-        kill_all(lambda p: in_session(p, proc.pid), signal.SIGKILL, 100)
+        # Also what left the session (setsid) but carries the command's marker: it would
+        # hold the output pipes open until the timeout.
+        kill_all(lambda p: in_session(p, proc.pid) or (marker and marked(p, marker)),
+                 signal.SIGKILL, 100)
 
     waiter = threading.Thread(target=reap, daemon=True)
     waiter.start()

@@ -2,7 +2,8 @@
 //! per session container carries every command of the session as framed messages, so a warm
 //! command costs a fork in the container instead of a runc exec.
 //!
-//! Invariants: frames of one request arrive in order and end with an exit frame; when the
+//! Invariants: frames of one request arrive in order and end with an exit frame; a command
+//! whose caller stops waiting (a cancelled run) is killed, with everything it started; when the
 //! agent's stream ends or fails, every waiting command gets [`AgentError::Lost`] and the agent is
 //! never used again (the caller then treats the container as lost). Images without `python3`
 //! get no agent and use plain execs.
@@ -67,9 +68,11 @@ pub struct AgentOutcome {
     pub stderr: Captured,
 }
 
+type Input = Arc<tokio::sync::Mutex<Pin<Box<dyn AsyncWrite + Send>>>>;
+
 /// A running agent.
 pub struct Agent {
-    input: tokio::sync::Mutex<Pin<Box<dyn AsyncWrite + Send>>>,
+    input: Input,
     pending: Pending,
     alive: Arc<AtomicBool>,
     next_id: AtomicU32,
@@ -174,7 +177,7 @@ impl Agent {
         let alive = Arc::new(AtomicBool::new(true));
         tokio::spawn(read_frames(stream, buf, pending.clone(), alive.clone()));
         let agent = Self {
-            input: tokio::sync::Mutex::new(input),
+            input: Arc::new(tokio::sync::Mutex::new(input)),
             pending,
             alive,
             next_id: AtomicU32::new(1),
@@ -188,11 +191,7 @@ impl Agent {
     }
 
     async fn send(&self, message: &serde_json::Value) -> Result<(), AgentError> {
-        let mut line = serde_json::to_vec(message).map_err(|_| AgentError::Lost)?;
-        line.push(b'\n');
-        let mut input = self.input.lock().await;
-        input.write_all(&line).await.map_err(|_| AgentError::Lost)?;
-        input.flush().await.map_err(|_| AgentError::Lost)
+        send(&self.input, message).await
     }
 
     /// Runs one command, streaming its output to `sink`.
@@ -209,9 +208,12 @@ impl Agent {
         if let Ok(mut p) = self.pending.lock() {
             p.insert(id, tx);
         }
-        let _forget = Forget {
+        let mut forget = Forget {
             pending: &self.pending,
+            input: &self.input,
+            alive: &self.alive,
             id,
+            ended: false,
         };
         let mut env = request.env;
         if let Some((k, v)) = request.marker.split_once('=') {
@@ -241,6 +243,7 @@ impl Agent {
             if status.is_none() {
                 return Err(AgentError::Lost);
             }
+            forget.ended = true;
             let (stdout, stderr) = pump.finish().await;
             return Ok(AgentOutcome {
                 exit_code: None,
@@ -249,6 +252,7 @@ impl Agent {
                 stderr,
             });
         }
+        forget.ended = true;
         let oom = status.as_ref().map(|s| s.oom);
         let code = status.map(|s| s.code);
         let (stdout, stderr) = pump.finish().await;
@@ -261,10 +265,25 @@ impl Agent {
     }
 }
 
-/// Removes a request from the pending map however `run` ends.
+/// Writes one request line to the agent.
+async fn send(input: &Input, message: &serde_json::Value) -> Result<(), AgentError> {
+    let mut line = serde_json::to_vec(message).map_err(|_| AgentError::Lost)?;
+    line.push(b'\n');
+    let mut input = input.lock().await;
+    input.write_all(&line).await.map_err(|_| AgentError::Lost)?;
+    input.flush().await.map_err(|_| AgentError::Lost)
+}
+
+/// Removes a request from the pending map however `run` ends; when `run` is dropped before
+/// the command ended (its caller was cancelled), kills the command's processes, which would
+/// otherwise run on in the warm container.
 struct Forget<'a> {
     pending: &'a Pending,
+    input: &'a Input,
+    alive: &'a AtomicBool,
     id: u32,
+    /// The command's exit frame arrived.
+    ended: bool,
 }
 
 impl Drop for Forget<'_> {
@@ -272,6 +291,19 @@ impl Drop for Forget<'_> {
         if let Ok(mut p) = self.pending.lock() {
             p.remove(&self.id);
         }
+        if self.ended || !self.alive.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let input = self.input.clone();
+        let kill = serde_json::json!({"op": "signal", "id": self.id, "sig": SIGKILL});
+        runtime.spawn(async move {
+            if send(&input, &kill).await.is_err() {
+                tracing::debug!("sandbox agent: gone before a cancelled command was killed");
+            }
+        });
     }
 }
 

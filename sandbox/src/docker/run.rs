@@ -7,7 +7,8 @@
 //! to). On timeout a second exec signals every process carrying that marker: SIGTERM, a grace
 //! period, then SIGKILL until none is left. If that exec cannot even start (a fork bomb holding
 //! every pid) or the output still does not end, the container is restarted (`t=0`): the
-//! container stays usable either way.
+//! container stays usable either way. A caller that stops waiting (a cancelled run) has the
+//! exec's processes killed the same way.
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -257,16 +258,26 @@ pub async fn oom_kills(docker: &Docker, container: &str) -> Result<u64, DockerEr
 }
 
 async fn signal(docker: &Docker, plan: &ExecPlan<'_>, sig: &str, rounds: u32) -> bool {
+    signal_marked(docker, plan.container, &plan.marker, sig, rounds).await
+}
+
+async fn signal_marked(
+    docker: &Docker,
+    container: &str,
+    marker: &str,
+    sig: &str,
+    rounds: u32,
+) -> bool {
     let argv = vec![
         "/bin/sh".to_owned(),
         "-c".to_owned(),
         KILLER.to_owned(),
         "lathe-kill".to_owned(),
         sig.to_owned(),
-        plan.marker.clone(),
+        marker.to_owned(),
         rounds.to_string(),
     ];
-    match helper(docker, plan.container, argv).await {
+    match helper(docker, container, argv).await {
         Ok((Some(0), _)) => true,
         Ok((code, text)) => {
             tracing::warn!(?code, %text, "sandbox: kill helper failed");
@@ -279,12 +290,46 @@ async fn signal(docker: &Docker, plan: &ExecPlan<'_>, sig: &str, rounds: u32) ->
     }
 }
 
+/// Kills an exec's processes when [`run`] is dropped before the exec ended (its caller was
+/// cancelled): they would otherwise run on in the warm container.
+struct KillOnDrop {
+    docker: Docker,
+    container: String,
+    marker: String,
+    armed: bool,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (docker, container, marker) = (
+            self.docker.clone(),
+            std::mem::take(&mut self.container),
+            std::mem::take(&mut self.marker),
+        );
+        runtime.spawn(async move {
+            signal_marked(&docker, &container, &marker, "KILL", 20).await;
+        });
+    }
+}
+
 /// Runs `plan` and returns its raw outcome. Engine errors are returned as they are.
 pub async fn run(
     docker: &Docker,
     plan: ExecPlan<'_>,
     sink: Option<OutputSender>,
 ) -> Result<RawOutcome, DockerError> {
+    let mut guard = KillOnDrop {
+        docker: docker.clone(),
+        container: plan.container.to_owned(),
+        marker: plan.marker.clone(),
+        armed: true,
+    };
     let deadline = TokioInstant::now() + plan.timeout;
     let (exec_id, stream) = start(
         docker,
@@ -328,6 +373,7 @@ pub async fn run(
             }
         }
     }
+    guard.armed = false;
     let exit = if timed_out {
         None
     } else {

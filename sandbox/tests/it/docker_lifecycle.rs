@@ -9,7 +9,10 @@ use lathe_sandbox::{
 };
 use pretty_assertions::assert_eq;
 
-use crate::support::{Fixture, PROCESSES, config, docker, process_names, run, sh};
+use crate::support::{
+    Fixture, PROCESSES, cancel_once_started, config, docker, process_names, run, sh,
+    wait_for_processes,
+};
 
 async fn exists(container: &str) -> bool {
     let engine = bollard::Docker::connect_with_defaults()
@@ -132,6 +135,46 @@ async fn a_command_ignoring_sigterm_is_killed_at_the_timeout_and_the_container_s
         sandbox.session_container(&fx.session.id).await.unwrap(),
         id,
         "same container"
+    );
+    sandbox.end_session(&fx.session.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_command_is_killed_with_everything_it_started() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let sandbox = docker(config(), &fx.daemon).await;
+    cancel_once_started(
+        &sandbox,
+        &fx.session,
+        "setsid sh -c 'sleep 1000' & sleep 1000 & echo started; wait",
+    )
+    .await;
+    // Left: init, the keep-alive `sleep infinity`, the exec agent and the listing's shell.
+    assert_eq!(
+        wait_for_processes(
+            &sandbox,
+            &fx.session,
+            &["docker-init", "python3", "sh", "sleep"]
+        )
+        .await,
+        ["docker-init", "python3", "sh", "sleep"]
+    );
+    sandbox.end_session(&fx.session.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_command_ends_when_it_does_even_if_a_child_left_its_session_holding_the_output() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let sandbox = docker(config(), &fx.daemon).await;
+    let request = ExecRequest::shell("setsid sh -c 'sleep 1000' & echo done")
+        .with_timeout(Duration::from_secs(30));
+    let run1 = run(&sandbox, &fx.session, request).await;
+    assert_eq!(run1.outcome.termination, Termination::Exited { code: 0 });
+    assert_eq!(run1.stdout(), "done\n");
+    assert!(
+        run1.outcome.duration_ms < 10_000,
+        "waited for the orphan: {} ms",
+        run1.outcome.duration_ms
     );
     sandbox.end_session(&fx.session.id).await.unwrap();
 }

@@ -6,7 +6,7 @@ use lathe_sandbox::host::HostSandbox;
 use lathe_sandbox::{BackendKind, ExecRequest, Sandbox, Termination, WorkspaceAccess};
 use pretty_assertions::assert_eq;
 
-use crate::support::{Fixture, config, run};
+use crate::support::{Fixture, cancel_once_started, config, run};
 
 #[tokio::test]
 async fn none_runs_on_the_host_and_requires_approval() {
@@ -43,5 +43,36 @@ async fn none_kills_the_process_group_at_the_timeout() {
             Termination::TimedOut { after_ms: 500 },
             "started\n".to_owned()
         )
+    );
+}
+
+#[tokio::test]
+async fn none_kills_the_process_group_of_a_cancelled_command() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let sandbox = HostSandbox::new(config());
+    let pid_file = fx.workspace().join("sleep.pid");
+    let script = format!(
+        "sleep 1000 & echo $! > '{}'; echo started; wait",
+        pid_file.display()
+    );
+    cancel_once_started(&sandbox, &fx.session, &script).await;
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // Gone, or a zombie waiting for whoever adopted it.
+    let alive = || {
+        std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|f| !f.trim_start().starts_with('Z'))
+        })
+    };
+    while alive() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        !alive(),
+        "the background sleep {} outlived its cancelled command",
+        pid.trim()
     );
 }

@@ -8,8 +8,8 @@ use lathe_sandbox::{ExecRequest, Sandbox, SandboxConfig, Termination, WorkspaceA
 use pretty_assertions::assert_eq;
 
 use crate::support::{
-    Fixture, ImageGuard, PROCESSES, config, docker, import_busybox, process_names, run, sh,
-    shared_host,
+    Fixture, ImageGuard, PROCESSES, cancel_once_started, config, docker, import_busybox,
+    process_names, run, sh, shared_host, wait_for_processes,
 };
 
 fn busybox(fx: &Fixture) -> (SandboxConfig, ImageGuard) {
@@ -82,6 +82,25 @@ async fn plain_execs_kill_sigterm_ignoring_commands_at_the_timeout() {
         ["docker-init", "sh", "sh", "sleep"]
     );
     assert_eq!(sandbox.session_container(&fx.session.id).await.unwrap(), id);
+    sandbox.end_session(&fx.session.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_plain_exec_is_killed_with_everything_it_started() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let (config, _image) = busybox(&fx);
+    let sandbox = docker(config, &fx.daemon).await;
+    cancel_once_started(
+        &sandbox,
+        &fx.session,
+        "sh -c 'sleep 1000' & sleep 1000 & echo started; wait",
+    )
+    .await;
+    // Left: init, the keep-alive `sleep infinity`, and the listing under its supervisor.
+    assert_eq!(
+        wait_for_processes(&sandbox, &fx.session, &["docker-init", "sh", "sh", "sleep"]).await,
+        ["docker-init", "sh", "sh", "sleep"]
+    );
     sandbox.end_session(&fx.session.id).await.unwrap();
 }
 

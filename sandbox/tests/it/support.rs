@@ -223,3 +223,31 @@ pub fn process_names(stdout: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Starts `script` (which prints before it waits), and once its first output arrived drops
+/// the exec, as a cancelled run does.
+pub async fn cancel_once_started(sandbox: &dyn Sandbox, session: &SessionSpec, script: &str) {
+    let (tx, mut rx) = mpsc::channel(16);
+    let request = ExecRequest::shell(script).with_timeout(Duration::from_secs(600));
+    let exec = sandbox.exec(session, request, Some(tx));
+    tokio::select! {
+        outcome = exec => panic!("the command ended by itself: {outcome:?}"),
+        chunk = rx.recv() => assert!(chunk.is_some(), "the command printed nothing"),
+    }
+}
+
+/// Waits (up to 20 s) until the container's processes are `expected`; the last listing.
+pub async fn wait_for_processes(
+    sandbox: &dyn Sandbox,
+    session: &SessionSpec,
+    expected: &[&str],
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let names = process_names(&sh(sandbox, session, PROCESSES).await.stdout());
+        if names == expected || std::time::Instant::now() > deadline {
+            return names;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
