@@ -42,6 +42,8 @@ if [ -n "$slow_lane_pid" ]; then
     fi
     # shellcheck disable=SC1091
     source target/slow-lane.env
+    # The server is this run's peer: it stops with the run.
+    trap 'kill "$(cat target/slow-lane.pid 2>/dev/null)" 2>/dev/null || true' EXIT
 fi
 
 cargo nextest run --workspace --profile ci "$@"

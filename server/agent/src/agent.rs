@@ -7,7 +7,7 @@ use crate::approval::{ApprovalBroker, now_ms};
 use crate::error::AgentError;
 use crate::model::ModelClient;
 use crate::policy::Policy;
-use crate::running::{RunClaim, RunRegistry};
+use crate::running::{RunClaim, RunRegistry, close_interrupted};
 use crate::tools::ToolRegistry;
 use lathe_protocol::config::{ApprovalMode, ModelConfig, PolicyConfig};
 use lathe_protocol::skill::RenderedSkill;
@@ -249,21 +249,40 @@ impl Agent {
         }
     }
 
-    /// Claims a session for a run: the existing one (which must not be running) or a new
-    /// one, marked running; the run stores it with its first events.
-    pub(crate) fn claim(
+    /// Claims a session for a run: the existing one (which must be of this workspace and not
+    /// running) or a new one, marked running; the run stores it with its first events. An
+    /// existing session whose last run was interrupted (see [`RunRegistry`]) gets that run's
+    /// log closed first.
+    pub(crate) async fn claim(
         &self,
         request: &RunRequest,
     ) -> Result<(SessionMeta, RunClaim), AgentError> {
-        let mut meta = match &request.session {
-            Some(id) => self
-                .inner
+        let stored = |id: &SessionId| {
+            self.inner
                 .store
                 .session(id)?
-                .ok_or_else(|| AgentError::UnknownSession(id.clone()))?,
+                .ok_or_else(|| AgentError::UnknownSession(id.clone()))
+        };
+        let mut meta = match &request.session {
+            Some(id) => stored(id)?,
             None => self.new_session(&request.prompt, &request.origin),
         };
+        let here = self.inner.config.workspace.to_string_lossy();
+        if meta.workspace != here {
+            return Err(AgentError::OtherWorkspace {
+                session: meta.id,
+                stored: meta.workspace,
+                here: here.into_owned(),
+            });
+        }
         let guard = self.inner.runs.claim(&meta.id, &request.cancel)?;
+        if request.session.is_some() {
+            // Read again under the claim: another process's run may have ended meanwhile.
+            meta = stored(&meta.id)?;
+            if self.inner.runs.was_interrupted(&meta) {
+                close_interrupted(&self.inner.store, meta.clone(), SessionStatus::Failed).await?;
+            }
+        }
         meta.status = SessionStatus::Running;
         meta.updated_at = now_ms();
         Ok((meta, guard))

@@ -13,6 +13,19 @@ pub enum AgentError {
     UnknownSession(SessionId),
     #[error("session {0} already has a run in progress")]
     SessionBusy(SessionId),
+    #[error("cannot lock the session for its run: {0}")]
+    Lock(String),
+    #[error(
+        "/undo restores files and asks no model: use `lathe run --skill undo --session <id>`, \
+         the editor's `lathe.undo` command or /undo in a chat document"
+    )]
+    UndoIsNotARun,
+    #[error("session {session} belongs to the workspace {stored}, not {here}; continue it there")]
+    OtherWorkspace {
+        session: SessionId,
+        stored: String,
+        here: String,
+    },
     #[error("the event writer stopped")]
     WriterStopped,
     #[error("model: {0}")]

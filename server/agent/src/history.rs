@@ -15,8 +15,11 @@ use lathe_protocol::event::ContextCompacted;
 use lathe_protocol::{CustomEvent, Event, EventPayload, Message, MessageId, Role, ToolCall};
 
 /// What the model is told for a finished tool call that never got a result.
-pub const INTERRUPTED_RESULT: &str =
-    "error: the run ended before this tool call ran; it had no effect";
+/// The run may have stopped before the call or while it ran (the process was killed), so
+/// the model is told to check rather than that nothing happened.
+pub const INTERRUPTED_RESULT: &str = "error: the run stopped before this tool call's result \
+     was recorded; it may not have run, or may have run in part: check its effect before \
+     repeating it";
 
 #[derive(Debug)]
 struct Entry {

@@ -47,6 +47,9 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// The action that restores a session's checkpoint rather than running the model: each
+/// surface performs it (the agent refuses it as a run, so that no model claims it did).
+const UNDO_SKILL: &str = "undo";
 /// The skill whose answer replaces the conversation (`/compact`).
 const COMPACT_SKILL: &str = "compact";
 
@@ -121,7 +124,12 @@ impl Agent {
     /// final answer, an error, cancellation or the turn limit, and records everything.
     /// `Err` only when the agent's own machinery (the store) fails.
     pub async fn run(&self, request: RunRequest) -> Result<RunOutcome, AgentError> {
-        let (meta, _guard) = self.claim(&request)?;
+        if request.skill.as_ref().is_some_and(|s| {
+            s.kind == lathe_protocol::skill::SkillKind::Action && s.name == UNDO_SKILL
+        }) {
+            return Err(AgentError::UndoIsNotARun);
+        }
+        let (meta, _guard) = self.claim(&request).await?;
         let mut run = Run::start(&self.inner, meta, request).await?;
         let outcome = run.drive().await;
         if outcome.is_err() {

@@ -203,12 +203,15 @@ pub struct CursorContext {
 
 impl Document {
     /// The context of `request`'s selection; `lookup` resolves names defined elsewhere.
+    /// A reparse left paused by an edit is finished first, so the context is of the text
+    /// as it is now.
     pub fn cursor_context(
         &mut self,
         request: &CursorRequest,
         lookup: Option<&dyn DefinitionLookup>,
     ) -> Result<CursorContext, ContextError> {
         let counter = TokenCounter::o200k()?;
+        self.settle(None);
         let mut memo = std::mem::take(&mut self.token_memo);
         let result = self.cursor_context_inner(request, lookup, counter, &mut memo);
         self.token_memo = memo;

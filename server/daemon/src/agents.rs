@@ -13,7 +13,7 @@ use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
 use lathe_agent::model::OpenAiClient;
-use lathe_agent::tools::{RepoMapTool, ToolRegistry, WorkspaceRoot};
+use lathe_agent::tools::{CodeContext, RepoMapTool, ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig, ApprovalBroker, RunRegistry};
 use lathe_mcp::{ElicitationSink, Hub, HubOptions};
 use lathe_protocol::config::ApprovalMode;
@@ -154,6 +154,9 @@ impl Prepared {
         tools.register(Arc::new(RepoMapTool::new(Some(
             self.repo_map_cache.clone(),
         ))));
+        tools.register(Arc::new(CodeContext::with_repo_index(
+            self.repo_map_cache.clone(),
+        )));
         tools.add_source(Arc::new(hub.clone()));
         if let Some(hook) = hook {
             hook(&mut tools, &root);

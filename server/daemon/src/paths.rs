@@ -93,6 +93,11 @@ impl Paths {
         self.runtime_dir.join("daemon.json")
     }
 
+    /// Where a session's run holds its lock (the daemon's and `lathe run`'s alike).
+    pub fn session_locks(&self) -> PathBuf {
+        self.runtime_dir.join("sessions")
+    }
+
     /// Held locked by the running daemon for its whole life.
     pub fn lock_file(&self) -> PathBuf {
         self.runtime_dir.join("daemon.lock")

@@ -6,14 +6,21 @@
 //! comes from the home, `lathe run`'s from the home and its pid), so reaping a dead
 //! daemon's leftovers never touches a live process's containers; the daemon reaps before
 //! it serves anything; [`Sandboxes::shutdown`] releases every session sandbox the process
-//! created; a backend that cannot be chosen is an error for the caller, never cached.
+//! created; a backend that cannot be chosen is an error for the caller, never cached; an
+//! `auto` choice that fell back from docker is tried again after [`RETRY_FALLBACK`], so a
+//! Docker engine that was down when the daemon started is used once it answers.
 
 use crate::paths::Paths;
-use lathe_sandbox::{DaemonId, Sandbox, SandboxConfig, SandboxError};
+use lathe_sandbox::{BackendChoice, BackendKind, DaemonId, Sandbox, SandboxConfig, SandboxError};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How long choosing a backend may take (a hung engine must not stall every surface).
 const SELECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long an `auto` fallback (bwrap or none, when docker was not usable) is kept before
+/// docker is tried again.
+const RETRY_FALLBACK: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long the daemon's start waits for reaping.
 const REAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -25,10 +32,28 @@ pub struct Chosen {
     pub warnings: Vec<String>,
 }
 
+/// One choice of a backend for a configuration.
+struct Choice {
+    config: SandboxConfig,
+    chosen: Chosen,
+    at: Instant,
+}
+
+impl Choice {
+    /// Whether it is an `auto` fallback old enough to try docker again.
+    fn stale(&self) -> bool {
+        self.config.backend == BackendChoice::Auto
+            && self.chosen.sandbox.kind() != BackendKind::Docker
+            && self.at.elapsed() >= RETRY_FALLBACK
+    }
+}
+
 /// The backends of one process, by configuration.
 pub struct Sandboxes {
     daemon: DaemonId,
-    chosen: tokio::sync::Mutex<Vec<(SandboxConfig, Chosen)>>,
+    /// Every backend chosen, latest last (older ones are kept for their sessions'
+    /// release at shutdown).
+    chosen: tokio::sync::Mutex<Vec<Choice>>,
 }
 
 impl Sandboxes {
@@ -56,8 +81,14 @@ impl Sandboxes {
     /// The backend for `config`, chosen on first use (see `lathe_sandbox::select`).
     pub async fn get(&self, config: &SandboxConfig) -> Result<Chosen, SandboxError> {
         let mut chosen = self.chosen.lock().await;
-        if let Some((_, found)) = chosen.iter().find(|(c, _)| c == config) {
-            return Ok(found.clone());
+        let latest = chosen.iter_mut().rev().find(|c| c.config == *config);
+        match latest {
+            Some(choice) if !choice.stale() => return Ok(choice.chosen.clone()),
+            Some(choice) => {
+                // Tried again; kept a while longer should docker still not answer.
+                choice.at = Instant::now();
+            }
+            None => {}
         }
         let selection =
             tokio::time::timeout(SELECT_TIMEOUT, lathe_sandbox::select(config, &self.daemon))
@@ -74,7 +105,17 @@ impl Sandboxes {
             sandbox: selection.sandbox,
             warnings: selection.warnings,
         };
-        chosen.push((config.clone(), found.clone()));
+        if let Some(kept) = chosen.iter().rev().find(|c| c.config == *config)
+            && kept.chosen.sandbox.kind() == found.sandbox.kind()
+        {
+            // Still the same fallback: keep the backend its sessions already use.
+            return Ok(kept.chosen.clone());
+        }
+        chosen.push(Choice {
+            config: config.clone(),
+            chosen: found.clone(),
+            at: Instant::now(),
+        });
         Ok(found)
     }
 
@@ -114,7 +155,7 @@ impl Sandboxes {
             .lock()
             .await
             .iter()
-            .map(|(_, c)| c.clone())
+            .map(|c| c.chosen.clone())
             .collect();
         for backend in chosen {
             let ended = backend.sandbox.end_all_sessions().await;

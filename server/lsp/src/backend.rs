@@ -143,6 +143,10 @@ impl AgentService for AgentBackend {
             .map_err(|e| LspError::Agent(e.to_string()))
     }
 
+    fn cancel_run(&self, session: &SessionId) -> bool {
+        self.agent.runs().cancel(session)
+    }
+
     fn undo(&self, session: &SessionId) -> BoxFuture<'static, Result<String, LspError>> {
         let checkpoints = self.checkpoints.clone();
         let session = session.to_string();
@@ -160,7 +164,7 @@ impl AgentService for AgentBackend {
             })
             .await
             .map_err(|e| LspError::Agent(format!("undo failed: {e}")))??;
-            Ok(undo_report(&report))
+            Ok(report.to_string())
         }
         .boxed()
     }
@@ -168,25 +172,6 @@ impl AgentService for AgentBackend {
     fn dashboard_url(&self) -> Option<String> {
         self.dashboard_url.clone()
     }
-}
-
-/// One line for the user about what an undo did.
-fn undo_report(report: &lathe_workspace::UndoReport) -> String {
-    let mut parts = Vec::new();
-    if !report.restored.is_empty() {
-        parts.push(format!("restored {}", report.restored.join(", ")));
-    }
-    if !report.deleted.is_empty() {
-        parts.push(format!("removed {}", report.deleted.join(", ")));
-    }
-    if parts.is_empty() {
-        parts.push("nothing to restore".into());
-    }
-    format!(
-        "undo: {} (checkpoint {})",
-        parts.join("; "),
-        report.checkpoint
-    )
 }
 
 /// Serves one agent to every editor whose workspace is inside the agent's.

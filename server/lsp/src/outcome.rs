@@ -147,8 +147,7 @@ impl Done {
         let mut lost = 0;
         for finding in raw {
             let path = workspace.join(&finding.file);
-            let file_uri = uri::from_path(&path);
-            let Some((text, version)) = self.text_of(&file_uri, &path).await else {
+            let Some((file_uri, text, version)) = self.text_of(&path).await else {
                 lost += 1;
                 continue;
             };
@@ -199,16 +198,17 @@ impl Done {
         message
     }
 
-    /// The text (and version, when open) of a file: the editor's buffer, else the disk.
-    async fn text_of(&self, file_uri: &str, path: &Path) -> Option<(String, Option<i32>)> {
-        if let Some(handle) = self.conn.documents.get(file_uri) {
+    /// The URI, text and version (when open) of the file at `path`, however the model
+    /// spelled it (`./src/x.rs`, through a symlink): the editor's buffer under the URI the
+    /// editor opened it with, else the disk.
+    async fn text_of(&self, path: &Path) -> Option<(String, String, Option<i32>)> {
+        if let Some(handle) = self.conn.documents.by_path(path) {
             let open = crate::documents::lock(&handle);
-            return Some((open.doc.text(), Some(open.version)));
+            return Some((open.uri.clone(), open.doc.text(), Some(open.version)));
         }
-        tokio::fs::read_to_string(path)
-            .await
-            .ok()
-            .map(|t| (t, None))
+        let path = path.canonicalize().ok()?;
+        let text = tokio::fs::read_to_string(&path).await.ok()?;
+        Some((uri::from_path(&path), text, None))
     }
 
     /// A chat answer: waits for the stream to be written, then closes the turn.

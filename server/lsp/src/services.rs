@@ -106,6 +106,10 @@ pub trait AgentService: Send + Sync + 'static {
         who: Option<String>,
     ) -> Result<(), LspError>;
 
+    /// Cancels the run going on in `session`, whichever surface started it; false when
+    /// there is none.
+    fn cancel_run(&self, session: &SessionId) -> bool;
+
     /// Restores the files of the session's last checkpoint; the answer says what changed.
     fn undo(&self, session: &SessionId) -> BoxFuture<'static, Result<String, LspError>>;
 

@@ -25,7 +25,7 @@ pub use writer::now_ms;
 
 use database::Database;
 use lathe_protocol::{Approval, Event, EventPayload, SessionId, SessionMeta};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -275,6 +275,14 @@ impl Store {
                     .then_with(|| b.id.cmp(&a.id))
             });
             Ok(sessions)
+        })
+    }
+
+    /// How many sessions there are, without reading them.
+    pub fn session_count(&self) -> Result<u64, StoreError> {
+        self.read(|txn| {
+            let table = txn.open_table(tables::SESSIONS).map_err(StoreError::db)?;
+            table.len().map_err(StoreError::db)
         })
     }
 

@@ -57,6 +57,28 @@ pub struct UndoReport {
     pub deleted: Vec<String>,
 }
 
+/// One line for the user: what the undo restored and removed.
+impl std::fmt::Display for UndoReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if !self.restored.is_empty() {
+            parts.push(format!("restored {}", self.restored.join(", ")));
+        }
+        if !self.deleted.is_empty() {
+            parts.push(format!("removed {}", self.deleted.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push("nothing to restore".into());
+        }
+        write!(
+            f,
+            "undo: {} (checkpoint {})",
+            parts.join("; "),
+            self.checkpoint
+        )
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Manifest {
     version: u32,

@@ -119,7 +119,32 @@ async fn kill_9_of_the_daemon_during_twenty_sessions_loses_no_committed_event() 
             before[..],
             "every committed event of {session} survives, as it was"
         );
+        // The killed daemon's run is closed, so the session is not left "running".
+        let last = after.last().unwrap();
+        assert_eq!(
+            (&last["type"], &last["code"]),
+            (&json!("RUN_ERROR"), &json!("interrupted")),
+            "{last:#}"
+        );
+        let meta = api(&home, &format!("/api/sessions/{session}"));
+        assert_eq!(meta["status"], "failed", "{meta:#}");
     }
+    // ...and can be continued.
+    let info = home.daemon_info().unwrap();
+    let session = api(&home, "/api/sessions")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = lathe_tests::http::request(
+        info["url"].as_str().unwrap(),
+        info["token"].as_str().unwrap(),
+        "POST",
+        &format!("/api/sessions/{session}/messages"),
+        &[],
+        Some(&json!({"prompt": "go on"})),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -460,6 +460,9 @@ async fn a_skill_runs_from_the_dashboard() {
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions:#}");
     assert_eq!(sessions[0]["workspace"], root.display().to_string());
     assert_eq!(sessions[0]["status"], "finished");
+    let id = sessions[0]["id"].as_str().unwrap();
+    let one = request(url, token, "GET", &format!("/api/sessions/{id}"), &[], None).unwrap();
+    assert_eq!(one.json().unwrap(), sessions[0]);
 
     // A restarted daemon has a new token: the page asks for it again.
     browser
@@ -524,6 +527,70 @@ async fn the_dashboard_cancels_a_run_another_surface_started() {
         .unwrap();
     let running = request(url, token, "GET", "/api/runs", &[], None).unwrap();
     assert_eq!(running.json().unwrap(), json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mcp_client_cancels_a_run_the_dashboard_started() {
+    let model = ScriptedModel::start(Script::new([
+        Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })
+    ]))
+    .await
+    .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
+    let workspace = tempfile::tempdir().unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let body = json!({"workspace": root, "prompt": "think it over"});
+    let started = request(url, token, "POST", "/api/runs", &[], Some(&body)).unwrap();
+    assert_eq!(started.status, 202, "{}", started.body);
+    let session = started.json().unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    lathe_tests::daemon::wait_until(WAIT, || {
+        request(url, token, "GET", "/api/runs", &[], None)
+            .unwrap()
+            .json()
+            .unwrap()
+            == json!([session])
+    })
+    .unwrap();
+
+    let mut shim = McpShim::start(home, workspace.path());
+    let id = shim.send(
+        "tools/call",
+        json!({"name": "cancel", "arguments": {"sessionId": session}}),
+    );
+    let cancel = shim.response(id);
+    assert_eq!(
+        cancel["result"]["structuredContent"],
+        json!({"sessionId": session, "cancelled": true}),
+        "{cancel:#}"
+    );
+    lathe_tests::daemon::wait_until(WAIT, || {
+        let meta = request(
+            url,
+            token,
+            "GET",
+            &format!("/api/sessions/{session}"),
+            &[],
+            None,
+        )
+        .unwrap()
+        .json()
+        .unwrap();
+        meta["status"] == "cancelled"
+    })
+    .unwrap();
+    let id = shim.send(
+        "tools/call",
+        json!({"name": "cancel", "arguments": {"sessionId": session}}),
+    );
+    let again = shim.response(id);
+    assert_eq!(
+        again["result"]["structuredContent"]["cancelled"], false,
+        "{again:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -632,6 +699,9 @@ async fn only_the_static_page_is_served_without_the_token() {
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     let idle = request(url, token, "POST", "/api/sessions/nope/cancel", &[], None).unwrap();
     assert_eq!(idle.status, 404, "{}", idle.body);
+    let missing = request(url, token, "GET", "/api/sessions/nope", &[], None).unwrap();
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(missing.body.contains("no session nope"), "{}", missing.body);
     let skills = request(url, token, "GET", "/api/skills?workspace=", &[], None).unwrap();
     assert_eq!(skills.status, 400, "{}", skills.body);
     let running = request(url, token, "GET", "/api/runs", &[], None).unwrap();

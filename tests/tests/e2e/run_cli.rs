@@ -185,6 +185,35 @@ async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
         std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
         "hi\n"
     );
+
+    // `/undo` restores the checkpoint itself: no model is asked to pretend it did.
+    let session = auto.session();
+    let undone = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["", "--skill", "undo", "--session", &session],
+    )
+    .await;
+    assert_eq!(undone.code(), Some(0), "{}", undone.stderr());
+    assert_eq!(undone.events[0]["sessionId"], session.as_str());
+    let report = undone.events[0]["report"].as_str().unwrap();
+    assert!(report.starts_with("undo: removed out.txt"), "{report}");
+    assert!(!dir.path().join("out.txt").exists());
+    assert_eq!(model.requests().len(), 4, "undo asked the model");
+    let which = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["", "--skill", "undo"],
+    )
+    .await;
+    assert_eq!(which.code(), Some(1));
+    assert!(
+        which.stderr().contains("pass --session ID"),
+        "{}",
+        which.stderr()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -203,10 +232,12 @@ async fn session_continues_a_stored_conversation() {
     let first = lathe_run(&home, &model.base_url(), dir.path(), &["I am Ada"]).await;
     assert_eq!(first.code(), Some(0), "{}", first.stderr());
     let session = first.session();
+    // From another directory: the session continues in its own workspace.
+    let elsewhere = tempfile::tempdir().unwrap();
     let second = lathe_run(
         &home,
         &model.base_url(),
-        dir.path(),
+        elsewhere.path(),
         &["what is my name?", "--session", &session],
     )
     .await;
@@ -232,6 +263,29 @@ async fn session_continues_a_stored_conversation() {
             "assistant: Nice to meet you, Ada.".to_owned(),
             "user: what is my name?".to_owned(),
         ]
+    );
+    let other = elsewhere.path().canonicalize().unwrap();
+    let moved = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &[
+            "x",
+            "--session",
+            &session,
+            "--workspace",
+            other.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(moved.code(), Some(1), "{}", moved.stderr());
+    assert!(
+        moved.stderr().contains(&format!(
+            "belongs to the workspace {}",
+            dir.path().canonicalize().unwrap().display()
+        )),
+        "{}",
+        moved.stderr()
     );
     let unknown = lathe_run(
         &home,

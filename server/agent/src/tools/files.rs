@@ -60,8 +60,8 @@ impl Tool for ReadFile {
 }
 
 async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
-    let path_arg = string_arg(args, "path")?;
-    let path = confine(workspace, path_arg)?;
+    let path_arg = string_arg(args, "path")?.to_owned();
+    let path = confine(workspace, &path_arg)?;
     let start = usize_arg(args, "start_line")?.unwrap_or(1).max(1);
     let end = usize_arg(args, "end_line")?;
     if let Some(end) = end
@@ -69,17 +69,22 @@ async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
     {
         return Err(format!("end_line {end} is before start_line {start}"));
     }
-    let bytes = tokio::fs::read(&path)
-        .await
+    let last = end.unwrap_or(start + DEFAULT_LINES - 1);
+    let read = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path)?;
+        let size = file.metadata()?.len();
+        let window = LineWindow::read(std::io::BufReader::new(file), start, last)?;
+        Ok::<_, std::io::Error>((window, size))
+    })
+    .await
+    .map_err(std::io::Error::other);
+    let (window, size) = read
+        .and_then(|read| read)
         .map_err(|e| format!("cannot read {path_arg}: {e}"))?;
-    if bytes.iter().take(8192).any(|b| *b == 0) {
-        return Err(format!(
-            "{path_arg} is a binary file ({} bytes)",
-            bytes.len()
-        ));
+    if window.binary {
+        return Err(format!("{path_arg} is a binary file ({size} bytes)"));
     }
-    let text = String::from_utf8_lossy(&bytes);
-    let total = text.lines().count();
+    let total = window.total;
     if total == 0 {
         return Ok(format!("({path_arg} is empty)"));
     }
@@ -88,28 +93,115 @@ async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
             "{path_arg} has {total} lines; start_line {start} is past the end"
         ));
     }
-    let last = end.unwrap_or(start + DEFAULT_LINES - 1).min(total);
-    let mut out = String::new();
-    let mut shown_last = start - 1;
-    for (number, line) in text
-        .lines()
-        .enumerate()
-        .skip(start - 1)
-        .take(last + 1 - start)
-    {
-        if out.len() + line.len() > MAX_READ_BYTES {
-            break;
-        }
-        out.push_str(&format!("{}\t{line}\n", number + 1));
-        shown_last = number + 1;
-    }
-    if shown_last < total && (end.is_none() || shown_last < last) {
+    let mut out = window.text;
+    let shown_last = window.shown_last;
+    if shown_last < total && (end.is_none() || shown_last < last.min(total)) {
         out.push_str(&format!(
             "[showing lines {start}-{shown_last} of {total}; read more with start_line={}]\n",
             shown_last + 1
         ));
     }
     Ok(out)
+}
+
+/// Lines `start..=last` of a file, numbered, read in one streaming pass that also counts
+/// the file's lines: memory stays within [`MAX_READ_BYTES`] whatever the file's size.
+#[derive(Debug, Default, PartialEq)]
+struct LineWindow {
+    /// The numbered lines (`N\tline\n`) that fit in [`MAX_READ_BYTES`].
+    text: String,
+    /// The number of the last line in `text` (`start - 1` when none is).
+    shown_last: usize,
+    /// The file's lines (as `str::lines` counts them).
+    total: usize,
+    /// A NUL byte in the first 8 KiB.
+    binary: bool,
+}
+
+impl LineWindow {
+    fn read(mut reader: impl std::io::BufRead, start: usize, last: usize) -> std::io::Result<Self> {
+        let mut window = LineWindow {
+            shown_last: start - 1,
+            ..LineWindow::default()
+        };
+        // The current line's bytes while it is wanted and fits; `None` when not kept.
+        let mut line: Option<Vec<u8>> = None;
+        let mut line_bytes = 0usize;
+        let mut at_line_start = true;
+        let mut full = false;
+        let mut seen = 0usize;
+        loop {
+            let chunk = reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            if seen < 8192 && chunk[..chunk.len().min(8192 - seen)].contains(&0) {
+                window.binary = true;
+                return Ok(window);
+            }
+            seen += chunk.len();
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                if at_line_start {
+                    window.total += 1;
+                    at_line_start = false;
+                    line_bytes = 0;
+                    let wanted = (start..=last).contains(&window.total) && !full;
+                    line = wanted.then(Vec::new);
+                }
+                let (piece, ended) = match rest.iter().position(|b| *b == b'\n') {
+                    Some(i) => (&rest[..i], true),
+                    None => (rest, false),
+                };
+                line_bytes += piece.len();
+                if let Some(kept) = line.as_mut() {
+                    let room = MAX_READ_BYTES.saturating_sub(window.text.len() + kept.len());
+                    kept.extend_from_slice(&piece[..piece.len().min(room)]);
+                }
+                rest = &rest[piece.len() + usize::from(ended)..];
+                if ended {
+                    window.finish_line(line.take(), line_bytes, &mut full);
+                    at_line_start = true;
+                }
+            }
+            let consumed = chunk.len();
+            reader.consume(consumed);
+        }
+        if !at_line_start {
+            window.finish_line(line.take(), line_bytes, &mut full);
+        }
+        Ok(window)
+    }
+
+    /// Adds the line just read (`kept`, when wanted, `line_bytes` long in the file) if it
+    /// fits; the window's first line is cut to fit instead, so that a read always shows
+    /// something. Once a line does not fit, no later line is kept.
+    fn finish_line(&mut self, kept: Option<Vec<u8>>, line_bytes: usize, full: &mut bool) {
+        let Some(mut kept) = kept else {
+            return;
+        };
+        let whole = kept.len() == line_bytes;
+        let first = self.text.is_empty();
+        if !first && (!whole || self.text.len() + kept.len() > MAX_READ_BYTES) {
+            *full = true;
+            return;
+        }
+        if whole && kept.last() == Some(&b'\r') {
+            kept.pop();
+        }
+        let number = self.total;
+        self.text
+            .push_str(&format!("{number}\t{}", String::from_utf8_lossy(&kept)));
+        if !whole {
+            self.text.push_str(&format!(
+                " [line cut: {} of its {line_bytes} bytes shown]",
+                kept.len()
+            ));
+            *full = true;
+        }
+        self.text.push('\n');
+        self.shown_last = number;
+    }
 }
 
 /// `list_files`: the files under a directory, gitignore-aware.
@@ -192,4 +284,58 @@ fn list(workspace: &Path, args: &Value) -> Result<String, String> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{LineWindow, MAX_READ_BYTES};
+    use std::io::BufReader;
+
+    /// Reads through a 3-byte buffer, so that lines span chunks.
+    fn window(bytes: &[u8], start: usize, last: usize) -> LineWindow {
+        LineWindow::read(BufReader::with_capacity(3, bytes), start, last).unwrap()
+    }
+
+    #[test]
+    fn counts_lines_as_str_lines_does_and_strips_crlf() {
+        let text = "one\r\ntwo\nthree";
+        let read = window(text.as_bytes(), 2, 5);
+        assert_eq!(read.text, "2\ttwo\n3\tthree\n");
+        assert_eq!((read.shown_last, read.total), (3, text.lines().count()));
+        assert_eq!(window(b"a\n\nb\n", 1, 9).total, "a\n\nb\n".lines().count());
+        assert_eq!(window(b"", 1, 9).total, 0);
+    }
+
+    #[test]
+    fn an_oversized_first_line_is_cut_and_the_window_stops_after_it() {
+        let long = "x".repeat(MAX_READ_BYTES + 10);
+        let read = window(format!("{long}\nnext\n").as_bytes(), 1, 9);
+        assert!(read.text.starts_with("1\txxx"), "{}", &read.text[..20]);
+        assert!(
+            read.text.ends_with(&format!(
+                " [line cut: {MAX_READ_BYTES} of its {} bytes shown]\n",
+                long.len()
+            )),
+            "{}",
+            &read.text[read.text.len() - 80..]
+        );
+        assert_eq!((read.shown_last, read.total), (1, 2));
+    }
+
+    #[test]
+    fn a_later_line_that_does_not_fit_ends_the_window_before_it() {
+        let long = "y".repeat(MAX_READ_BYTES);
+        let read = window(format!("short\n{long}\nlast\n").as_bytes(), 1, 9);
+        assert_eq!(read.text, "1\tshort\n");
+        assert_eq!((read.shown_last, read.total), (1, 3));
+    }
+
+    #[test]
+    fn a_nul_in_the_first_8_kib_means_binary() {
+        assert!(window(b"ab\0cd\n", 1, 9).binary);
+        let mut late = vec![b'a'; 9000];
+        late.push(0);
+        assert!(!window(&late, 1, 9).binary);
+    }
 }

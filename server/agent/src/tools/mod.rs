@@ -186,7 +186,7 @@ impl ToolRegistry {
         registry.register(Arc::new(ReadFile));
         registry.register(Arc::new(ListFiles));
         registry.register(Arc::new(Search));
-        registry.register(Arc::new(CodeContext));
+        registry.register(Arc::new(CodeContext::file_only()));
         registry
     }
 

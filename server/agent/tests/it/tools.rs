@@ -2,7 +2,7 @@
 //! confinement, git, and edits that checkpoint so they can be undone.
 
 use lathe_agent::sink::EventSink;
-use lathe_agent::tools::{ToolContext, ToolOutput, ToolRegistry, WorkspaceRoot};
+use lathe_agent::tools::{CodeContext, ToolContext, ToolOutput, ToolRegistry, WorkspaceRoot};
 use lathe_protocol::{RunId, SessionId, ToolCallId};
 use lathe_store::Store;
 use pretty_assertions::assert_eq;
@@ -182,6 +182,36 @@ async fn edits_are_checkpointed_and_can_be_undone() {
         .call("write_file", json!({"path": ".git/config", "content": "x"}))
         .await;
     assert!(escape.is_error, "{escape:?}");
+}
+
+#[tokio::test]
+async fn code_context_with_the_repo_index_shows_definitions_from_other_files() {
+    let mut b = Bench::new();
+    let root = b.workspace.path();
+    std::fs::write(
+        root.join("src/geometry.rs"),
+        "pub fn circle_area(radius: f64) -> f64 {\n    3.14 * radius * radius\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/report.rs"),
+        "pub fn report() -> String {\n    format!(\"{}\", circle_area(2.0))\n}\n",
+    )
+    .unwrap();
+    let args = json!({"path": "src/report.rs", "symbol": "report"});
+    let signature = "pub fn circle_area(radius: f64) -> f64";
+    let alone = b.call("code_context", args.clone()).await;
+    assert!(
+        !alone.is_error && !alone.content.contains(signature),
+        "{alone:?}"
+    );
+    b.tools
+        .register(std::sync::Arc::new(CodeContext::with_repo_index(
+            b.state.path().join("repo-index"),
+        )));
+    let indexed = b.call("code_context", args).await;
+    assert!(!indexed.is_error, "{indexed:?}");
+    assert!(indexed.content.contains(signature), "{}", indexed.content);
 }
 
 #[tokio::test]

@@ -78,7 +78,7 @@ pub(crate) fn rank(
             }
         }
     }
-    let personal = personalization(files, who);
+    let personal = personalization(files, who, &defines);
     let ranks = pagerank(n, &edges, &personal);
 
     let mut out_weight = vec![0.0f64; n];
@@ -148,10 +148,23 @@ fn name_weight(name: &str, definers: usize, mentioned: &BTreeSet<String>) -> f64
     w
 }
 
-/// Focus files and files named like a mentioned identifier; uniform when there are none.
-fn personalization(files: &[(&str, &FileEntry)], who: &Personalization<'_>) -> Vec<f64> {
+/// Focus files, files named like a mentioned identifier and the files defining one (unless
+/// too many do); uniform when there are none.
+fn personalization(
+    files: &[(&str, &FileEntry)],
+    who: &Personalization<'_>,
+    defines: &FxHashMap<&str, Vec<usize>>,
+) -> Vec<f64> {
     let n = files.len();
     let mut p = vec![0.0; n];
+    for name in who.mentioned {
+        match defines.get(name.as_str()) {
+            Some(definers) if definers.len() <= MAX_DEFINERS => {
+                definers.iter().for_each(|&d| p[d] = 1.0);
+            }
+            _ => {}
+        }
+    }
     for (i, (path, _)) in files.iter().enumerate() {
         let stem = path
             .rsplit('/')

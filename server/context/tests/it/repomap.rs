@@ -103,6 +103,26 @@ fn mentioned_identifiers_pull_their_definitions_up() {
     assert_eq!(map.definitions[0].path, "src/config.rs");
 }
 
+#[test]
+fn a_mentioned_identifier_pulls_up_the_file_defining_it() {
+    let dir = ranking_workspace();
+    let map = |mentioned: &[&str]| {
+        RepoMap::build(
+            dir.path(),
+            None,
+            &MapRequest {
+                budget: 4096,
+                focus: vec![],
+                mentioned: mentioned.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        )
+        .unwrap()
+    };
+    // No file is named like it: the file defining it is what the mention points at.
+    assert_eq!(map(&[]).definitions[0].path, "src/popular.rs");
+    assert_eq!(map(&["load_settings"]).definitions[0].path, "src/config.rs");
+}
+
 /// 80 files of 30 documented functions each, calling each other.
 fn big_workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -13,7 +13,7 @@ use crate::sandboxes::Sandboxes;
 use anyhow::Context;
 use lathe_agent::{Agent, Approver, HeadlessOptions, RunRegistry, exit_code, run_headless};
 use lathe_protocol::config::ApprovalMode;
-use lathe_protocol::skill::SkillVars;
+use lathe_protocol::skill::{SkillKind, SkillVars};
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// The workspace (default: the current directory).
     #[arg(long)]
     workspace: Option<PathBuf>,
-    /// Continue a stored session.
+    /// Continue a stored session (in its workspace, unless `--workspace` names it).
     #[arg(long)]
     session: Option<String>,
 }
@@ -97,9 +97,16 @@ fn show(event: &Event) {
 pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     // Warnings (retries, MCP servers) on stderr, everything in the rolling log.
     let _logs = crate::logging::init(Some(&paths.log_dir()), true);
-    let workspace = match args.workspace.clone() {
-        Some(dir) => dir,
-        None => std::env::current_dir().context("reading the current directory")?,
+    paths.create().context("creating Lathe's directories")?;
+    let store = lathe_store::Store::open(&paths.store_file())?;
+    let workspace = match (args.workspace.clone(), &args.session) {
+        (Some(dir), _) => dir,
+        // A stored session continues in its own workspace.
+        (None, Some(id)) => match store.session(&SessionId::from(id.as_str()))? {
+            Some(meta) => PathBuf::from(meta.workspace),
+            None => anyhow::bail!("no session {id} in the store"),
+        },
+        (None, None) => std::env::current_dir().context("reading the current directory")?,
     };
     let sandboxes = Sandboxes::for_process(&paths);
     let prepared = agents::prepare(
@@ -112,14 +119,13 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     for warning in &prepared.warnings {
         esay!("lathe: {warning}");
     }
-    paths.create().context("creating Lathe's directories")?;
-    let store = lathe_store::Store::open(&paths.store_file())?;
     let broker = agents::shared_broker(&store);
     let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
     for problem in &problems {
         esay!("lathe: {problem}");
     }
-    let result = match prepared.agent(store, &broker, &RunRegistry::default(), &hub, None) {
+    let runs = RunRegistry::with_locks(paths.session_locks());
+    let result = match prepared.agent(store, &broker, &runs, &hub, None) {
         Ok(agent) => run_agent(args, &paths, &prepared.workspace, &agent, &hub).await,
         Err(error) => Err(error),
     };
@@ -168,6 +174,12 @@ async fn run_agent(
             Some(rendered)
         }
     };
+    if let Some(rendered) = &skill
+        && rendered.kind == SkillKind::Action
+        && rendered.name == "undo"
+    {
+        return undo(paths, workspace, args.session.as_deref(), args.json);
+    }
 
     let mut options = HeadlessOptions::new(
         args.prompt,
@@ -203,6 +215,34 @@ async fn run_agent(
         esay!("session {}", outcome.session);
     }
     Ok(ExitCode::from(exit_code(&outcome)))
+}
+
+/// `--skill undo`: restores the files of the session's last checkpoint; the model is not
+/// involved.
+fn undo(
+    paths: &Paths,
+    workspace: &Path,
+    session: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let Some(session) = session else {
+        anyhow::bail!(
+            "which session's run to undo? pass --session ID (`lathe sessions` lists them)"
+        );
+    };
+    let root = lathe_agent::tools::WorkspaceRoot::new(workspace, &paths.state_dir);
+    let report = root
+        .open()
+        .map_err(anyhow::Error::msg)?
+        .undo(session)
+        .with_context(|| format!("undoing the last run of session {session}"))?;
+    if json {
+        let line = serde_json::json!({"sessionId": session, "report": report.to_string()});
+        say!("{line}");
+    } else {
+        say!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Resolves at Ctrl-C, SIGTERM or SIGHUP (a closed terminal).

@@ -27,7 +27,7 @@ pub struct Status {
     #[serde(default)]
     pub workspace: String,
     pub uptime_secs: u64,
-    pub sessions: usize,
+    pub sessions: u64,
     pub store_path: String,
     pub store_bytes: u64,
     pub model: ModelStatus,
@@ -56,7 +56,7 @@ impl Status {
             socket: state.info.socket.display().to_string(),
             workspace: state.default_workspace.display().to_string(),
             uptime_secs: state.started.elapsed().as_secs(),
-            sessions: state.store.sessions().map(|s| s.len()).unwrap_or(0),
+            sessions: state.store.session_count().unwrap_or(0),
             store_path: state.store.path().display().to_string(),
             store_bytes: state.store.size_bytes(),
             model: ModelStatus {

@@ -42,6 +42,7 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/assets/{name}", get(dashboard::asset))
         .route("/api/status", get(status))
         .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}", get(session))
         .route("/api/sessions/{id}/events", get(events))
         .route("/api/sessions/{id}/messages", post(runs::reply))
         .route("/api/sessions/{id}/cancel", post(runs::cancel))
@@ -139,6 +140,16 @@ async fn sessions(
             sessions.retain(|session| query.matches(session));
             axum::Json(sessions).into_response()
         }
+        Err(error) => store_error(error),
+    }
+}
+
+/// `GET /api/sessions/{id}`: one session's metadata.
+async fn session(State(state): State<Arc<DaemonState>>, Path(id): Path<String>) -> Response {
+    let session = SessionId::from(id);
+    match state.store.session(&session) {
+        Ok(Some(meta)) => axum::Json(meta).into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no session {session}\n")).into_response(),
         Err(error) => store_error(error),
     }
 }

@@ -81,6 +81,7 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         sandboxes,
         shutdown.clone(),
     ));
+    recover_interrupted(&workspaces, &store).await;
     let default_workspace = std::env::current_dir().context("reading the current directory")?;
     let state = Arc::new(DaemonState {
         info: info.clone(),
@@ -119,6 +120,18 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(paths.socket());
     let _ = std::fs::remove_file(paths.daemon_file());
     Ok(())
+}
+
+/// Closes the runs a killed process left open in the store (see `lathe_agent::RunRegistry`).
+async fn recover_interrupted(workspaces: &Workspaces, store: &lathe_store::Store) {
+    match workspaces.runs().recover(store).await {
+        Ok(closed) if closed.is_empty() => {}
+        Ok(closed) => tracing::warn!(
+            sessions = closed.len(),
+            "closed the runs a stopped process left open (`interrupted`)"
+        ),
+        Err(error) => tracing::error!(%error, "cannot close interrupted runs"),
+    }
 }
 
 async fn wait_for_stop(shutdown: &CancellationToken) {
@@ -162,6 +175,7 @@ pub async fn serve_stdio(
         Sandboxes::for_process(paths),
         shutdown.clone(),
     ));
+    recover_interrupted(&workspaces, workspaces.store()).await;
     let served = match kind {
         SurfaceKind::Lsp => {
             let services = lsp::services(workspaces.clone(), None);

@@ -209,14 +209,12 @@ pub(crate) async fn reply(
         .dashboard_runs
         .wait_for(&session, Duration::from_secs(5))
         .await;
-    let runs = state.workspaces.runs();
-    for _ in 0..100 {
-        if !runs.is_running(&session) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    if runs.is_running(&session) {
+    let free = state
+        .workspaces
+        .runs()
+        .wait_free(&session, Duration::from_secs(2))
+        .await;
+    if !free {
         return refuse(
             StatusCode::CONFLICT,
             format!("session {session} is running; wait for its turn to end or cancel it"),

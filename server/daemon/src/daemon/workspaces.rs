@@ -99,6 +99,7 @@ impl Workspaces {
         shutdown: CancellationToken,
     ) -> Self {
         let broker = agents::shared_broker(&store);
+        let runs = RunRegistry::with_locks(paths.session_locks());
         Self {
             paths,
             store,
@@ -106,7 +107,7 @@ impl Workspaces {
             shutdown,
             sandboxes,
             broker,
-            runs: RunRegistry::default(),
+            runs,
             entries: Mutex::new(BTreeMap::new()),
         }
     }

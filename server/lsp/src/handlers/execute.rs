@@ -90,7 +90,15 @@ pub async fn execute(
         }
         ext::RUN_CANCEL => {
             let a: SessionArg = args(command, value)?;
-            json!({"cancelled": conn.cancel_runs(a.session_id.as_ref())})
+            let mut cancelled = conn.cancel_runs(a.session_id.as_ref());
+            // A session's run that another surface (or editor) started.
+            if cancelled == 0
+                && let Some(session) = &a.session_id
+                && conn.agent().await?.cancel_run(session)
+            {
+                cancelled = 1;
+            }
+            json!({"cancelled": cancelled})
         }
         ext::UNDO => {
             let a: SessionArg = args(command, value)?;
@@ -324,10 +332,11 @@ async fn chat_send(
                     format!("unknown command /{name}; type / at the start of a line for the list"),
                 )
             })?;
-            // `/help <question>` is answered by the model from the skill's facts; every
-            // other use of an action is answered here.
+            // `/help <question>` is answered by the model from the skill's facts and
+            // `/compact` is the agent's compacting run; every other action is answered here.
             let question = skill.name() == "help" && !input.trim().is_empty();
-            if skill.spec().kind == SkillKind::Action && !question {
+            let run = question || skill.name() == "compact";
+            if skill.spec().kind == SkillKind::Action && !run {
                 return chat_action(conn, &uri, skill.name(), continued).await;
             }
             let vars = SkillVars {

@@ -13,9 +13,10 @@ fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
 }
 
+/// Two findings: one in the open `src/lib.rs`, spelled as models do (`./`), one in no file.
 fn review_answer() -> Step {
     Step::text(
-        "Mostly fine.\n\n```json\n{\"findings\": [{\"file\": \"src/lib.rs\", \"line\": 2, \"end_line\": 2, \
+        "Mostly fine.\n\n```json\n{\"findings\": [{\"file\": \"./src/lib.rs\", \"line\": 2, \"end_line\": 2, \
          \"severity\": \"warning\", \"message\": \"overflows on large inputs\", \
          \"suggestion\": \"    a.wrapping_add(b)\"}, {\"file\": \"gone.rs\", \"line\": 1, \
          \"message\": \"lost\"}]}\n```\n",

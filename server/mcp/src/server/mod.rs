@@ -590,7 +590,15 @@ impl ServerHandler for LatheServer {
                 }
                 "cancel" => match text_arg(&args, "sessionId") {
                     Some(session) => {
-                        let cancelled = self.shared.runs.cancel(&SessionId::from(session));
+                        let id = SessionId::from(session);
+                        // This connection's run, else one any other surface started.
+                        let cancelled = self.shared.runs.cancel(&id)
+                            || self
+                                .shared
+                                .services
+                                .agent
+                                .as_ref()
+                                .is_some_and(|agent| agent.cancel_run(&id));
                         tools::structured(
                             if cancelled {
                                 format!("Cancelled the run in session {session}.")

@@ -61,6 +61,9 @@ pub trait AgentService: Send + Sync + 'static {
     ) -> Result<(), String>;
     /// How long an approval waits for an answer.
     fn approval_timeout(&self) -> Duration;
+    /// Cancels the run going on in `session`, whichever surface started it; false when
+    /// there is none.
+    fn cancel_run(&self, session: &SessionId) -> bool;
     /// Asks every surface about `request` (of an existing session) through the approval
     /// broker and waits for the first answer, the timeout or `cancel` (both a deny). An
     /// "allow for session" already granted in the session answers at once.
@@ -123,6 +126,10 @@ impl AgentService for Agent {
 
     fn approval_timeout(&self) -> Duration {
         self.broker().timeout()
+    }
+
+    fn cancel_run(&self, session: &SessionId) -> bool {
+        self.runs().cancel(session)
     }
 
     fn ask(

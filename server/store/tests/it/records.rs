@@ -37,6 +37,11 @@ async fn sessions_are_listed_most_recent_first_and_updated_in_place() {
         Some(finished)
     );
     assert_eq!(store.session(&SessionId::from("missing")).unwrap(), None);
+    assert_eq!(
+        store.session_count().unwrap(),
+        2,
+        "an update is not a new session"
+    );
 }
 
 #[tokio::test]

@@ -463,13 +463,11 @@ function renderSession(id) {
   const showMeta = debounce(async () => {
     const mine = ++latestMeta;
     try {
-      const [sessions, cancellable] = await Promise.all([
-        api(`/api/sessions?q=${encodeURIComponent(id)}`),
+      const [meta, cancellable] = await Promise.all([
+        api(`/api/sessions/${encodeURIComponent(id)}`),
         api('/api/runs'),
       ]);
       if (!alive() || mine !== latestMeta) return;
-      const meta = sessions.find((s) => s.id === id);
-      if (!meta) return;
       controls.show(meta.status, cancellable.includes(id));
       header.replaceChildren(
         h('h1', {}, meta.title || meta.id),
