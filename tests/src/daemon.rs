@@ -119,6 +119,20 @@ impl LatheHome {
             .context("cannot run lathe")
     }
 
+    /// `lathe trust --workspace <workspace>`: lets it start the MCP servers it names.
+    pub fn trust(&self, workspace: &Path) -> anyhow::Result<()> {
+        let workspace = workspace
+            .to_str()
+            .context("a workspace path that is not UTF-8")?;
+        let output = self.run(&["trust", "--workspace", workspace])?;
+        anyhow::ensure!(
+            output.status.success(),
+            "lathe trust failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(())
+    }
+
     /// The runtime file of the running daemon, if any.
     pub fn daemon_info(&self) -> Option<serde_json::Value> {
         let text = std::fs::read_to_string(self.path().join("run/daemon.json")).ok()?;

@@ -42,20 +42,26 @@ pub struct Overrides {
 pub type ToolHook = Arc<dyn Fn(&mut ToolRegistry, &WorkspaceRoot) + Send + Sync>;
 
 /// Starts the MCP servers configured for `workspace` (`[mcp_servers]` of the configuration
-/// and the workspace's `.mcp.json`); returns at once, the servers connect in the
-/// background. Their elicitation requests go to `elicitation` (declined without one).
-/// The strings are configuration problems to show.
+/// and, once the workspace is trusted (`trust.rs`), its `.mcp.json`); returns at once, the
+/// servers connect in the background. Their elicitation requests go to `elicitation`
+/// (declined without one). The strings are configuration problems to show.
 pub fn start_hub(
+    paths: &Paths,
     config: &Config,
     workspace: &Path,
     elicitation: Option<Arc<dyn ElicitationSink>>,
 ) -> (Hub, Vec<String>) {
-    let servers = lathe_mcp::config::load(&config.mcp_servers, Some(workspace));
-    let problems = servers
+    let named = crate::trust::check(paths, workspace);
+    let mcp_json = (!named.untrusted()).then_some(workspace);
+    let servers = lathe_mcp::config::load(&config.mcp_servers, mcp_json);
+    let mut problems: Vec<String> = servers
         .problems
         .iter()
         .map(|p| format!("MCP servers: {p}"))
         .collect();
+    if named.untrusted() {
+        problems.push(format!("MCP servers: {}", named.advice(workspace)));
+    }
     let hub = Hub::start(
         servers.servers,
         HubOptions {

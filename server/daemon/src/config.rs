@@ -102,7 +102,15 @@ pub fn load_with_env(
             }
         };
         match parse_file(&text) {
-            Ok(table) => {
+            Ok(mut table) => {
+                // A workspace's own servers start only once trusted (see `trust.rs`); the
+                // hub says so.
+                if let Some(workspace) = workspace
+                    && file == workspace.join(".lathe").join("config.toml")
+                    && crate::trust::check(paths, workspace).untrusted()
+                {
+                    table.remove("mcp_servers");
+                }
                 merge(&mut merged, table);
                 loaded.files.push(file);
             }

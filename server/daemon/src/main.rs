@@ -39,6 +39,7 @@ mod instance;
 mod logging;
 mod paths;
 mod sandboxes;
+mod trust;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -78,6 +78,7 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
             .to_string(),
     )
     .unwrap();
+    home.trust(workspace.path()).unwrap();
 
     let browser = Browser::start().unwrap();
     browser.goto(&format!("{url}/?token={token}")).unwrap();

@@ -54,6 +54,7 @@ fn setup(model: &ScriptedModel) -> (LatheHome, tempfile::TempDir) {
         "startup_timeout_sec": 60,
     }}});
     std::fs::write(workspace.path().join(".mcp.json"), servers.to_string()).unwrap();
+    home.trust(workspace.path()).unwrap();
     (home, workspace)
 }
 
@@ -150,6 +151,7 @@ async fn python_client_drives_the_lathe_mcp_shim_over_stdio() {
             "workspace": workspace_root.display().to_string(),
             "mcp_servers": [{"name": "blocking", "transport": "stdio", "status": "up",
                              "tool_count": 2, "restarts": 0, "last_error": null}],
+            "problems": [],
         }]),
         "the shim's daemon serves the workspace and reports its MCP servers"
     );

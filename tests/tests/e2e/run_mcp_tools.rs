@@ -82,6 +82,7 @@ async fn the_agent_calls_the_reference_servers_tools() {
     .await
     .unwrap();
     let home = LatheHome::new().unwrap();
+    home.trust(dir.path()).unwrap();
     let run = lathe_run(
         &home,
         &model.base_url(),
@@ -115,4 +116,55 @@ async fn the_agent_calls_the_reference_servers_tools() {
             "{expected:?} in no result: {results:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_starts_the_servers_it_names_only_once_trusted() {
+    let dir = workspace();
+    let time = lathe_tests::peers::mcp().join("venv/bin/mcp-server-time");
+    let servers = |timeout: u32| {
+        json!({"mcpServers": {"time": {"command": time, "startup_timeout_sec": timeout}}})
+            .to_string()
+    };
+    std::fs::write(dir.path().join(".mcp.json"), servers(60)).unwrap();
+    let model = ScriptedModel::start(Script::new(
+        ["untrusted", "trusted", "changed"].map(|answer| Step::text(answer)),
+    ))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let offered = |run: usize| model.requests()[run].tool_names();
+    let time_tool = "mcp__time__get_current_time".to_owned();
+
+    let untrusted = lathe_run(&home, &model.base_url(), dir.path(), &["what time is it?"]).await;
+    assert_eq!(untrusted.code(), Some(0), "{}", untrusted.stderr());
+    assert!(
+        untrusted.stderr().contains("not trusted")
+            && untrusted.stderr().contains("lathe trust --workspace"),
+        "{}",
+        untrusted.stderr()
+    );
+    assert!(!offered(0).contains(&time_tool), "{:?}", offered(0));
+
+    let trusted = home
+        .run(&["trust", "--workspace", dir.path().to_str().unwrap()])
+        .unwrap();
+    let said = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        said.contains(&format!("time: {}", time.display())),
+        "{said}"
+    );
+    let run = lathe_run(&home, &model.base_url(), dir.path(), &["what time is it?"]).await;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr());
+    assert!(offered(1).contains(&time_tool), "{:?}", offered(1));
+
+    // Any change to what would run needs trusting again.
+    std::fs::write(dir.path().join(".mcp.json"), servers(61)).unwrap();
+    let changed = lathe_run(&home, &model.base_url(), dir.path(), &["what time is it?"]).await;
+    assert!(
+        changed.stderr().contains("not trusted"),
+        "{}",
+        changed.stderr()
+    );
+    assert!(!offered(2).contains(&time_tool), "{:?}", offered(2));
 }

@@ -58,6 +58,12 @@ pub async fn run(paths: Paths) -> anyhow::Result<ExitCode> {
         );
     }
 
+    if let Some(workspace) = &workspace {
+        let named = crate::trust::check(&paths, workspace);
+        if named.untrusted() {
+            report.line(Verdict::Warn, "mcp", named.advice(workspace));
+        }
+    }
     check_model(&mut report, &loaded.config.model).await;
     check_sandbox(&mut report, &loaded.config.sandbox, &paths).await;
     check_skills(&mut report, &paths, workspace.as_deref()).await;

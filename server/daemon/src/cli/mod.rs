@@ -10,6 +10,7 @@ mod sessions;
 mod shim;
 mod skills;
 mod status;
+mod trust;
 
 use crate::paths::Paths;
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run one agent task headless in a workspace (default: the current directory).
     Run(run::RunArgs),
+    /// Let a workspace start the MCP servers its `.mcp.json` and `.lathe/config.toml` name.
+    Trust(trust::TrustArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -64,6 +67,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Skills(args) => skills::run(args, paths).await,
         Command::Sandbox(args) => sandbox::run(args, paths).await,
         Command::Run(args) => run::run(args, paths).await,
+        Command::Trust(args) => trust::run(args, paths),
     };
     match result {
         Ok(code) => code,

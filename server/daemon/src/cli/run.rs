@@ -120,7 +120,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         esay!("lathe: {warning}");
     }
     let broker = agents::shared_broker(&store);
-    let (hub, problems) = agents::start_hub(&prepared.config, &prepared.workspace, None);
+    let (hub, problems) = agents::start_hub(&paths, &prepared.config, &prepared.workspace, None);
     for problem in &problems {
         esay!("lathe: {problem}");
     }

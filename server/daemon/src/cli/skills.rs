@@ -44,7 +44,7 @@ pub async fn available_tools(paths: &Paths, workspace: &Path) -> Vec<String> {
         .map(|t| (*t).to_owned())
         .collect();
     let loaded = config::load(paths, Some(workspace));
-    let (hub, _) = agents::start_hub(&loaded.config, workspace, None);
+    let (hub, _) = agents::start_hub(paths, &loaded.config, workspace, None);
     hub.ready().await;
     tools.extend(hub.tools().into_iter().map(|t| t.name));
     hub.shutdown().await;

@@ -68,6 +68,9 @@ pub async fn run(args: StatusArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         if workspace.mcp_servers.is_empty() {
             say!("    none configured");
         }
+        for problem in &workspace.problems {
+            say!("    problem: {problem}");
+        }
         for server in &workspace.mcp_servers {
             let error = server
                 .last_error

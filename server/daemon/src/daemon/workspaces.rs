@@ -37,6 +37,10 @@ use tokio_util::sync::CancellationToken;
 pub struct WorkspaceHealth {
     pub workspace: String,
     pub mcp_servers: Vec<McpServerHealth>,
+    /// Configuration problems, such as servers not started because the workspace is not
+    /// trusted.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// One MCP server's health (see [`ServerHealth`]).
@@ -83,6 +87,8 @@ pub(crate) struct Workspaces {
 
 struct Entry {
     hub: Hub,
+    /// What is wrong with its MCP configuration (an untrusted workspace among them).
+    problems: Vec<String>,
     /// Takes the hub's servers' elicitations to the workspace's MCP clients.
     relay: ElicitationRelay,
     mcp: OnceCell<Arc<Shared>>,
@@ -197,6 +203,7 @@ impl Workspaces {
             .map(|(workspace, entry)| WorkspaceHealth {
                 workspace: workspace.display().to_string(),
                 mcp_servers: entry.hub.health().into_iter().map(Into::into).collect(),
+                problems: entry.problems.clone(),
             })
             .collect()
     }
@@ -230,12 +237,14 @@ impl Workspaces {
         let entry = entries.entry(root.clone()).or_insert_with(|| {
             let relay = ElicitationRelay::default();
             let config = crate::config::load(&self.paths, Some(&root)).config;
-            let (hub, problems) = agents::start_hub(&config, &root, Some(Arc::new(relay.clone())));
-            for problem in problems {
+            let (hub, problems) =
+                agents::start_hub(&self.paths, &config, &root, Some(Arc::new(relay.clone())));
+            for problem in &problems {
                 tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
             }
             Arc::new(Entry {
                 hub,
+                problems,
                 relay,
                 mcp: OnceCell::new(),
                 http: OnceCell::new(),

@@ -942,6 +942,7 @@ function renderMcp() {
       }
       root.replaceChildren(...status.mcp.map((workspace) => h('section', { 'data-workspace': workspace.workspace },
         h('h2', { class: 'path' }, workspace.workspace),
+        ...(workspace.problems || []).map((problem) => h('p', { class: 'error-text mcp-problem' }, problem)),
         workspace.mcp_servers.length === 0
           ? h('p', { class: 'muted' }, 'No MCP servers are configured for this workspace.')
           : h('table', {},
