@@ -128,7 +128,7 @@ async fn a_workspace_starts_the_servers_it_names_only_once_trusted() {
     };
     std::fs::write(dir.path().join(".mcp.json"), servers(60)).unwrap();
     let model = ScriptedModel::start(Script::new(
-        ["untrusted", "trusted", "changed"].map(|answer| Step::text(answer)),
+        ["untrusted", "trusted", "changed"].map(Step::text),
     ))
     .await
     .unwrap();
