@@ -181,6 +181,16 @@ impl RenderedSkill {
             .as_ref()
             .is_none_or(|patterns| patterns.iter().any(|p| tool_pattern_matches(p, name)))
     }
+
+    /// The tool patterns of the skill that none of `available` matches.
+    pub fn missing_tools<'a>(&'a self, available: &[String]) -> Vec<&'a str> {
+        self.tools
+            .iter()
+            .flatten()
+            .filter(|p| !available.iter().any(|name| tool_pattern_matches(p, name)))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// Whether a tool-name pattern matches a tool name: `*` matches any run of characters

@@ -59,7 +59,7 @@ pub async fn run_exec_cli(
     home: &Path,
     exec: CliExec,
 ) -> Result<i32, SandboxError> {
-    let daemon = DaemonId::from_home(&home.join("cli"));
+    let daemon = DaemonId::process_of(home, &home.join("cli"));
     let selection = select(config, &daemon).await?;
     let mut stderr = tokio::io::stderr();
     for warning in &selection.warnings {

@@ -233,27 +233,63 @@ impl SandboxConfig {
     }
 }
 
-/// Identifies one Lathe daemon (one `LATHE_HOME`): its containers carry
-/// `lathe.daemon=<hash>`, which is how containers left by a dead daemon are found.
+/// Identifies the Lathe process that owns containers: its containers carry
+/// `lathe.daemon=<id>` (how the daemon finds what a dead daemon of its home left),
+/// `lathe.home=<hash of the home>` and `lathe.pid=<pid>` (how it finds what a dead
+/// `lathe run` or `lathe sandbox exec` of its home left).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DaemonId(String);
+pub struct DaemonId {
+    id: String,
+    home: String,
+    pid: u32,
+}
+
+/// The first 16 hex digits of the SHA-256 of a path.
+fn path_hash(path: &Path) -> String {
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    hex::encode(&digest[..8])
+}
 
 impl DaemonId {
-    /// The first 16 hex digits of the SHA-256 of the home directory path.
+    /// The daemon of `home`: its id is the hash of the home directory path.
     pub fn from_home(home: &Path) -> Self {
-        let digest = Sha256::digest(home.as_os_str().as_encoded_bytes());
-        Self(hex::encode(&digest[..8]))
+        let id = path_hash(home);
+        Self {
+            home: id.clone(),
+            id,
+            pid: std::process::id(),
+        }
     }
 
-    /// The hash as written in labels.
+    /// This process, of `home` but not its daemon: its id is the hash of `own` (a path of
+    /// its own), so the daemon leaves its containers alone while it lives.
+    pub fn process_of(home: &Path, own: &Path) -> Self {
+        Self {
+            id: path_hash(own),
+            home: path_hash(home),
+            pid: std::process::id(),
+        }
+    }
+
+    /// The id as written in the `lathe.daemon` label.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
+    }
+
+    /// The home's hash, as written in the `lathe.home` label.
+    pub fn home(&self) -> &str {
+        &self.home
+    }
+
+    /// The owning process, as written in the `lathe.pid` label.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 }
 
 impl fmt::Display for DaemonId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.id)
     }
 }
 
@@ -365,5 +401,15 @@ mod tests {
         );
         assert_ne!(a, DaemonId::from_home(Path::new("/tmp/other")));
         assert_eq!(a.as_str().len(), 16);
+        let run = DaemonId::process_of(
+            Path::new("/home/u/.local/share/lathe"),
+            Path::new("/home/u/.local/share/lathe/process-7"),
+        );
+        assert_ne!(
+            run.as_str(),
+            a.as_str(),
+            "a process's containers are not the daemon's"
+        );
+        assert_eq!(run.home(), a.home(), "but of the same home");
     }
 }

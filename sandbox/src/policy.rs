@@ -24,6 +24,10 @@ pub const TMP_MOUNT: &str = "/tmp";
 pub const SESSION_LABEL: &str = "lathe.session";
 /// Label naming the daemon (hash of its home) that owns a container.
 pub const DAEMON_LABEL: &str = "lathe.daemon";
+/// Label naming the home (its hash) of the process that owns a container.
+pub const HOME_LABEL: &str = "lathe.home";
+/// Label naming the pid of the process that owns a container.
+pub const PID_LABEL: &str = "lathe.pid";
 /// Label recording the host workspace path (for humans and `docker ps`).
 pub const WORKSPACE_LABEL: &str = "lathe.workspace";
 /// The user commands run as when a workspace is owned by root.
@@ -60,8 +64,12 @@ pub struct Limits {
 pub struct SandboxPolicy {
     /// The session id.
     pub session_id: String,
-    /// Hash of the owning daemon's home.
+    /// Id of the owning process (see [`DaemonId`]).
     pub daemon: String,
+    /// Hash of the owning process's home.
+    pub home: String,
+    /// Pid of the owning process.
+    pub pid: u32,
     /// Image reference (docker).
     pub image: String,
     /// Canonical host path of the workspace.
@@ -151,6 +159,8 @@ impl SandboxPolicy {
         Ok(Self {
             session_id: session.id.clone(),
             daemon: daemon.as_str().to_owned(),
+            home: daemon.home().to_owned(),
+            pid: daemon.pid(),
             image: config.image.clone(),
             workspace,
             git_dir,
@@ -177,6 +187,8 @@ impl SandboxPolicy {
         BTreeMap::from([
             (SESSION_LABEL.to_owned(), self.session_id.clone()),
             (DAEMON_LABEL.to_owned(), self.daemon.clone()),
+            (HOME_LABEL.to_owned(), self.home.clone()),
+            (PID_LABEL.to_owned(), self.pid.to_string()),
             (
                 WORKSPACE_LABEL.to_owned(),
                 self.workspace.display().to_string(),

@@ -41,7 +41,7 @@ pub struct ContainerSpec {
     pub hostname: String,
     /// `KEY=VALUE` environment.
     pub env: Vec<String>,
-    /// Labels (`lathe.session`, `lathe.daemon`, `lathe.workspace`).
+    /// Labels (`lathe.session`, `lathe.daemon`, `lathe.home`, `lathe.pid`, `lathe.workspace`).
     pub labels: BTreeMap<String, String>,
     /// Run docker-init as PID 1.
     pub init: bool,
@@ -140,6 +140,8 @@ pub(crate) mod tests {
         SandboxPolicy {
             session_id: "s-1".into(),
             daemon: "0123456789abcdef".into(),
+            home: "0123456789abcdef".into(),
+            pid: 4242,
             image: "lathe-sandbox:0.1.0".into(),
             workspace: "/home/u/proj".into(),
             git_dir: Some("/home/u/proj/.git".into()),
@@ -179,6 +181,8 @@ pub(crate) mod tests {
               ],
               "labels": {
                 "lathe.daemon": "0123456789abcdef",
+                "lathe.home": "0123456789abcdef",
+                "lathe.pid": "4242",
                 "lathe.session": "s-1",
                 "lathe.workspace": "/home/u/proj"
               },

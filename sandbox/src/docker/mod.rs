@@ -9,11 +9,12 @@
 //! timeout killing every process of the command, leftovers of a finished command killed, OOM
 //! kills recognised from the container's memory cgroup counter.
 //!
-//! Invariants: every container carries `lathe.session` and `lathe.daemon`; images are never
-//! pulled; a container found gone, an agent found dead or an engine found unreachable is
-//! forgotten at once (the command fails with a clear error and the next command gets a fresh
-//! container); containers of this daemon's home that this instance does not own are removed by
-//! [`DockerSandbox::reap_orphans`].
+//! Invariants: every container carries `lathe.session`, `lathe.daemon`, `lathe.home` and
+//! `lathe.pid`; images are never pulled; a container found gone, an agent found dead or an
+//! engine found unreachable is forgotten at once (the command fails with a clear error and
+//! the next command gets a fresh container); [`DockerSandbox::reap_orphans`] removes the
+//! containers of this daemon's id that this instance does not own and those of this home
+//! whose owning process is gone.
 
 mod agent;
 mod engine;
@@ -36,7 +37,9 @@ pub use engine::engine_host;
 use crate::config::{DaemonId, SandboxConfig};
 use crate::error::SandboxError;
 use crate::exec::{ExecOutcome, ExecRequest, Termination};
-use crate::policy::{DAEMON_LABEL, SESSION_LABEL, SandboxPolicy, SessionSpec, WORKSPACE_MOUNT};
+use crate::policy::{
+    DAEMON_LABEL, HOME_LABEL, PID_LABEL, SESSION_LABEL, SandboxPolicy, SessionSpec, WORKSPACE_MOUNT,
+};
 use crate::sandbox::{BackendKind, HealthCheck, OutputSender, Sandbox};
 
 /// How to get the default image when it is missing.
@@ -162,9 +165,10 @@ impl DockerSandbox {
         guard.as_ref().map(|c| c.id.clone())
     }
 
-    /// Removes every container labelled with this daemon's hash that this instance does not
-    /// own: the leftovers of a daemon that died. Call once at daemon start. Returns the removed
-    /// container ids.
+    /// Removes every container labelled with this daemon's id that this instance does not
+    /// own (the leftovers of a daemon that died), and every container of this home whose
+    /// owning process is gone (a killed `lathe run` or `lathe sandbox exec`). Call once at
+    /// daemon start. Returns the removed container ids.
     pub async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
         self.inner.reap_orphans().await
     }
@@ -581,23 +585,33 @@ impl Inner {
                 owned.push(c.id.clone());
             }
         }
-        let filters = HashMap::from([(
-            "label".to_owned(),
-            vec![format!("{DAEMON_LABEL}={}", self.daemon)],
-        )]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let listed = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| engine::to_error(&self.host, "list containers", "-", &e))?;
+        let mut listed = Vec::new();
+        for label in [
+            format!("{DAEMON_LABEL}={}", self.daemon),
+            format!("{HOME_LABEL}={}", self.daemon.home()),
+        ] {
+            let filters = HashMap::from([("label".to_owned(), vec![label])]);
+            let options = ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build();
+            listed.extend(
+                self.docker
+                    .list_containers(Some(options))
+                    .await
+                    .map_err(|e| engine::to_error(&self.host, "list containers", "-", &e))?,
+            );
+        }
         let mut reaped = Vec::new();
         for c in listed {
             let Some(id) = c.id else { continue };
-            if owned.contains(&id) {
+            let label = |name: &str| c.labels.as_ref().and_then(|l| l.get(name).cloned());
+            let mine = label(DAEMON_LABEL).as_deref() == Some(self.daemon.as_str());
+            // Another process of this home: left alone while it lives.
+            let owner_gone = label(PID_LABEL)
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+            if owned.contains(&id) || reaped.contains(&id) || !(mine || owner_gone) {
                 continue;
             }
             let session = c

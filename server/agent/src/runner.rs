@@ -109,8 +109,9 @@ fn answer(agent: &Agent, approver: Approver, request: ApprovalRequest) {
         Approver::Others => {}
         Approver::Deny => {
             eprintln!(
-                "lathe: denied `{}`: no terminal to ask (use --approval auto, add an allow \
-                 rule, or approve from the dashboard)",
+                "lathe: denied `{}`: no terminal to ask (run it on a terminal, use --approval \
+                 auto, or add an allow rule such as `allow = [\"run_command(cargo test:*)\"]` \
+                 under [policy] in the config)",
                 request.action
             );
             let _ = broker.answer(

@@ -200,6 +200,17 @@ impl<'a> Run<'a> {
                 mode = stricter(mode, skill_mode);
             }
             prompt = skill.user_prompt.clone();
+            let available: Vec<String> = agent.tools.all().iter().map(|t| t.spec().name).collect();
+            let missing = skill.missing_tools(&available);
+            if !missing.is_empty() {
+                system_prompt = format!(
+                    "{system_prompt}\n\nThis skill needs tools this setup lacks: {}. Say so \
+                     first, and how to add them (an MCP server under `mcpServers` in the \
+                     workspace's `.mcp.json` or `[mcp_servers]` in the config), then do what \
+                     you can without them.",
+                    missing.join(", ")
+                );
+            }
         }
         let action = request
             .skill

@@ -68,7 +68,7 @@ impl Sandboxes {
         let own = paths
             .state_dir
             .join(format!("process-{}", std::process::id()));
-        Self::new(DaemonId::from_home(&own))
+        Self::new(DaemonId::process_of(&paths.state_dir, &own))
     }
 
     fn new(daemon: DaemonId) -> Self {

@@ -1,6 +1,6 @@
 //! The daemon and `lathe run` own their sandbox containers (real Docker engine from
-//! `.ci/dockerd.sh`): a daemon reaps, at start, the containers a dead daemon of its home
-//! left; `lathe run` removes its session's container when the task ends.
+//! `.ci/dockerd.sh`): a daemon reaps, at start, the containers a dead daemon or a killed
+//! process of its home left; `lathe run` removes its session's container when the task ends.
 
 use lathe_tests::daemon::LatheHome;
 use lathe_tests::scripted_model::{Script, ScriptedModel, Step};
@@ -34,7 +34,7 @@ fn daemon_label(home: &LatheHome) -> String {
 }
 
 #[test]
-fn a_daemon_reaps_the_containers_a_dead_daemon_of_its_home_left() {
+fn a_daemon_reaps_the_containers_dead_processes_of_its_home_left() {
     let home = LatheHome::new().unwrap();
     home.write_user_config("[daemon]\nport = 0\n\n[sandbox]\nbackend = \"docker\"\n")
         .unwrap();
@@ -55,18 +55,38 @@ fn a_daemon_reaps_the_containers_a_dead_daemon_of_its_home_left() {
         &image(),
         "true",
     ]);
+    // What `lathe run` processes of this home left: one killed, one still running.
+    let of_process = |pid: u32| {
+        docker(&[
+            "create",
+            "--label",
+            "lathe.daemon=1111111111111111",
+            "--label",
+            &format!("lathe.home={}", daemon_label(&home)),
+            "--label",
+            &format!("lathe.pid={pid}"),
+            &image(),
+            "true",
+        ])
+    };
+    let mut finished = Command::new("true").spawn().unwrap();
+    let dead_pid = finished.id();
+    finished.wait().unwrap();
+    let killed = of_process(dead_pid);
+    let running = of_process(std::process::id());
 
     let _daemon = home.start_daemon().unwrap();
     let exists = |id: &str| {
         !docker(&["ps", "-aq", "--no-trunc", "--filter", &format!("id={id}")]).is_empty()
     };
-    let (left_exists, other_exists) = (exists(&left), exists(&other));
-    docker(&["rm", "-f", &other]);
-    assert!(
-        !left_exists,
-        "the dead daemon's container was reaped before the daemon was ready"
+    let found = [&left, &other, &killed, &running].map(|id| exists(id));
+    docker(&["rm", "-f", &other, &running]);
+    assert_eq!(
+        found,
+        [false, true, false, true],
+        "reaped: the dead daemon's and the killed process's containers; left: another \
+         home's and a live process's"
     );
-    assert!(other_exists, "another home's containers are left alone");
 }
 
 #[tokio::test(flavor = "multi_thread")]

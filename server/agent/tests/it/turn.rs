@@ -643,3 +643,93 @@ async fn the_run_registry_holds_a_session_for_one_turn_and_cancels_it() {
     assert!(h.agent.runs().running().is_empty());
     assert!(!h.agent.runs().cancel(&session), "nothing left to cancel");
 }
+
+/// Read-only tools that each wait for the other: they finish only when they run at once.
+struct Rendezvous(std::sync::Arc<tokio::sync::Barrier>);
+
+impl lathe_agent::tools::ToolSource for Rendezvous {
+    fn tools(&self) -> Vec<lathe_agent::tools::ExternalTool> {
+        ["mcp__meet__left", "mcp__meet__right"]
+            .map(|name| lathe_agent::tools::ExternalTool {
+                spec: lathe_agent::model::ToolSpec {
+                    name: name.into(),
+                    description: "waits for its partner".into(),
+                    parameters: json!({"type": "object"}),
+                },
+                read_only: true,
+            })
+            .into()
+    }
+
+    fn call(
+        &self,
+        name: &str,
+        _args: serde_json::Value,
+        _cancel: tokio_util::sync::CancellationToken,
+    ) -> futures::future::BoxFuture<'static, lathe_agent::tools::ToolOutput> {
+        let (barrier, name) = (self.0.clone(), name.to_owned());
+        Box::pin(async move {
+            let met = tokio::time::timeout(std::time::Duration::from_secs(5), barrier.wait());
+            match met.await {
+                Ok(_) => lathe_agent::tools::ToolOutput::ok(format!("{name} met its partner")),
+                Err(_) => lathe_agent::tools::ToolOutput::error(format!("{name} waited alone")),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn read_only_calls_of_one_message_run_at_the_same_time() {
+    let h = Harness::with(
+        Script::new([
+            Step::tool_calls([
+                ("mcp__meet__left", json!({})),
+                ("mcp__meet__right", json!({})),
+            ]),
+            Step::text("both met"),
+        ]),
+        |config| config.policy.mode = lathe_protocol::config::ApprovalMode::Auto,
+        |_, _| {
+            let mut tools = lathe_agent::tools::ToolRegistry::with_file_tools();
+            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+            tools.add_source(std::sync::Arc::new(Rendezvous(barrier)));
+            tools
+        },
+    )
+    .await;
+    let outcome = h.agent.run(RunRequest::new("meet", "mcp")).await.unwrap();
+    let mut seen = results(&h.events(&outcome.session));
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (false, "mcp__meet__left met its partner".to_owned()),
+            (false, "mcp__meet__right met its partner".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_skill_whose_tools_are_missing_is_told_so_and_keeps_the_rest() {
+    let h = Harness::new(Script::new([Step::text("no fetch tool here").expecting(
+        Expect {
+            system_contains: Some("This skill needs tools this setup lacks: mcp__*__fetch*".into()),
+            tools_include: strings(&["read_file"]),
+            ..Expect::default()
+        },
+    )]))
+    .await;
+    let mut request = RunRequest::new("get the page", "cli");
+    request.skill = Some(lathe_protocol::skill::RenderedSkill {
+        name: "scrape".into(),
+        kind: lathe_protocol::skill::SkillKind::Prompt,
+        system_prompt: "Scrape pages.".into(),
+        user_prompt: "get the page".into(),
+        tools: Some(strings(&["read_file", "mcp__*__fetch*"])),
+        model: None,
+        approval: None,
+    });
+    h.agent.run(request).await.unwrap();
+    h.model.assert_played();
+    assert_eq!(h.model.requests()[0].tool_names(), ["read_file"]);
+}
