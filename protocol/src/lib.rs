@@ -20,7 +20,7 @@ pub use approval::{Approval, ApprovalDecision, ApprovalRequest, ApprovalStatus, 
 pub use event::{CustomEvent, Event, EventPayload, Role};
 pub use ids::{ApprovalId, MessageId, RunId, SessionId, ToolCallId};
 pub use message::{Message, ToolCall};
-pub use session::{SessionMeta, SessionStatus};
+pub use session::{SessionMeta, SessionStatus, SessionUsage};
 
 /// Milliseconds since the Unix epoch, the timestamp unit of every event (as in AG-UI).
 pub type TimestampMs = u64;

@@ -35,4 +35,32 @@ pub struct SessionMeta {
     pub origin: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// What the session's model calls used, summed from its `usage` events by the store
+    /// (a caller's value is never stored).
+    #[serde(default)]
+    pub usage: SessionUsage,
+}
+
+/// The model use of a whole session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUsage {
+    pub model_calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Cost in millionths of a US dollar, of the calls whose price is known.
+    pub cost_micro_usd: u64,
+}
+
+impl SessionUsage {
+    /// Adds one model call.
+    pub fn add(&mut self, call: &crate::event::Usage) {
+        self.model_calls += 1;
+        self.input_tokens += call.input_tokens;
+        self.output_tokens += call.output_tokens;
+        if let Some(cost) = call.cost_usd {
+            // As the metrics rollups count it; `as` saturates (a negative price counts 0).
+            self.cost_micro_usd += (cost * 1e6).round() as u64;
+        }
+    }
 }

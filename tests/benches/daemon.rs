@@ -391,6 +391,7 @@ fn dashboard_api() {
                 updated_at: n as u64 * 1000,
                 origin: ["lsp", "mcp", "cli", "dashboard"][n % 4].into(),
                 model: Some("bench".into()),
+                usage: Default::default(),
             };
             store
                 .append_with_session(&meta, run_events(n))

@@ -246,6 +246,7 @@ impl Agent {
             updated_at: now,
             origin: origin.to_owned(),
             model: self.inner.config.model.model.clone(),
+            usage: Default::default(),
         }
     }
 

@@ -250,6 +250,7 @@ mod tests {
             updated_at: 1,
             origin: "cli".into(),
             model: None,
+            usage: Default::default(),
         }
     }
 

@@ -17,7 +17,10 @@
 use crate::database::Database;
 use crate::tables;
 use crate::{StoreError, metrics};
-use lathe_protocol::{Approval, Event, EventPayload, SessionId, SessionMeta, TimestampMs};
+use lathe_protocol::{
+    Approval, CustomEvent, Event, EventPayload, SessionId, SessionMeta, TimestampMs,
+};
+use redb::ReadableTable;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -174,9 +177,7 @@ fn commit_group(db: &redb::Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreErr
                     meta,
                 } => {
                     if let Some(meta) = meta {
-                        sessions
-                            .insert(meta.id.as_str(), tables::encode(meta.as_ref())?.as_slice())
-                            .map_err(StoreError::db)?;
+                        put_session(&mut sessions, meta)?;
                     }
                     let mut seq = tables::last_seq(&events_table, session.as_str())?;
                     let timestamp = now_ms();
@@ -195,12 +196,11 @@ fn commit_group(db: &redb::Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreErr
                         counted.record(payload, timestamp);
                         events.push(event);
                     }
+                    add_usage(&mut sessions, session, payloads)?;
                     Reply::Events(events)
                 }
                 Op::PutSession(meta) => {
-                    sessions
-                        .insert(meta.id.as_str(), tables::encode(meta.as_ref())?.as_slice())
-                        .map_err(StoreError::db)?;
+                    put_session(&mut sessions, meta)?;
                     Reply::Done
                 }
                 Op::PutApproval(approval) => {
@@ -219,6 +219,57 @@ fn commit_group(db: &redb::Database, ops: &[&Op]) -> Result<Vec<Reply>, StoreErr
     }
     txn.commit().map_err(StoreError::db)?;
     Ok(replies)
+}
+
+type Sessions<'t> = redb::Table<'t, &'static str, &'static [u8]>;
+
+/// Stores `meta`, keeping the usage the store has summed for the session (callers hold
+/// copies that do not see it grow).
+fn put_session(sessions: &mut Sessions<'_>, meta: &SessionMeta) -> Result<(), StoreError> {
+    let mut meta = meta.clone();
+    meta.usage = stored_session(sessions, &meta.id)?
+        .map(|stored| stored.usage)
+        .unwrap_or_default();
+    sessions
+        .insert(meta.id.as_str(), tables::encode(&meta)?.as_slice())
+        .map_err(StoreError::db)?;
+    Ok(())
+}
+
+fn stored_session(
+    sessions: &Sessions<'_>,
+    id: &SessionId,
+) -> Result<Option<SessionMeta>, StoreError> {
+    match sessions.get(id.as_str()).map_err(StoreError::db)? {
+        Some(value) => Ok(Some(tables::decode(value.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Adds the `usage` events among `payloads` to the session's stored usage.
+fn add_usage(
+    sessions: &mut Sessions<'_>,
+    session: &SessionId,
+    payloads: &[EventPayload],
+) -> Result<(), StoreError> {
+    let calls: Vec<_> = payloads
+        .iter()
+        .filter_map(|payload| match payload {
+            EventPayload::Custom(CustomEvent::Usage(usage)) => Some(usage),
+            _ => None,
+        })
+        .collect();
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let Some(mut meta) = stored_session(sessions, session)? else {
+        return Ok(());
+    };
+    calls.iter().for_each(|call| meta.usage.add(call));
+    sessions
+        .insert(meta.id.as_str(), tables::encode(&meta)?.as_slice())
+        .map_err(StoreError::db)?;
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch: the clock of event timestamps.

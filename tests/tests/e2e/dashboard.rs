@@ -190,6 +190,11 @@ async fn a_browser_answers_approvals_and_follows_the_run() {
     let row = format!("#sessions tr[data-session-id='{session}']");
     browser.wait_for_count(&row, WAIT, |n| n == 1).unwrap();
     browser
+        .wait_for_text(&format!("{row} .usage"), WAIT, |t| {
+            t.contains(" in / ") && t.ends_with(" out")
+        })
+        .unwrap();
+    browser
         .type_into("#session-search", "no-such-words")
         .unwrap();
     browser

@@ -264,6 +264,18 @@ async fn session_continues_a_stored_conversation() {
             "user: what is my name?".to_owned(),
         ]
     );
+    // The session's usage is the sum of both runs' model calls.
+    let listed = home.run(&["sessions", "--json"]).unwrap();
+    let sessions: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let usage = &sessions[0]["usage"];
+    assert_eq!(usage["modelCalls"], 2, "{usage}");
+    let reported: u64 = [&first, &second]
+        .iter()
+        .flat_map(|run| run.events.iter())
+        .filter(|e| e["name"] == "usage")
+        .map(|e| e["value"]["inputTokens"].as_u64().unwrap())
+        .sum();
+    assert_eq!(usage["inputTokens"], reported, "{usage}");
     let other = elsewhere.path().canonicalize().unwrap();
     let moved = lathe_run(
         &home,

@@ -25,14 +25,28 @@ pub fn run(args: SessionsArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    say!("{:<36}  {:<9}  {:<8}  TITLE", "ID", "STATUS", "FROM");
+    say!(
+        "{:<36}  {:<9}  {:<8}  {:>15}  {:>9}  TITLE",
+        "ID",
+        "STATUS",
+        "FROM",
+        "TOKENS IN/OUT",
+        "COST"
+    );
     for session in sessions {
         let status = serde_json::to_value(session.status)?;
+        let usage = session.usage;
+        let cost = match usage.cost_micro_usd {
+            0 => "-".to_owned(),
+            micro => format!("${:.4}", micro as f64 / 1e6),
+        };
         say!(
-            "{:<36}  {:<9}  {:<8}  {}",
+            "{:<36}  {:<9}  {:<8}  {:>15}  {:>9}  {}",
             session.id,
             status.as_str().unwrap_or_default(),
             session.origin,
+            format!("{}/{}", usage.input_tokens, usage.output_tokens),
+            cost,
             session.title
         );
     }

@@ -205,6 +205,7 @@ mod tests {
             updated_at: 0,
             origin: "mcp".into(),
             model: None,
+            usage: Default::default(),
         };
         let m = MessageId::from("m1");
         let a = MessageId::from("m2");

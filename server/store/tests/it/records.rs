@@ -15,6 +15,7 @@ fn session(id: &str, updated_at: u64) -> SessionMeta {
         updated_at,
         origin: "cli".into(),
         model: None,
+        usage: Default::default(),
     }
 }
 
@@ -109,4 +110,49 @@ async fn a_session_and_the_events_that_change_it_commit_together() {
     let published = bus.recv().await.unwrap();
     assert_eq!(published, events[0]);
     assert_eq!(store.session(&running.id).unwrap(), Some(running));
+}
+
+#[tokio::test]
+async fn a_session_sums_its_usage_whatever_its_callers_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("lathe.redb")).unwrap();
+    let meta = session("s", 1);
+    store.put_session(&meta).await.unwrap();
+    let call = |input: u64, cost: Option<f64>| {
+        lathe_protocol::EventPayload::Custom(lathe_protocol::CustomEvent::Usage(
+            lathe_protocol::event::Usage {
+                model: "gpt-4o".into(),
+                input_tokens: input,
+                output_tokens: 10,
+                cached_input_tokens: 0,
+                estimated: false,
+                cost_usd: cost,
+                time_to_first_token_ms: None,
+                latency_ms: 5,
+            },
+        ))
+    };
+    store
+        .append(&meta.id, vec![call(100, Some(0.25)), call(50, None)])
+        .await
+        .unwrap();
+    // A caller's copy (as a run keeps it) knows nothing of the usage.
+    let mut finished = meta.clone();
+    finished.status = SessionStatus::Finished;
+    store
+        .append_with_session(&finished, vec![call(1, Some(0.000_001))])
+        .await
+        .unwrap();
+    store.put_session(&finished).await.unwrap();
+    let usage = store.session(&meta.id).unwrap().unwrap().usage;
+    assert_eq!(
+        usage,
+        lathe_protocol::SessionUsage {
+            model_calls: 3,
+            input_tokens: 151,
+            output_tokens: 30,
+            cost_micro_usd: 250_001,
+        }
+    );
+    assert_eq!(store.sessions().unwrap()[0].usage, usage);
 }

@@ -338,9 +338,9 @@ function renderSessions() {
       if (mine !== latest || !alive()) return;
       summary.textContent = plural(sessions.length, 'session');
       body.replaceChildren(...sessions.map(sessionRow));
-      if (sessions.length === 0) body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No sessions match.')));
+      if (sessions.length === 0) body.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No sessions match.')));
     } catch (error) {
-      if (mine === latest && alive()) body.replaceChildren(h('tr', {}, h('td', { colspan: 6 }, errorBox(error))));
+      if (mine === latest && alive()) body.replaceChildren(h('tr', {}, h('td', { colspan: 7 }, errorBox(error))));
     }
   };
   const reload = debounce(() => { if (alive()) load(); }, 150);
@@ -355,7 +355,7 @@ function renderSessions() {
     h('div', { class: 'filters' }, search, status, origin),
     summary,
     h('table', { id: 'sessions' },
-      h('thead', {}, h('tr', {}, ['Title', 'Status', 'Origin', 'Workspace', 'Model', 'Updated'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Title', 'Status', 'Origin', 'Workspace', 'Model', 'Usage', 'Updated'].map((t) => h('th', {}, t)))),
       body),
   );
   load();
@@ -438,7 +438,15 @@ function sessionRow(session) {
     h('td', {}, session.origin),
     h('td', { class: 'path' }, session.workspace),
     h('td', {}, session.model || '—'),
+    h('td', { class: 'usage' }, usageOf(session.usage)),
     h('td', {}, timeOf(session.updatedAt)));
+}
+
+/** A session's model use: tokens in and out, and the cost when priced. */
+function usageOf(usage) {
+  if (!usage || usage.modelCalls === 0) return '—';
+  const cost = usage.costMicroUsd > 0 ? ` · ${usd(usage.costMicroUsd / 1e6)}` : '';
+  return `${number(usage.inputTokens)} in / ${number(usage.outputTokens)} out${cost}`;
 }
 
 function statusPill(status) {
@@ -472,6 +480,7 @@ function renderSession(id) {
       header.replaceChildren(
         h('h1', {}, meta.title || meta.id),
         h('p', { class: 'muted' }, statusPill(meta.status), ` ${meta.origin} · ${meta.model || 'no model'} · `,
+          h('span', { class: 'usage' }, usageOf(meta.usage)), ' · ',
           h('span', { class: 'path' }, meta.workspace), ' · ', meta.id));
     } catch (error) {
       if (alive() && mine === latestMeta && !(error instanceof Unauthorized)) problem.textContent = error.message;
