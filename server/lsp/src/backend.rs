@@ -120,6 +120,13 @@ impl AgentService for AgentBackend {
         self.agent.store().subscribe()
     }
 
+    fn follow(&self, session: &SessionId) -> Result<lathe_store::SessionEvents, LspError> {
+        self.agent
+            .store()
+            .follow(session)
+            .map_err(|e| LspError::Agent(e.to_string()))
+    }
+
     fn pending_approvals(&self) -> Vec<ApprovalRequest> {
         self.agent.broker().pending()
     }

@@ -26,7 +26,7 @@ use lathe_protocol::{CustomEvent, Event, EventPayload, MessageId, Role, SessionI
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_lsp_server::gen_lsp_types as lsp;
@@ -68,7 +68,7 @@ pub async fn start(conn: &Arc<Conn>, plan: RunPlan) -> Result<RunStarted, LspErr
         caps.work_done_progress
             .then(|| lsp::ProgressToken::String(format!("lathe/{session}/{run_id}")))
     });
-    let events = agent.events();
+    let events = agent.follow(&session)?;
     let cancel = CancellationToken::new();
     conn.add_run(
         run_id,
@@ -205,7 +205,7 @@ struct Follower {
     chat: Option<(mpsc::UnboundedSender<String>, ChatWriter)>,
     /// The assistant's messages (only their text streams into a chat document).
     answering: HashSet<MessageId>,
-    /// Whether bus events were missed (the chat stream is then incomplete).
+    /// Whether the run's events stopped coming (the chat stream is then incomplete).
     lagged: bool,
     /// The `RUN_ERROR` message, if any.
     error: Option<String>,
@@ -215,7 +215,7 @@ struct Follower {
 impl Follower {
     async fn follow(
         mut self,
-        mut events: broadcast::Receiver<Event>,
+        mut events: lathe_store::SessionEvents,
         mut run: JoinHandle<Result<RunSummary, LspError>>,
     ) {
         let title = self.plan.title.clone();
@@ -229,17 +229,17 @@ impl Follower {
                     return;
                 }
                 result = &mut run => break result,
-                event = events.recv(), if bus_open => match event {
-                    Ok(event) => self.on_event(event).await,
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "missed bus events while following a run");
+                event = events.next(), if bus_open => match event {
+                    Some(event) => self.on_event(event).await,
+                    None => {
+                        tracing::warn!(session = %self.session, "lost the run's events");
                         self.lagged = true;
+                        bus_open = false;
                     }
-                    Err(broadcast::error::RecvError::Closed) => bus_open = false,
                 },
             }
         };
-        while let Ok(event) = events.try_recv() {
+        while let Some(event) = events.try_next() {
             self.on_event(event).await;
         }
         let summary = match result {

@@ -95,6 +95,10 @@ pub trait AgentService: Send + Sync + 'static {
     /// Every event committed from now on (the store's bus).
     fn events(&self) -> broadcast::Receiver<Event>;
 
+    /// `session`'s events committed from now on, none missed (see
+    /// [`lathe_store::SessionEvents`]).
+    fn follow(&self, session: &SessionId) -> Result<lathe_store::SessionEvents, LspError>;
+
     /// The approval requests waiting for an answer.
     fn pending_approvals(&self) -> Vec<ApprovalRequest>;
 

@@ -15,11 +15,13 @@
 
 mod database;
 mod error;
+mod follow;
 pub mod metrics;
 mod tables;
 mod writer;
 
 pub use error::StoreError;
+pub use follow::SessionEvents;
 pub use metrics::{MetricKey, Metrics};
 pub use writer::now_ms;
 

@@ -1,7 +1,8 @@
 //! `run_task` and `reply`: one agent turn driven from an MCP request.
 //!
-//! The turn runs in its own task; a [`RunWatch`] follows the session's events on the
-//! store's bus and turns them into progress notifications and approval questions.
+//! The turn runs in its own task; a [`RunWatch`] follows the session's events (the store's
+//! bus, caught up from the log when it lags, so no approval is missed) and turns them into
+//! progress notifications and approval questions.
 //! Approvals reach the MCP client two ways, by protocol revision:
 //! - 2025-11-25 and older (a session with `initialize`): an `elicitation/create` request
 //!   per approval, racing the other surfaces through the broker; an approval answered
@@ -19,16 +20,16 @@ use super::services::{Services, TaskOutcome, TaskRequest};
 use super::transcript::{changed_files, diff_summary};
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::{
-    ApprovalDecision, ApprovalId, ApprovalRequest, CustomEvent, Event, EventPayload, Role,
-    SessionId, SessionStatus,
+    ApprovalDecision, ApprovalId, ApprovalRequest, CustomEvent, EventPayload, Role, SessionId,
+    SessionStatus,
 };
+use lathe_store::SessionEvents;
 use rmcp::model::{CallToolResult, ContentBlock, InputRequiredResult, ProgressToken};
 use rmcp::service::{Peer, RoleServer};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -41,7 +42,7 @@ const DECISIONS: [&str; 3] = ["allow_once", "allow_for_session", "deny"];
 pub(crate) struct RunWatch {
     pub(crate) session: SessionId,
     task: JoinHandle<Result<TaskOutcome, String>>,
-    events: broadcast::Receiver<Event>,
+    events: SessionEvents,
     cancel: CancellationToken,
     /// The session's last event before the turn (the turn's changes come after it).
     start_seq: u64,
@@ -61,16 +62,13 @@ impl RunWatch {
         loop {
             tokio::select! {
                 biased;
-                event = self.events.recv() => match event {
-                    Ok(event) if event.session_id == self.session => {
+                event = self.events.next() => match event {
+                    Some(event) => {
                         if let Some(step) = step_of(&event.payload) {
                             return step;
                         }
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => {
-                        return Step::Done(join(&mut self.task).await);
-                    }
+                    None => return Step::Done(join(&mut self.task).await),
                 },
                 done = &mut self.task => {
                     return Step::Done(done.unwrap_or_else(|e| Err(format!("the run stopped: {e}"))));
@@ -187,8 +185,11 @@ impl Runs {
             },
         };
         let cancel = CancellationToken::new();
-        let events = services.store.subscribe();
-        let start_seq = services.store.last_seq(&session).unwrap_or(0);
+        let events = match services.store.follow(&session) {
+            Ok(events) => events,
+            Err(e) => return error_reply(e.to_string()),
+        };
+        let start_seq = events.position();
         let task = tokio::spawn(agent.run(TaskRequest {
             session: session.clone(),
             prompt: call.prompt,

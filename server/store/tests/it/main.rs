@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod disk;
+mod follow;
 mod full_disk;
 mod log;
 mod records;
