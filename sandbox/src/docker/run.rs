@@ -324,12 +324,6 @@ pub async fn run(
     plan: ExecPlan<'_>,
     sink: Option<OutputSender>,
 ) -> Result<RawOutcome, DockerError> {
-    let mut guard = KillOnDrop {
-        docker: docker.clone(),
-        container: plan.container.to_owned(),
-        marker: plan.marker.clone(),
-        armed: true,
-    };
     let deadline = TokioInstant::now() + plan.timeout;
     let (exec_id, stream) = start(
         docker,
@@ -339,6 +333,12 @@ pub async fn run(
         Some(plan.working_dir.clone()),
     )
     .await?;
+    let mut guard = KillOnDrop {
+        docker: docker.clone(),
+        container: plan.container.to_owned(),
+        marker: plan.marker.clone(),
+        armed: true,
+    };
     let mut pump = Pump {
         stream,
         stdout: OutputCollector::new(plan.limit),

@@ -11,9 +11,9 @@
 //!
 //! Invariants: a session is in the registry exactly while a run holds it (its claim leaves
 //! when the run ends, however it ends); cancelling a session cancels that run's own token,
-//! so the surface that started it sees an ordinary cancellation; a lock file exists only
-//! while some process holds it (the holder removes it before unlocking, and a claimer
-//! that locked a removed file tries again).
+//! so the surface that started it sees an ordinary cancellation; a holder removes its lock
+//! file before unlocking, and a claimer that locked a removed file tries again (a killed
+//! holder's file stays, unlocked, until the session is next claimed).
 
 use crate::error::AgentError;
 use lathe_protocol::{EventPayload, SessionId, SessionMeta, SessionStatus};
@@ -75,6 +75,21 @@ impl RunRegistry {
             session: session.clone(),
             file,
         })
+    }
+
+    /// Whether a run of this process or, with locks, of another holds `session`.
+    pub fn is_held(&self, session: &SessionId) -> bool {
+        if self.is_running(session) {
+            return true;
+        }
+        match &self.locks {
+            // Taken and let go at once: only whether someone else holds it matters.
+            Some(dir) => matches!(
+                SessionLock::acquire(dir, session),
+                Err(AgentError::SessionBusy(_))
+            ),
+            None => false,
+        }
     }
 
     /// Whether a session stored as running, now claimed by this registry, was interrupted:
@@ -190,16 +205,11 @@ impl SessionLock {
     fn acquire(dir: &Path, session: &SessionId) -> Result<SessionLock, AgentError> {
         let io = |e: std::io::Error| AgentError::Lock(format!("{}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Hex: any id is a safe file name, and distinct ids stay distinct.
         let name: String = session
             .as_str()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
+            .bytes()
+            .map(|b| format!("{b:02x}"))
             .collect();
         let path = dir.join(format!("{name}.lock"));
         loop {
@@ -263,7 +273,8 @@ mod tests {
         let headless = RunRegistry::with_locks(dir.path());
         let session = SessionId::from("s-1");
         let held = daemon.claim(&session, &CancellationToken::new()).unwrap();
-        assert!(dir.path().join("s-1.lock").exists());
+        let file = dir.path().join("732d31.lock");
+        assert!(file.exists());
         let busy = headless.claim(&session, &CancellationToken::new());
         assert!(matches!(busy, Err(AgentError::SessionBusy(_))));
         assert!(
@@ -271,10 +282,7 @@ mod tests {
             "a refused claim leaves nothing"
         );
         drop(held);
-        assert!(
-            !dir.path().join("s-1.lock").exists(),
-            "no lock file outlives its run"
-        );
+        assert!(!file.exists(), "no lock file outlives its run");
         let claimed = headless.claim(&session, &CancellationToken::new());
         assert!(claimed.is_ok());
     }

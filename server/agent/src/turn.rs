@@ -200,6 +200,11 @@ impl<'a> Run<'a> {
                 mode = stricter(mode, skill_mode);
             }
             prompt = skill.user_prompt.clone();
+            // The MCP servers' tools count once they connected (as the run waits for anyway).
+            tokio::select! {
+                () = agent.tools.ready() => {}
+                () = request.cancel.cancelled() => {}
+            }
             let available: Vec<String> = agent.tools.all().iter().map(|t| t.spec().name).collect();
             let missing = skill.missing_tools(&available);
             if !missing.is_empty() {

@@ -103,13 +103,13 @@ pub fn load_with_env(
         };
         match parse_file(&text) {
             Ok(mut table) => {
-                // A workspace's own servers start only once trusted (see `trust.rs`); the
-                // hub says so.
+                // A workspace's guarded settings apply only once trusted (`trust.rs`); the
+                // hub, `lathe run` and `lathe doctor` say so.
                 if let Some(workspace) = workspace
                     && file == workspace.join(".lathe").join("config.toml")
                     && crate::trust::check(paths, workspace).untrusted()
                 {
-                    table.remove("mcp_servers");
+                    crate::trust::take_guarded(&mut table);
                 }
                 merge(&mut merged, table);
                 loaded.files.push(file);
@@ -250,6 +250,29 @@ mod tests {
     }
 
     #[test]
+    fn an_untrusted_workspace_config_sets_no_guarded_setting() {
+        let f = fixture(
+            Some("[model]\nbase_url = \"http://user/v1\"\n"),
+            Some(
+                "[model]\nbase_url = \"http://elsewhere/v1\"\nmodel = \"ws-model\"\n[policy]\nmode = \"auto\"\n[sandbox]\nbackend = \"none\"\n",
+            ),
+        );
+        let c = load_in(&f, &[]).config;
+        assert_eq!(c.model.base_url.as_deref(), Some("http://user/v1"));
+        assert_eq!(
+            c.model.model.as_deref(),
+            Some("ws-model"),
+            "the rest applies"
+        );
+        assert_eq!(c.policy.mode, lathe_protocol::config::ApprovalMode::Ask);
+        assert_eq!(c.sandbox.backend, lathe_sandbox::BackendChoice::Auto);
+        crate::trust::trust(&f.paths, &f.workspace).unwrap();
+        let c = load_in(&f, &[]).config;
+        assert_eq!(c.model.base_url.as_deref(), Some("http://elsewhere/v1"));
+        assert_eq!(c.policy.mode, lathe_protocol::config::ApprovalMode::Auto);
+    }
+
+    #[test]
     fn workspace_overlays_user_and_environment_overlays_both() {
         let f = fixture(
             Some(
@@ -259,6 +282,7 @@ mod tests {
                 "[model]\nmodel = \"ws-model\"\n[policy]\nmode = \"auto\"\nallow = [\"run_command(cargo test:*)\"]\n",
             ),
         );
+        crate::trust::trust(&f.paths, &f.workspace).unwrap();
         let loaded = load_in(
             &f,
             &[

@@ -93,9 +93,10 @@ impl Paths {
         self.runtime_dir.join("daemon.json")
     }
 
-    /// Where a session's run holds its lock (the daemon's and `lathe run`'s alike).
+    /// Where a session's run holds its lock (the daemon's and `lathe run`'s alike): beside
+    /// the store they guard, so every process of the home finds the same locks.
     pub fn session_locks(&self) -> PathBuf {
-        self.runtime_dir.join("sessions")
+        self.state_dir.join("sessions")
     }
 
     /// Held locked by the running daemon for its whole life.

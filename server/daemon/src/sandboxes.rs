@@ -22,6 +22,9 @@ const SELECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 /// docker is tried again.
 const RETRY_FALLBACK: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long trying docker again after a fallback may take.
+const RETRY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How long the daemon's start waits for reaping.
 const REAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -82,25 +85,40 @@ impl Sandboxes {
     pub async fn get(&self, config: &SandboxConfig) -> Result<Chosen, SandboxError> {
         let mut chosen = self.chosen.lock().await;
         let latest = chosen.iter_mut().rev().find(|c| c.config == *config);
-        match latest {
+        let kept = match latest {
             Some(choice) if !choice.stale() => return Ok(choice.chosen.clone()),
             Some(choice) => {
                 // Tried again; kept a while longer should docker still not answer.
                 choice.at = Instant::now();
+                Some(choice.chosen.clone())
             }
-            None => {}
-        }
-        let selection =
-            tokio::time::timeout(SELECT_TIMEOUT, lathe_sandbox::select(config, &self.daemon))
-                .await
-                .map_err(|_| SandboxError::BackendUnavailable {
-                    backend: "auto",
-                    advice: format!(
-                        "choosing a sandbox took over {} s (is the Docker engine hung?); \
+            None => None,
+        };
+        // A retry must not hold every caller long: the fallback still works.
+        let limit = if kept.is_some() {
+            RETRY_TIMEOUT
+        } else {
+            SELECT_TIMEOUT
+        };
+        let selected = tokio::time::timeout(limit, lathe_sandbox::select(config, &self.daemon))
+            .await
+            .map_err(|_| SandboxError::BackendUnavailable {
+                backend: "auto",
+                advice: format!(
+                    "choosing a sandbox took over {} s (is the Docker engine hung?); \
                      `lathe doctor` checks it, LATHE_SANDBOX=bwrap avoids it",
-                        SELECT_TIMEOUT.as_secs()
-                    ),
-                })??;
+                    limit.as_secs()
+                ),
+            })
+            .and_then(|selected| selected);
+        let selection = match (selected, kept) {
+            (Ok(selection), _) => selection,
+            (Err(error), Some(kept)) => {
+                tracing::debug!(%error, "sandbox: docker still unusable; keeping the fallback");
+                return Ok(kept);
+            }
+            (Err(error), None) => return Err(error),
+        };
         let found = Chosen {
             sandbox: selection.sandbox,
             warnings: selection.warnings,

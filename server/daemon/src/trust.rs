@@ -1,13 +1,17 @@
-//! Which workspaces may start the MCP servers they name. A workspace's `.mcp.json` and the
-//! `[mcp_servers]` of its `.lathe/config.toml` are commands a cloned repository would run
-//! on the host as soon as an editor opens it, so (as Claude Code asks before it starts a
-//! project's servers) they start only once the user has trusted exactly what they say:
-//! `lathe trust` records a fingerprint of both per workspace in the state directory.
+//! Which workspaces may configure what runs and where data goes. A workspace's `.mcp.json`
+//! and the [`GUARDED`] settings of its `.lathe/config.toml` (its MCP servers, policy,
+//! sandbox and model endpoint) are what a cloned repository would use to run commands on
+//! the host or send the user's API key elsewhere as soon as an editor opens it, so (as
+//! Claude Code asks before it starts a project's servers) they apply only once the user
+//! has trusted exactly what they say: `lathe trust` records a fingerprint per workspace in
+//! the state directory. The rest of the workspace's config (the model name, limits)
+//! applies regardless.
 //!
-//! Invariants: the fingerprint covers every byte of `.mcp.json` and the whole
-//! `[mcp_servers]` table of the workspace's config, so any change to what would run needs
-//! trusting again; a workspace that names no server needs no trust; the trust file is
-//! written whole (temporary file + rename), so a crash never leaves it half written.
+//! Invariants: the fingerprint covers every byte of `.mcp.json` and every guarded setting
+//! of the workspace's config, so changing them needs trusting again (what a trusted
+//! server's own files do is the user's to review); a workspace that sets none of them
+//! needs no trust; the trust file is written whole (temporary file + rename), so a crash
+//! never leaves it half written.
 
 use crate::paths::Paths;
 use anyhow::Context;
@@ -15,10 +19,10 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What a workspace would start, and whether the user trusted it.
+/// What a workspace would configure, and whether the user trusted it.
 #[derive(Debug)]
 pub struct WorkspaceServers {
-    /// The files that name servers (`.mcp.json`, `.lathe/config.toml`).
+    /// The files with guarded settings (`.mcp.json`, `.lathe/config.toml`).
     pub files: Vec<PathBuf>,
     /// Hex SHA-256 over what those files would run.
     pub fingerprint: String,
@@ -26,21 +30,50 @@ pub struct WorkspaceServers {
 }
 
 impl WorkspaceServers {
-    /// Whether the workspace names servers nobody trusted.
+    /// Whether the workspace has guarded settings nobody trusted.
     pub fn untrusted(&self) -> bool {
         !self.files.is_empty() && !self.trusted
     }
 
-    /// Why its servers do not start and what to do.
+    /// Why its guarded settings do not apply and what to do.
     pub fn advice(&self, workspace: &Path) -> String {
         let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
         format!(
-            "the MCP servers of {} are not started: this workspace is not trusted (or they \
-             changed since); review them, then run `lathe trust --workspace {}`",
+            "{} not applied (MCP servers, policy, sandbox, model endpoint): this workspace is \
+             not trusted, or they changed since; review them, then run `lathe trust \
+             --workspace {}` (a running daemon applies them when it next starts)",
             files.join(" and "),
             workspace.display()
         )
     }
+}
+
+/// The settings of a workspace's `.lathe/config.toml` that apply only once it is trusted:
+/// tables, or `table.key`.
+pub const GUARDED: &[&str] = &["mcp_servers", "policy", "sandbox", "model.base_url"];
+
+/// The guarded settings of a config table, removed from it.
+pub fn take_guarded(table: &mut toml::Table) -> toml::Table {
+    let mut taken = toml::Table::new();
+    for setting in GUARDED {
+        match setting.split_once('.') {
+            None => {
+                if let Some(value) = table.remove(*setting) {
+                    taken.insert((*setting).to_owned(), value);
+                }
+            }
+            Some((section, key)) => {
+                let value = table
+                    .get_mut(section)
+                    .and_then(toml::Value::as_table_mut)
+                    .and_then(|section| section.remove(key));
+                if let Some(value) = value {
+                    taken.insert((*setting).to_owned(), value);
+                }
+            }
+        }
+    }
+    taken
 }
 
 fn trust_file(paths: &Paths) -> PathBuf {
@@ -74,13 +107,14 @@ pub fn check(paths: &Paths, workspace: &Path) -> WorkspaceServers {
         files.push(mcp_json);
     }
     let config = workspace.join(".lathe").join("config.toml");
-    let servers = std::fs::read_to_string(&config)
+    let guarded = std::fs::read_to_string(&config)
         .ok()
         .and_then(|text| text.parse::<toml::Table>().ok())
-        .and_then(|mut table| table.remove("mcp_servers"));
-    if let Some(servers) = servers {
-        hash.update(b"\0config.toml mcp_servers\0");
-        hash.update(servers.to_string().as_bytes());
+        .map(|mut table| take_guarded(&mut table))
+        .filter(|guarded| !guarded.is_empty());
+    if let Some(guarded) = guarded {
+        hash.update(b"\0config.toml guarded\0");
+        hash.update(guarded.to_string().as_bytes());
         files.push(config);
     }
     let fingerprint = hex::encode(hash.finalize());
@@ -137,7 +171,7 @@ mod tests {
         std::fs::write(&config, "[model]\nmodel = \"gpt-4o\"\n").unwrap();
         assert!(
             !check(&paths, root).untrusted(),
-            "settings alone start nothing"
+            "a model name needs no trust"
         );
         std::fs::write(
             &config,

@@ -192,7 +192,7 @@ async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
         &home,
         &model.base_url(),
         dir.path(),
-        &["", "--skill", "undo", "--session", &session],
+        &["--skill", "undo", "--session", &session],
     )
     .await;
     assert_eq!(undone.code(), Some(0), "{}", undone.stderr());
@@ -201,13 +201,7 @@ async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
     assert!(report.starts_with("undo: removed out.txt"), "{report}");
     assert!(!dir.path().join("out.txt").exists());
     assert_eq!(model.requests().len(), 4, "undo asked the model");
-    let which = lathe_run(
-        &home,
-        &model.base_url(),
-        dir.path(),
-        &["", "--skill", "undo"],
-    )
-    .await;
+    let which = lathe_run(&home, &model.base_url(), dir.path(), &["--skill", "undo"]).await;
     assert_eq!(which.code(), Some(1));
     assert!(
         which.stderr().contains("pass --session ID"),

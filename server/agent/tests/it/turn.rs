@@ -733,3 +733,26 @@ async fn a_skill_whose_tools_are_missing_is_told_so_and_keeps_the_rest() {
     h.model.assert_played();
     assert_eq!(h.model.requests()[0].tool_names(), ["read_file"]);
 }
+
+#[tokio::test]
+async fn undo_is_refused_as_a_model_run() {
+    let h = Harness::new(Script::new([])).await;
+    let mut request = RunRequest::new("", "mcp");
+    request.skill = Some(lathe_protocol::skill::RenderedSkill {
+        name: "undo".into(),
+        kind: lathe_protocol::skill::SkillKind::Action,
+        system_prompt: String::new(),
+        user_prompt: String::new(),
+        tools: Some(Vec::new()),
+        model: None,
+        approval: None,
+    });
+    let refused = h.agent.run(request).await.unwrap_err();
+    assert!(matches!(refused, AgentError::UndoIsNotARun), "{refused:?}");
+    assert!(
+        refused
+            .to_string()
+            .contains("lathe run --skill undo --session")
+    );
+    assert!(h.model.requests().is_empty(), "no model was asked");
+}

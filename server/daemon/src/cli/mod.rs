@@ -48,7 +48,7 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Run one agent task headless in a workspace (default: the current directory).
     Run(run::RunArgs),
-    /// Let a workspace start the MCP servers its `.mcp.json` and `.lathe/config.toml` name.
+    /// Let a workspace's MCP servers, policy, sandbox and model endpoint settings apply.
     Trust(trust::TrustArgs),
 }
 

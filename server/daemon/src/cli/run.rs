@@ -21,8 +21,9 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// What to do.
-    prompt: String,
+    /// What to do (a skill's input; optional with `--skill`).
+    #[arg(required_unless_present = "skill")]
+    prompt: Option<String>,
     /// Print every event as one JSON object per line.
     #[arg(long)]
     json: bool,
@@ -108,6 +109,21 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         },
         (None, None) => std::env::current_dir().context("reading the current directory")?,
     };
+    let is_undo = args.skill.as_deref().is_some_and(|name| {
+        lathe_skills::Registry::new(paths.skill_roots(Some(&workspace)))
+            .snapshot()
+            .get(name)
+            .is_some_and(|skill| skill.spec().kind == SkillKind::Action && skill.name() == "undo")
+    });
+    if is_undo {
+        return undo(
+            &paths,
+            &store,
+            &workspace,
+            args.session.as_deref(),
+            args.json,
+        );
+    }
     let sandboxes = Sandboxes::for_process(&paths);
     let prepared = agents::prepare(
         &paths,
@@ -152,7 +168,7 @@ async fn run_agent(
         Some(name) => {
             let roots = paths.skill_roots(Some(workspace));
             let vars = SkillVars {
-                input: args.prompt.clone(),
+                input: args.prompt.clone().unwrap_or_default(),
                 file: args
                     .file
                     .as_deref()
@@ -174,15 +190,9 @@ async fn run_agent(
             Some(rendered)
         }
     };
-    if let Some(rendered) = &skill
-        && rendered.kind == SkillKind::Action
-        && rendered.name == "undo"
-    {
-        return undo(paths, workspace, args.session.as_deref(), args.json);
-    }
 
     let mut options = HeadlessOptions::new(
-        args.prompt,
+        args.prompt.unwrap_or_default(),
         Approver::for_terminal(std::io::stdin().is_terminal()),
     );
     options.session = args.session.map(SessionId::from);
@@ -218,9 +228,11 @@ async fn run_agent(
 }
 
 /// `--skill undo`: restores the files of the session's last checkpoint; the model is not
-/// involved.
+/// involved. Refused while a run of the session goes on (in any process), and for a session
+/// of another workspace.
 fn undo(
     paths: &Paths,
+    store: &lathe_store::Store,
     workspace: &Path,
     session: Option<&str>,
     json: bool,
@@ -230,7 +242,24 @@ fn undo(
             "which session's run to undo? pass --session ID (`lathe sessions` lists them)"
         );
     };
-    let root = lathe_agent::tools::WorkspaceRoot::new(workspace, &paths.state_dir);
+    let id = SessionId::from(session);
+    let Some(meta) = store.session(&id)? else {
+        anyhow::bail!("no session {session} in the store");
+    };
+    let workspace = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_owned());
+    if Path::new(&meta.workspace) != workspace {
+        anyhow::bail!(
+            "session {session} belongs to the workspace {}, not {}",
+            meta.workspace,
+            workspace.display()
+        );
+    }
+    if RunRegistry::with_locks(paths.session_locks()).is_held(&id) {
+        anyhow::bail!("session {session} is running; undo once its turn ended, or cancel it");
+    }
+    let root = lathe_agent::tools::WorkspaceRoot::new(&workspace, &paths.state_dir);
     let report = root
         .open()
         .map_err(anyhow::Error::msg)?

@@ -1,6 +1,6 @@
-//! `lathe trust [--workspace DIR]`: lets a workspace start the MCP servers its `.mcp.json`
-//! and `.lathe/config.toml` name, exactly as they are now (see `trust.rs`); prints what it
-//! trusted, so the user sees the commands.
+//! `lathe trust [--workspace DIR]`: lets a workspace's `.mcp.json` and the guarded settings
+//! of its `.lathe/config.toml` apply, exactly as they are now (see `trust.rs`); prints the
+//! MCP servers it trusted, so the user sees the commands.
 
 use crate::paths::Paths;
 use anyhow::Context;

@@ -7,8 +7,7 @@
 //!
 //! Invariants: the workspace is an absolute path to a directory; the skill is rendered
 //! before the session exists, so a bad name or argument creates nothing; a follow-up to a
-//! session with a run going on (in the process's run registry, whichever surface started
-//! it) is refused; a run that fails before it starts leaves a `RUN_ERROR` in its session;
+//! session with a run going on (whichever surface or process started it) is refused; a run that fails before it starts leaves a `RUN_ERROR` in its session;
 //! the run's approvals go through the one broker (any surface answers them); daemon
 //! shutdown cancels the dashboard's runs and waits for them to record their end.
 
@@ -19,7 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lathe_agent::{Agent, RunRequest};
 use lathe_protocol::skill::{SkillKind, SkillVars};
-use lathe_protocol::{EventPayload, SessionId, SessionStatus};
+use lathe_protocol::{EventPayload, SessionId};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -198,13 +197,7 @@ pub(crate) async fn reply(
         Ok(None) => return refuse(StatusCode::NOT_FOUND, format!("no session {session}")),
         Err(error) => return super::http::store_error(error),
     };
-    if meta.status == SessionStatus::Running {
-        return refuse(
-            StatusCode::CONFLICT,
-            format!("session {session} is running; wait for its turn to end or cancel it"),
-        );
-    }
-    // The store shows the turn over: its run only has to return and free the session.
+    // A turn that just ended only has to return and free the session.
     state
         .dashboard_runs
         .wait_for(&session, Duration::from_secs(5))
@@ -214,7 +207,9 @@ pub(crate) async fn reply(
         .runs()
         .wait_free(&session, Duration::from_secs(2))
         .await;
-    if !free {
+    // Held here, or by another process (`lathe run`); a session stored as running that
+    // nobody holds was interrupted, and its next run closes that.
+    if !free || state.workspaces.runs().is_held(&session) {
         return refuse(
             StatusCode::CONFLICT,
             format!("session {session} is running; wait for its turn to end or cancel it"),

@@ -94,7 +94,8 @@ pub async fn execute(
             // A session's run that another surface (or editor) started.
             if cancelled == 0
                 && let Some(session) = &a.session_id
-                && conn.agent().await?.cancel_run(session)
+                && let Ok(agent) = conn.agent().await
+                && agent.cancel_run(session)
             {
                 cancelled = 1;
             }

@@ -476,6 +476,7 @@ function renderSession(id) {
         api('/api/runs'),
       ]);
       if (!alive() || mine !== latestMeta) return;
+      problem.textContent = '';
       controls.show(meta.status, cancellable.includes(id));
       header.replaceChildren(
         h('h1', {}, meta.title || meta.id),
