@@ -227,6 +227,14 @@ pub struct Usage {
     pub latency_ms: u64,
 }
 
+impl Usage {
+    /// The cost in millionths of a US dollar, when priced (`as` saturates: a negative price
+    /// counts 0).
+    pub fn cost_micro_usd(&self) -> Option<u64> {
+        self.cost_usd.map(|cost| (cost * 1e6).round() as u64)
+    }
+}
+
 /// Which output stream a chunk came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

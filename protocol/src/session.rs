@@ -58,9 +58,6 @@ impl SessionUsage {
         self.model_calls += 1;
         self.input_tokens += call.input_tokens;
         self.output_tokens += call.output_tokens;
-        if let Some(cost) = call.cost_usd {
-            // As the metrics rollups count it; `as` saturates (a negative price counts 0).
-            self.cost_micro_usd += (cost * 1e6).round() as u64;
-        }
+        self.cost_micro_usd += call.cost_micro_usd().unwrap_or(0);
     }
 }

@@ -257,17 +257,8 @@ pub async fn oom_kills(docker: &Docker, container: &str) -> Result<u64, DockerEr
         .unwrap_or(0))
 }
 
-async fn signal(docker: &Docker, plan: &ExecPlan<'_>, sig: &str, rounds: u32) -> bool {
-    signal_marked(docker, plan.container, &plan.marker, sig, rounds).await
-}
-
-async fn signal_marked(
-    docker: &Docker,
-    container: &str,
-    marker: &str,
-    sig: &str,
-    rounds: u32,
-) -> bool {
+/// Signals every process of the exec marked `marker` in `container` (see [`KILLER`]).
+async fn signal(docker: &Docker, container: &str, marker: &str, sig: &str, rounds: u32) -> bool {
     let argv = vec![
         "/bin/sh".to_owned(),
         "-c".to_owned(),
@@ -313,7 +304,7 @@ impl Drop for KillOnDrop {
             std::mem::take(&mut self.marker),
         );
         runtime.spawn(async move {
-            signal_marked(&docker, &container, &marker, "KILL", 20).await;
+            signal(&docker, &container, &marker, "KILL", 20).await;
         });
     }
 }
@@ -349,10 +340,10 @@ pub async fn run(
     let mut restarted = false;
     if !pump.run_until(deadline).await? {
         timed_out = true;
-        let mut ended = signal(docker, &plan, "TERM", 1).await
+        let mut ended = signal(docker, plan.container, &plan.marker, "TERM", 1).await
             && pump.run_until(TokioInstant::now() + plan.grace).await?;
         // Always: processes that ignore SIGTERM or left the command's session.
-        let killed = signal(docker, &plan, "KILL", 20).await;
+        let killed = signal(docker, plan.container, &plan.marker, "KILL", 20).await;
         if !ended && killed {
             ended = pump.run_until(TokioInstant::now() + plan.grace).await?;
         }

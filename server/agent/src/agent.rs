@@ -281,7 +281,7 @@ impl Agent {
             // Read again under the claim: another process's run may have ended meanwhile.
             meta = stored(&meta.id)?;
             if self.inner.runs.was_interrupted(&meta) {
-                close_interrupted(&self.inner.store, meta.clone(), SessionStatus::Failed).await?;
+                close_interrupted(&self.inner.store, meta.clone()).await?;
             }
         }
         meta.status = SessionStatus::Running;

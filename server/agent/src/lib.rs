@@ -32,3 +32,4 @@ pub use approval::{Answer, ApprovalBroker};
 pub use error::AgentError;
 pub use runner::{Approver, HeadlessOptions, exit_code, run_headless};
 pub use running::RunRegistry;
+pub use turn::UNDO_SKILL;

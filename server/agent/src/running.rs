@@ -117,7 +117,7 @@ impl RunRegistry {
             if let Some(meta) = store.session(&meta.id)?
                 && meta.status == SessionStatus::Running
             {
-                close_interrupted(store, meta.clone(), SessionStatus::Failed).await?;
+                close_interrupted(store, meta.clone()).await?;
                 closed.push(meta.id);
             }
         }
@@ -163,13 +163,12 @@ impl RunRegistry {
     }
 }
 
-/// Appends the `RUN_ERROR` that closes an interrupted run, storing `meta` with `status`.
+/// Appends the `RUN_ERROR` that closes an interrupted run, storing `meta` as failed.
 pub(crate) async fn close_interrupted(
     store: &Store,
     mut meta: SessionMeta,
-    status: SessionStatus,
 ) -> Result<(), AgentError> {
-    meta.status = status;
+    meta.status = SessionStatus::Failed;
     meta.updated_at = lathe_store::now_ms();
     let closing = EventPayload::RunError {
         message: INTERRUPTED.to_owned(),

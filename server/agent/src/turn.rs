@@ -49,7 +49,7 @@ use tokio_util::sync::CancellationToken;
 
 /// The action that restores a session's checkpoint rather than running the model: each
 /// surface performs it (the agent refuses it as a run, so that no model claims it did).
-const UNDO_SKILL: &str = "undo";
+pub const UNDO_SKILL: &str = "undo";
 /// The skill whose answer replaces the conversation (`/compact`).
 const COMPACT_SKILL: &str = "compact";
 

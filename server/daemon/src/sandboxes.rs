@@ -112,7 +112,15 @@ impl Sandboxes {
             })
             .and_then(|selected| selected);
         let selection = match (selected, kept) {
-            (Ok(selection), _) => selection,
+            (Ok(selection), kept) => {
+                if let Some(kept) = kept
+                    && kept.sandbox.kind() == selection.sandbox.kind()
+                {
+                    // Still the same fallback: keep the backend its sessions already use.
+                    return Ok(kept);
+                }
+                selection
+            }
             (Err(error), Some(kept)) => {
                 tracing::debug!(%error, "sandbox: docker still unusable; keeping the fallback");
                 return Ok(kept);
@@ -123,12 +131,6 @@ impl Sandboxes {
             sandbox: selection.sandbox,
             warnings: selection.warnings,
         };
-        if let Some(kept) = chosen.iter().rev().find(|c| c.config == *config)
-            && kept.chosen.sandbox.kind() == found.sandbox.kind()
-        {
-            // Still the same fallback: keep the backend its sessions already use.
-            return Ok(kept.chosen.clone());
-        }
         chosen.push(Choice {
             config: config.clone(),
             chosen: found.clone(),

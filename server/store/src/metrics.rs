@@ -156,12 +156,8 @@ impl Deltas {
                 self.add(MetricKey::ModelCalls.name(), day, 1);
                 self.add(MetricKey::InputTokens.name(), day, usage.input_tokens);
                 self.add(MetricKey::OutputTokens.name(), day, usage.output_tokens);
-                if let Some(cost) = usage.cost_usd {
-                    self.add(
-                        MetricKey::CostMicroUsd.name(),
-                        day,
-                        (cost * 1e6).round() as u64,
-                    );
+                if let Some(micro_usd) = usage.cost_micro_usd() {
+                    self.add(MetricKey::CostMicroUsd.name(), day, micro_usd);
                 }
                 self.observe("model_latency_ms", day, usage.latency_ms);
                 if let Some(ttft) = usage.time_to_first_token_ms {

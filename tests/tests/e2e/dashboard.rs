@@ -484,13 +484,18 @@ async fn a_skill_runs_from_the_dashboard() {
         .unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_dashboard_cancels_a_run_another_surface_started() {
-    let model = ScriptedModel::start(Script::new([
+/// A model whose answer stalls after two chunks: a run that goes on until cancelled.
+async fn thinking_forever() -> ScriptedModel {
+    ScriptedModel::start(Script::new([
         Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })
     ]))
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_cancels_a_run_another_surface_started() {
+    let model = thinking_forever().await;
     let scene = Scene::start(Some(&model));
     let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
     let workspace = tempfile::tempdir().unwrap();
@@ -537,11 +542,7 @@ async fn the_dashboard_cancels_a_run_another_surface_started() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_mcp_client_cancels_a_run_the_dashboard_started() {
-    let model = ScriptedModel::start(Script::new([
-        Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })
-    ]))
-    .await
-    .unwrap();
+    let model = thinking_forever().await;
     let scene = Scene::start(Some(&model));
     let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
     let workspace = tempfile::tempdir().unwrap();

@@ -2,10 +2,10 @@
 //! named symbol (enclosing symbol, signature chain, imports, nearby definitions), or the
 //! file's outline when neither is given.
 //!
-//! With a repo index cache ([`CodeContext::with_repo_index`]) the definitions the symbol
-//! refers to are looked up across the workspace too (the index is refreshed from the disk
-//! cache first, which re-reads only changed files); an index that cannot be built leaves
-//! the context to the file alone, never an error.
+//! With a repo index ([`CodeContext::with_repo_index`]) the definitions the symbol refers
+//! to are looked up across the workspace too: the tool keeps the index between calls and
+//! refreshes it first, which re-reads only changed files; an index that cannot be built
+//! leaves the context to the file alone, never an error.
 
 use super::{Tool, ToolContext, ToolKind, ToolOutput, confine, string_arg, usize_arg};
 use crate::model::ToolSpec;
@@ -17,12 +17,20 @@ use lathe_context::{
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// `code_context`.
 #[derive(Debug, Default)]
 pub struct CodeContext {
-    /// The repo index's disk cache, when definitions elsewhere are looked up.
-    index_cache: Option<PathBuf>,
+    /// The repo index, when definitions elsewhere are looked up.
+    index: Option<Arc<KeptIndex>>,
+}
+
+/// The repo index one tool keeps between calls, and its disk cache.
+#[derive(Debug)]
+struct KeptIndex {
+    cache: PathBuf,
+    index: Mutex<Option<RepoIndex>>,
 }
 
 impl CodeContext {
@@ -31,35 +39,44 @@ impl CodeContext {
         Self::default()
     }
 
-    /// Also resolves referenced definitions across the workspace, through the repo index
+    /// Also resolves referenced definitions across the workspace, through a repo index
     /// cached in `cache` (the one `repo_map` and the prompt use).
     pub fn with_repo_index(cache: PathBuf) -> Self {
         Self {
-            index_cache: Some(cache),
+            index: Some(Arc::new(KeptIndex {
+                cache,
+                index: Mutex::new(None),
+            })),
         }
     }
 }
 
-/// The workspace's index, fresh, or `None` when it cannot be built.
-fn repo_index(workspace: &Path, cache: &Path) -> Option<RepoIndex> {
-    let options = IndexOptions {
-        cache_dir: Some(cache.to_owned()),
-        ..IndexOptions::default()
-    };
-    let built = RepoIndex::open(workspace, options).and_then(|mut index| {
-        index.refresh()?;
-        Ok(index)
-    });
-    match built {
-        Ok(index) => Some(index),
-        Err(error) => {
+impl KeptIndex {
+    /// Runs `f` with the workspace's index, fresh, or `None` when it cannot be built.
+    fn with<T>(&self, workspace: &Path, f: impl FnOnce(Option<&RepoIndex>) -> T) -> T {
+        let mut kept = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.as_ref().is_none_or(|index| index.root() != workspace) {
+            let options = IndexOptions {
+                cache_dir: Some(self.cache.clone()),
+                ..IndexOptions::default()
+            };
+            *kept = RepoIndex::open(workspace, options)
+                .inspect_err(
+                    |error| tracing::warn!(%error, "code_context goes without the repo index"),
+                )
+                .ok();
+        }
+        if let Some(index) = kept.as_mut()
+            && let Err(error) = index.refresh()
+        {
             tracing::warn!(%error, "code_context goes without the repo index");
-            None
+            *kept = None;
         }
+        f(kept.as_ref())
     }
 }
 
-fn run(workspace: &Path, index_cache: Option<&Path>, args: &Value) -> Result<String, String> {
+fn run(workspace: &Path, index: Option<&KeptIndex>, args: &Value) -> Result<String, String> {
     let raw = string_arg(args, "path")?;
     let path = confine(workspace, raw)?;
     let mut doc = read_document(&path).map_err(|e| format!("cannot read {raw}: {e}"))?;
@@ -93,11 +110,15 @@ fn run(workspace: &Path, index_cache: Option<&Path>, args: &Value) -> Result<Str
         budget: DEFAULT_CURSOR_BUDGET,
         diagnostics: Vec::new(),
     };
-    let index = index_cache.and_then(|cache| repo_index(workspace, cache));
-    let lookup = index.as_ref().map(|index| index as &dyn DefinitionLookup);
-    doc.cursor_context(&request, lookup)
-        .map(|context| context.render())
-        .map_err(|e| e.to_string())
+    let mut context = |lookup: Option<&RepoIndex>| {
+        doc.cursor_context(&request, lookup.map(|index| index as &dyn DefinitionLookup))
+    };
+    match index {
+        Some(kept) => kept.with(workspace, context),
+        None => context(None),
+    }
+    .map(|context| context.render())
+    .map_err(|e| e.to_string())
 }
 
 impl Tool for CodeContext {
@@ -132,10 +153,10 @@ impl Tool for CodeContext {
     }
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
-        let cache = self.index_cache.clone();
+        let index = self.index.clone();
         async move {
             let context =
-                tokio::task::spawn_blocking(move || run(&ctx.workspace, cache.as_deref(), &args));
+                tokio::task::spawn_blocking(move || run(&ctx.workspace, index.as_deref(), &args));
             match context.await {
                 Ok(Ok(text)) => ToolOutput::ok(text),
                 Ok(Err(error)) => ToolOutput::error(error),

@@ -61,7 +61,7 @@ pub async fn run(paths: Paths) -> anyhow::Result<ExitCode> {
     if let Some(workspace) = &workspace {
         let named = crate::trust::check(&paths, workspace);
         if named.untrusted() {
-            report.line(Verdict::Warn, "mcp", named.advice(workspace));
+            report.line(Verdict::Warn, "trust", named.advice(workspace));
         }
     }
     check_model(&mut report, &loaded.config.model).await;

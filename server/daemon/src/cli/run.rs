@@ -113,7 +113,9 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         lathe_skills::Registry::new(paths.skill_roots(Some(&workspace)))
             .snapshot()
             .get(name)
-            .is_some_and(|skill| skill.spec().kind == SkillKind::Action && skill.name() == "undo")
+            .is_some_and(|skill| {
+                skill.spec().kind == SkillKind::Action && skill.name() == lathe_agent::UNDO_SKILL
+            })
     });
     if is_undo {
         return undo(

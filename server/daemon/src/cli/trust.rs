@@ -25,10 +25,7 @@ pub fn run(args: TrustArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("workspace {}", workspace.display()))?;
     let trusted = crate::trust::trust(&paths, &workspace)?;
     if trusted.files.is_empty() {
-        say!(
-            "{} names no MCP servers: nothing to trust",
-            workspace.display()
-        );
+        say!("{} sets nothing that needs trust", workspace.display());
         return Ok(ExitCode::SUCCESS);
     }
     let config = crate::config::load(&paths, Some(&workspace)).config;

@@ -7,7 +7,8 @@
 //!
 //! Invariants: the workspace is an absolute path to a directory; the skill is rendered
 //! before the session exists, so a bad name or argument creates nothing; a follow-up to a
-//! session with a run going on (whichever surface or process started it) is refused; a run that fails before it starts leaves a `RUN_ERROR` in its session;
+//! session with a run going on (whichever surface or process started it) is refused; a
+//! run that fails before it starts leaves a `RUN_ERROR` in its session;
 //! the run's approvals go through the one broker (any surface answers them); daemon
 //! shutdown cancels the dashboard's runs and waits for them to record their end.
 
