@@ -69,3 +69,7 @@ string_id!(
     /// One approval request.
     ApprovalId
 );
+string_id!(
+    /// One question asked of the user on behalf of an MCP server (an elicitation).
+    QuestionId
+);

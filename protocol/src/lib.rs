@@ -1,5 +1,5 @@
 //! The vocabulary shared by every Lathe crate: ids, sessions, messages, tool calls, events,
-//! approvals, diffs, skills and config types.
+//! approvals, questions, diffs, skills and config types.
 //!
 //! Invariants: this crate holds data and no I/O; it depends on serde (plus uuid for ids).
 //! Every type that crosses a process or crate boundary lives here so that the store, the
@@ -13,13 +13,15 @@ pub mod diff;
 pub mod event;
 pub mod ids;
 pub mod message;
+pub mod question;
 pub mod session;
 pub mod skill;
 
 pub use approval::{Approval, ApprovalDecision, ApprovalRequest, ApprovalStatus, Surface};
 pub use event::{CustomEvent, Event, EventPayload, Role};
-pub use ids::{ApprovalId, MessageId, RunId, SessionId, ToolCallId};
+pub use ids::{ApprovalId, MessageId, QuestionId, RunId, SessionId, ToolCallId};
 pub use message::{Message, ToolCall};
+pub use question::{Question, QuestionEvent, QuestionKind, QuestionReply};
 pub use session::{SessionMeta, SessionStatus, SessionUsage};
 
 /// Milliseconds since the Unix epoch, the timestamp unit of every event (as in AG-UI).

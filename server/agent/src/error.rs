@@ -34,6 +34,8 @@ pub enum AgentError {
     InvalidRule { rule: String, reason: String },
     #[error("approval {0} is not pending (already answered or unknown)")]
     ApprovalNotPending(lathe_protocol::ApprovalId),
+    #[error("question {0} is not pending (already answered, withdrawn or unknown)")]
+    QuestionNotPending(lathe_protocol::QuestionId),
     #[error("the run stopped abnormally: {0}")]
     RunPanicked(String),
     #[error("configuration: {0}")]

@@ -1,5 +1,6 @@
 //! The agent core every Lathe surface shares: the model client, the turn loop, the tools,
-//! the policy and the approval broker, and the headless runner behind `lathe run`.
+//! the policy and the approval broker, the question broker (MCP servers asking the user),
+//! and the headless runner behind `lathe run`.
 //!
 //! The entry point is [`Agent`]: build it from a [`lathe_store::Store`], a
 //! [`model::ModelClient`] (usually [`model::OpenAiClient`]), a [`tools::ToolRegistry`] and
@@ -19,6 +20,7 @@ pub mod history;
 pub mod model;
 pub mod policy;
 mod prompt;
+pub mod questions;
 pub mod runner;
 pub mod running;
 mod shell;
@@ -30,6 +32,7 @@ pub mod window;
 pub use agent::{Agent, AgentConfig, RunOutcome, RunRequest, RunUsage};
 pub use approval::{Answer, ApprovalBroker};
 pub use error::AgentError;
+pub use questions::{Attachment, QuestionBroker, QuestionSurface};
 pub use runner::{Approver, HeadlessOptions, exit_code, run_headless};
 pub use running::RunRegistry;
 pub use turn::UNDO_SKILL;

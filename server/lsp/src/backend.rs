@@ -14,6 +14,7 @@ use lathe_agent::tools::WorkspaceRoot;
 use lathe_agent::{Agent, Answer, RunRequest};
 use lathe_protocol::skill::{RenderedSkill, SkillKind};
 use lathe_protocol::{ApprovalDecision, ApprovalId, ApprovalRequest, Event, SessionId, Surface};
+use lathe_workspace::{UndoMode, WorkspaceError};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -154,7 +155,11 @@ impl AgentService for AgentBackend {
         self.agent.runs().cancel(session)
     }
 
-    fn undo(&self, session: &SessionId) -> BoxFuture<'static, Result<String, LspError>> {
+    fn undo(
+        &self,
+        session: &SessionId,
+        mode: UndoMode,
+    ) -> BoxFuture<'static, Result<String, LspError>> {
         let checkpoints = self.checkpoints.clone();
         let session = session.to_string();
         async move {
@@ -165,9 +170,12 @@ impl AgentService for AgentBackend {
             };
             let report = tokio::task::spawn_blocking(move || {
                 let workspace = root.open().map_err(LspError::Agent)?;
-                workspace
-                    .undo(&session)
-                    .map_err(|e| LspError::Agent(e.to_string()))
+                workspace.undo_with(&session, mode).map_err(|e| match e {
+                    WorkspaceError::ChangedSinceRun { .. } => {
+                        LspError::ChangedSinceRun(e.to_string())
+                    }
+                    other => LspError::Agent(other.to_string()),
+                })
             })
             .await
             .map_err(|e| LspError::Agent(format!("undo failed: {e}")))??;

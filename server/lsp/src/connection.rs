@@ -1,6 +1,6 @@
 //! The state of one editor connection: what was negotiated at `initialize`, the open
 //! documents, the runs it started, the sessions it is attached to (whose approvals it
-//! prompts for), review findings and chat sessions.
+//! prompts for), its place at the question broker, review findings and chat sessions.
 //!
 //! Invariants: `initialize` sets the negotiated [`Session`] exactly once, before any other
 //! handler runs (tower-lsp-server refuses other requests until then); all locks here are
@@ -11,8 +11,10 @@ use crate::documents::Documents;
 use crate::error::LspError;
 use crate::from_proto::InitOptions;
 use crate::hub::{EditCaps, Peer, Registration};
+use crate::questions::EditorQuestions;
 use crate::review::Finding;
 use crate::services::{AgentService, LspServices};
+use lathe_agent::Attachment;
 use lathe_edits::PositionEncoding;
 use lathe_protocol::SessionId;
 use lathe_skills::{Registry, SkillRoots};
@@ -108,6 +110,8 @@ pub struct Conn {
     findings: Mutex<Findings>,
     chats: Mutex<HashMap<String, SessionId>>,
     registration: Mutex<Option<Registration>>,
+    /// This connection as a surface of the question broker.
+    questions: Mutex<Option<Attachment>>,
     /// Cancelled when the connection ends (runs go on; following them stops).
     pub closed: CancellationToken,
 }
@@ -139,6 +143,7 @@ impl Conn {
             findings: Mutex::new(HashMap::new()),
             chats: Mutex::new(HashMap::new()),
             registration: Mutex::new(None),
+            questions: Mutex::new(None),
             closed: CancellationToken::new(),
         }
     }
@@ -167,9 +172,31 @@ impl Conn {
         *locked(&self.registration) = Some(registration);
     }
 
-    /// Ends the connection: unregisters from the hub and stops following runs.
+    /// Attaches the connection to the question broker for its workspace, when its client
+    /// can show message requests.
+    pub fn attach_questions(&self) {
+        let (Some(broker), Ok(session)) = (&self.services.questions, self.session()) else {
+            return;
+        };
+        if !session.caps.show_message_request {
+            return;
+        }
+        let root = session
+            .workspace
+            .canonicalize()
+            .unwrap_or_else(|_| session.workspace.clone());
+        let surface = EditorQuestions {
+            client: self.client.clone(),
+            caps: session.caps,
+        };
+        *locked(&self.questions) = Some(broker.attach(&root, Arc::new(surface)));
+    }
+
+    /// Ends the connection: unregisters from the hub and the question broker and stops
+    /// following runs.
     pub fn close(&self) {
         locked(&self.registration).take();
+        locked(&self.questions).take();
         self.closed.cancel();
     }
 

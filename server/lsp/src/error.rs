@@ -27,6 +27,9 @@ pub enum LspError {
     /// The agent refused or failed an operation (a busy session, a store failure…).
     #[error("{0}")]
     Agent(String),
+    /// An undo was refused because files changed after the run; the message names them.
+    #[error("{0}")]
+    ChangedSinceRun(String),
     /// A skill could not be found or rendered.
     #[error(transparent)]
     Skill(#[from] lathe_skills::SkillError),

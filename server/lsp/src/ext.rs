@@ -16,7 +16,9 @@ pub const CHAT_SEND: &str = "lathe.chat.send";
 pub const SKILL_RUN: &str = "lathe.skill.run";
 /// Cancels runs: `{"sessionId"?}` (all of this editor's runs when absent).
 pub const RUN_CANCEL: &str = "lathe.run.cancel";
-/// Restores the last checkpoint: `{"sessionId"?}` (the editor's latest session when absent).
+/// Restores the last checkpoint: `{"sessionId"?, "force"?}` (the editor's latest session
+/// when absent). Files changed after the run make it ask "Undo anyway?" (or, without
+/// message requests, refuse unless `force`).
 pub const UNDO: &str = "lathe.undo";
 /// Starts a new session for a chat document: `{"uri"?}`.
 pub const SESSION_NEW: &str = "lathe.session.new";

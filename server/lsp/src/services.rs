@@ -16,12 +16,14 @@
 use crate::error::LspError;
 use crate::hub::EditorHub;
 use futures::future::BoxFuture;
+use lathe_agent::QuestionBroker;
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::RenderedSkill;
 use lathe_protocol::{
     ApprovalDecision, ApprovalId, ApprovalRequest, Event, SessionId, SessionStatus,
 };
 use lathe_skills::SkillRoots;
+use lathe_workspace::UndoMode;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -115,7 +117,13 @@ pub trait AgentService: Send + Sync + 'static {
     fn cancel_run(&self, session: &SessionId) -> bool;
 
     /// Restores the files of the session's last checkpoint; the answer says what changed.
-    fn undo(&self, session: &SessionId) -> BoxFuture<'static, Result<String, LspError>>;
+    /// Files changed after the run are [`LspError::ChangedSinceRun`] unless `mode` says to
+    /// undo anyway.
+    fn undo(
+        &self,
+        session: &SessionId,
+        mode: UndoMode,
+    ) -> BoxFuture<'static, Result<String, LspError>>;
 
     /// The dashboard's URL (with its token), when a dashboard runs.
     fn dashboard_url(&self) -> Option<String>;
@@ -166,6 +174,9 @@ pub struct LspServices {
     /// Where explanations are written as markdown documents (`<state>/explanations/`).
     pub state_dir: PathBuf,
     pub timeouts: Timeouts,
+    /// Where MCP servers' questions for the user come from; every connection that can show
+    /// message requests attaches for its workspace.
+    pub questions: Option<QuestionBroker>,
 }
 
 impl std::fmt::Debug for LspServices {
@@ -179,7 +190,7 @@ impl std::fmt::Debug for LspServices {
 }
 
 impl LspServices {
-    /// Services with default timeouts and a fresh hub.
+    /// Services with default timeouts, a fresh hub and no question broker.
     pub fn new(
         agents: Arc<dyn AgentProvider>,
         skill_roots: SkillRoots,
@@ -191,6 +202,7 @@ impl LspServices {
             skill_roots,
             state_dir,
             timeouts: Timeouts::default(),
+            questions: None,
         }
     }
 }

@@ -168,13 +168,10 @@ impl EditorEditTool {
             let (session, run) = (ctx.session_id.to_string(), ctx.run_id.to_string());
             let diff = WorkspaceDiff { files: on_disk };
             blocking(move || {
-                let workspace = root.open()?;
-                workspace
-                    .checkpoint(&session, &run, &diff.touched_paths())
-                    .map_err(|e| {
-                        format!("could not checkpoint the files before changing them: {e}")
-                    })?;
-                workspace.apply(&diff).map(drop).map_err(|e| e.to_string())
+                root.open()?
+                    .apply_for_run(&session, &run, &diff)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
             })
             .await?;
         }

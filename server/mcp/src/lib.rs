@@ -15,11 +15,13 @@
 //! token itself). [`server::assemble`] builds the same from plain options, for the crate's
 //! own tests and example.
 //!
-//! MCP servers' elicitations reach the user through [`ElicitationRelay`] (see
-//! `server::relay`): one per workspace, created before the hub and given both to the hub
-//! ([`HubOptions::elicitation`]) and to the MCP server ([`Services::elicitation`]); every
-//! connected MCP client that declared elicitation is asked, the first answer wins and the
-//! question is withdrawn from the others; without such a client the question is declined.
+//! MCP servers' elicitations reach the user through the agent's question broker
+//! (`lathe_agent::questions`): the hub's sink ([`AskTheUser`]) asks it for the workspace,
+//! and every surface attached for that workspace is asked — the editors, the dashboard,
+//! and the MCP clients connected to Lathe, through the workspace's [`ElicitationRelay`]
+//! (see `server::relay`, given to the MCP server as [`Services::elicitation`]). The first
+//! reply wins and the question is withdrawn from the others; with no surface that can
+//! answer, it is declined.
 //!
 //! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
 //! panics or fails an agent run — it becomes a tool error the model reads or a health
@@ -33,8 +35,7 @@ pub mod server;
 pub use error::McpError;
 
 pub use client::{
-    ElicitationReply, ElicitationSink, Hub, HubOptions, HubTool, ServerElicitation, ServerHealth,
-    ServerStatus,
+    AskTheUser, ElicitationSink, Hub, HubOptions, HubTool, ServerHealth, ServerStatus,
 };
 pub use config::{ConfigProblem, LoadedServers, ServerConfig, ServerTransport};
 pub use server::{

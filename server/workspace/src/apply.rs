@@ -9,7 +9,9 @@
 
 use crate::atomic::{self, Disk, RealDisk};
 use crate::{Workspace, WorkspaceError};
-use lathe_edits::{EditError, FileOp, FileWrite, WorkspaceDiff, content_hash, materialize};
+use lathe_edits::{
+    ContentHash, EditError, FileOp, FileWrite, WorkspaceDiff, content_hash, materialize,
+};
 use std::collections::HashMap;
 use std::fs::{self, Permissions};
 use std::io::ErrorKind;
@@ -26,6 +28,9 @@ pub struct ApplyReport {
     pub written: Vec<String>,
     /// Files removed, in order.
     pub deleted: Vec<String>,
+    /// Every path the apply changed and what it left there: the content hash, or `None`
+    /// when it removed the file.
+    pub left: Vec<(String, Option<ContentHash>)>,
 }
 
 /// A file's state before the apply touched it, to restore on failure.
@@ -62,6 +67,10 @@ impl Workspace {
             if let Err(err) = self.write_one(disk, &write, permissions, &mut done) {
                 return Err(with_rollback(err, rollback(disk, &done)));
             }
+            report.left.push((
+                write.path.clone(),
+                write.content.as_deref().map(content_hash),
+            ));
             match write.content {
                 Some(_) => report.written.push(write.path),
                 None => report.deleted.push(write.path),

@@ -5,15 +5,20 @@
 //! existed and its mode) and `files/<path>` blobs of the files that existed; its parent is
 //! the previous checkpoint of the session. Later calls of the same run add the files the run
 //! touches next (the first content seen is kept), replacing the tip rather than stacking.
+//! A run that writes through [`Workspace::apply_for_run`] also records, per file, what it
+//! left there (the content hash, or that it removed the file).
 //! `undo` rewrites every recorded file (deleting those that did not exist) and moves the
-//! ref back to the parent. Only objects and that ref are written: the user's index, HEAD,
-//! branches and work tree are never touched. Outside git the same commits go to a private
-//! bare repository under the state directory.
+//! ref back to the parent; it first refuses, naming them, when files hold neither what the
+//! run left nor what the checkpoint holds — someone changed them after the run, and undoing
+//! would lose that — unless asked to undo anyway. Only objects and that ref are written:
+//! the user's index, HEAD, branches and work tree are never touched. Outside git the same
+//! commits go to a private bare repository under the state directory.
 
-use crate::{Workspace, WorkspaceError, atomic};
+use crate::{ApplyReport, Workspace, WorkspaceError, atomic};
 use gix::object::tree::EntryKind;
 use gix::refs::Target;
 use gix::refs::transaction::PreviousValue;
+use lathe_edits::{WorkspaceDiff, content_hash};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs::Permissions;
@@ -32,6 +37,28 @@ pub struct CheckpointFile {
     /// Unix permission bits of the file when it existed.
     #[serde(default)]
     pub mode: u32,
+    /// What the run left in the file, when the run recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left: Option<LeftByRun>,
+}
+
+/// What a run left in a file after its last change to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum LeftByRun {
+    /// The file with this content hash (`blake3:<hex>`).
+    File { hash: String },
+    /// No file: the run removed it (or moved it away).
+    Absent,
+}
+
+/// Whether an undo may overwrite changes made after the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndoMode {
+    /// Refuse when a recorded file changed after the run.
+    KeepLaterChanges,
+    /// Restore the checkpoint whatever the files hold now.
+    Anyway,
 }
 
 /// A checkpoint commit.
@@ -187,6 +214,7 @@ impl Workspace {
                     path: rel.clone(),
                     existed: false,
                     mode: 0,
+                    left: None,
                 });
                 continue;
             };
@@ -214,6 +242,7 @@ impl Workspace {
                 path: rel.clone(),
                 existed: true,
                 mode,
+                left: None,
             });
         }
         let manifest = Manifest {
@@ -222,57 +251,85 @@ impl Workspace {
             run: run.to_owned(),
             files,
         };
-        let json =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| WorkspaceError::git(e.to_string()))?;
-        let manifest_blob = repo
-            .write_blob(&json)
-            .map_err(WorkspaceError::git)?
-            .detach();
-        editor
-            .upsert(MANIFEST, EntryKind::Blob, manifest_blob)
-            .map_err(WorkspaceError::git)?;
-        let tree = editor.write().map_err(WorkspaceError::git)?.detach();
-
         let parent = match (same_run, &tip_info) {
             (Some(t), _) => t.parent.as_deref().map(oid).transpose()?,
             (None, Some(t)) => Some(oid(&t.id)?),
             (None, None) => None,
         };
-        let commit = gix::objs::Commit {
-            tree,
-            parents: parent.into_iter().collect(),
-            author: signature(),
-            committer: signature(),
-            encoding: None,
-            message: format!(
-                "lathe checkpoint\n\nsession: {session}\nrun: {run}\nfiles: {}\n",
-                manifest.files.len()
-            )
-            .into(),
-            extra_headers: Vec::new(),
+        commit_manifest(&repo, &name, editor, &manifest, parent, tip)
+    }
+
+    /// Records what run `run` of `session` left in the files `report` names, in its
+    /// checkpoint (a no-op when the session's last checkpoint is another run's).
+    fn record_left(
+        &self,
+        session: &str,
+        run: &str,
+        report: &ApplyReport,
+    ) -> Result<(), WorkspaceError> {
+        let name = ref_name(session)?;
+        let repo = self.checkpoint_store()?;
+        let Some(tip) = tip(&repo, &name)? else {
+            return Ok(());
         };
-        let id = repo
-            .write_object(&commit)
+        let info = read_checkpoint(&repo, tip)?;
+        if info.run != run {
+            return Ok(());
+        }
+        let mut files = info.files;
+        for (path, hash) in &report.left {
+            let rel = self.resolve_for_write(path)?.rel;
+            if let Some(file) = files.iter_mut().find(|f| f.path == rel) {
+                file.left = Some(match hash {
+                    Some(hash) => LeftByRun::File {
+                        hash: hash.as_str().to_owned(),
+                    },
+                    None => LeftByRun::Absent,
+                });
+            }
+        }
+        let tree = repo
+            .find_commit(tip)
+            .and_then(|c| c.tree_id())
             .map_err(WorkspaceError::git)?
             .detach();
-        let constraint = match tip {
-            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
-            None => PreviousValue::MustNotExist,
-        };
-        repo.reference(name.as_str(), id, constraint, "lathe checkpoint")
-            .map_err(WorkspaceError::git)?;
-        Ok(CheckpointInfo {
-            id: id.to_string(),
-            parent: parent.map(|p| p.to_string()),
+        let editor = repo.edit_tree(tree).map_err(WorkspaceError::git)?;
+        let manifest = Manifest {
+            version: 1,
             session: session.to_owned(),
             run: run.to_owned(),
-            files: manifest.files,
-        })
+            files,
+        };
+        let parent = info.parent.as_deref().map(oid).transpose()?;
+        commit_manifest(&repo, &name, editor, &manifest, parent, Some(tip)).map(drop)
+    }
+
+    /// Applies `diff` as run `run` of `session` does: checkpoints the files it touches,
+    /// applies it, and records what it left in them (so that `undo` notices later changes).
+    pub fn apply_for_run(
+        &self,
+        session: &str,
+        run: &str,
+        diff: &WorkspaceDiff,
+    ) -> Result<ApplyReport, WorkspaceError> {
+        self.checkpoint(session, run, &diff.touched_paths())
+            .map_err(|e| WorkspaceError::CheckpointFailed(Box::new(e)))?;
+        let report = self.apply(diff)?;
+        // The change is on disk: a failure to record it only means undo cannot tell later
+        // changes to these files apart, as for checkpoints written before this was recorded.
+        let _ = self.record_left(session, run, &report);
+        Ok(report)
     }
 
     /// Restores the files of the session's last checkpoint (deleting files the run
-    /// created) and makes the previous checkpoint the last one.
+    /// created) and makes the previous checkpoint the last one; refuses when a file changed
+    /// after the run (see [`UndoMode`]).
     pub fn undo(&self, session: &str) -> Result<UndoReport, WorkspaceError> {
+        self.undo_with(session, UndoMode::KeepLaterChanges)
+    }
+
+    /// [`Workspace::undo`], overwriting later changes when `mode` says so.
+    pub fn undo_with(&self, session: &str, mode: UndoMode) -> Result<UndoReport, WorkspaceError> {
         let name = ref_name(session)?;
         let repo = self.checkpoint_store()?;
         let Some(tip) = tip(&repo, &name)? else {
@@ -283,6 +340,15 @@ impl Workspace {
             .find_commit(tip)
             .and_then(|c| c.tree())
             .map_err(WorkspaceError::git)?;
+        if mode == UndoMode::KeepLaterChanges {
+            let changed = self.changed_since_run(&info, &tree)?;
+            if !changed.is_empty() {
+                return Err(WorkspaceError::ChangedSinceRun {
+                    session: session.to_owned(),
+                    files: changed,
+                });
+            }
+        }
         let mut report = UndoReport {
             checkpoint: info.id.clone(),
             ..UndoReport::default()
@@ -326,6 +392,49 @@ impl Workspace {
         Ok(report)
     }
 
+    /// The recorded files that hold neither what the run left nor the checkpointed content.
+    fn changed_since_run(
+        &self,
+        info: &CheckpointInfo,
+        tree: &gix::Tree<'_>,
+    ) -> Result<Vec<String>, WorkspaceError> {
+        let mut changed = Vec::new();
+        for file in &info.files {
+            let Some(left) = &file.left else {
+                continue;
+            };
+            let target = self.resolve_for_write(&file.path)?;
+            let current = match std::fs::read(&target.abs) {
+                Ok(bytes) => Some(bytes),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                Err(err) => return Err(WorkspaceError::io(&file.path, err)),
+            };
+            let as_left = match (left, &current) {
+                (LeftByRun::File { hash }, Some(bytes)) => content_hash(bytes).as_str() == hash,
+                (LeftByRun::Absent, None) => true,
+                _ => false,
+            };
+            if as_left {
+                continue;
+            }
+            let as_before = match (&current, file.existed) {
+                (None, false) => true,
+                (Some(bytes), true) => tree
+                    .lookup_entry_by_path(format!("{FILES}/{}", file.path))
+                    .map_err(WorkspaceError::git)?
+                    .map(|entry| entry.object().map(|o| o.data == *bytes))
+                    .transpose()
+                    .map_err(WorkspaceError::git)?
+                    .unwrap_or(false),
+                _ => false,
+            };
+            if !as_before {
+                changed.push(file.path.clone());
+            }
+        }
+        Ok(changed)
+    }
+
     /// The session's checkpoints, newest first.
     pub fn checkpoints(&self, session: &str) -> Result<Vec<CheckpointInfo>, WorkspaceError> {
         let name = ref_name(session)?;
@@ -339,6 +448,60 @@ impl Workspace {
         }
         Ok(out)
     }
+}
+
+/// Writes `manifest` into the tree being edited, commits it on `parent`, and moves the
+/// session's ref from `previous` to the new commit.
+fn commit_manifest(
+    repo: &gix::Repository,
+    name: &str,
+    mut editor: gix::object::tree::Editor<'_>,
+    manifest: &Manifest,
+    parent: Option<gix::ObjectId>,
+    previous: Option<gix::ObjectId>,
+) -> Result<CheckpointInfo, WorkspaceError> {
+    let json =
+        serde_json::to_vec_pretty(manifest).map_err(|e| WorkspaceError::git(e.to_string()))?;
+    let manifest_blob = repo
+        .write_blob(&json)
+        .map_err(WorkspaceError::git)?
+        .detach();
+    editor
+        .upsert(MANIFEST, EntryKind::Blob, manifest_blob)
+        .map_err(WorkspaceError::git)?;
+    let tree = editor.write().map_err(WorkspaceError::git)?.detach();
+    let commit = gix::objs::Commit {
+        tree,
+        parents: parent.into_iter().collect(),
+        author: signature(),
+        committer: signature(),
+        encoding: None,
+        message: format!(
+            "lathe checkpoint\n\nsession: {}\nrun: {}\nfiles: {}\n",
+            manifest.session,
+            manifest.run,
+            manifest.files.len()
+        )
+        .into(),
+        extra_headers: Vec::new(),
+    };
+    let id = repo
+        .write_object(&commit)
+        .map_err(WorkspaceError::git)?
+        .detach();
+    let constraint = match previous {
+        Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+        None => PreviousValue::MustNotExist,
+    };
+    repo.reference(name, id, constraint, "lathe checkpoint")
+        .map_err(WorkspaceError::git)?;
+    Ok(CheckpointInfo {
+        id: id.to_string(),
+        parent: parent.map(|p| p.to_string()),
+        session: manifest.session.clone(),
+        run: manifest.run.clone(),
+        files: manifest.files.clone(),
+    })
 }
 
 fn oid(hex: &str) -> Result<gix::ObjectId, WorkspaceError> {

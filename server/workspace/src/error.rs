@@ -63,6 +63,17 @@ pub enum WorkspaceError {
     #[error("session {0} has no checkpoint to undo")]
     NoCheckpoint(String),
 
+    #[error(
+        "undo would lose changes made after the run to {}: they hold neither what the run \
+         left nor what was there before it. Keep those changes elsewhere first, or undo \
+         anyway to restore the checkpoint over them",
+        files.join(", ")
+    )]
+    ChangedSinceRun { session: String, files: Vec<String> },
+
+    #[error("could not checkpoint the files before changing them: {0}")]
+    CheckpointFailed(Box<WorkspaceError>),
+
     #[error("checkpoint {id} is damaged: {reason}")]
     BadCheckpoint { id: String, reason: String },
 

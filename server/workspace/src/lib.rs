@@ -27,7 +27,7 @@ mod paths;
 mod walk;
 
 pub use apply::ApplyReport;
-pub use checkpoint::{CheckpointFile, CheckpointInfo, UndoReport};
+pub use checkpoint::{CheckpointFile, CheckpointInfo, LeftByRun, UndoMode, UndoReport};
 pub use error::WorkspaceError;
 pub use git::GitDiffTarget;
 pub use paths::ResolvedPath;

@@ -5,7 +5,8 @@
 //! filter, reads the metrics charts and the workspace's MCP server. Another browser signs
 //! in with the form, starts a skill from the New run form, cancels a stalled follow-up,
 //! sends another, and is sent back to the form when its token goes stale. A third cancels
-//! a run an MCP client started. Raw HTTP checks pin what needs the token: everything but the
+//! a run an MCP client started. A fourth fills in an MCP server's form (elicitation).
+//! Raw HTTP checks pin what needs the token: everything but the
 //! static page and assets, never as a cookie, with the page's own Origin for changes.
 
 use crate::mcp_shim::McpShim;
@@ -485,6 +486,124 @@ async fn a_skill_runs_from_the_dashboard() {
 }
 
 /// A model whose answer stalls after two chunks: a run that goes on until cancelled.
+/// An MCP server's form (MCP elicitation) reaches the dashboard: the real server of
+/// `fixtures/mcp-servers/elicit_server.py`, named by the workspace's `.mcp.json`, asks while
+/// the agent calls its tool for a run an MCP client without elicitation started; the
+/// browser approves the call, fills the form, and the server gets the reply.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browser_answers_an_mcp_servers_question() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("mcp__elicit__book_table", json!({"day": "friday"}))]),
+        Step::text("Booked.").expecting(Expect {
+            tool_result_contains: Some("booked 3 seats on friday by the window".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
+    let workspace = tempfile::tempdir().unwrap();
+    let python = lathe_tests::peers::mcp().join("venv/bin/python");
+    let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/mcp-servers/elicit_server.py");
+    std::fs::write(
+        workspace.path().join(".mcp.json"),
+        json!({"mcpServers": {"elicit": {
+            "command": python, "args": [server], "startup_timeout_sec": 60
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    home.trust(workspace.path()).unwrap();
+
+    let browser = Browser::start().unwrap();
+    browser
+        .goto(&format!("{url}/?token={token}#/approvals"))
+        .unwrap();
+    browser
+        .wait_for_count("body[data-live=true]", WAIT, |n| n == 1)
+        .unwrap();
+    browser
+        .wait_for_count("#no-questions", WAIT, |n| n == 1)
+        .unwrap();
+    let mut shim = McpShim::start(home, workspace.path());
+    let run = shim.send(
+        "tools/call",
+        json!({"name": "run_task", "arguments": {"prompt": "book a table for friday"}}),
+    );
+    browser
+        .wait_for_count("#approval-list .approval", WAIT, |n| n == 1)
+        .unwrap();
+    browser
+        .click("#approval-list .approval button[data-decision=allow_once]")
+        .unwrap();
+
+    browser
+        .wait_for_count("#question-list .question.pending", WAIT, |n| n == 1)
+        .unwrap();
+    let card = browser.text("#question-list .question").unwrap().unwrap();
+    assert!(
+        card.contains("elicit asks: How many seats on friday?"),
+        "{card}"
+    );
+    browser
+        .wait_for_text("#approval-count", WAIT, |t| t == "1")
+        .unwrap();
+    let asked = request(url, token, "GET", "/api/questions", &[], None).unwrap();
+    assert_eq!(asked.status, 200);
+    let asked: serde_json::Value = serde_json::from_str(&asked.body).unwrap();
+    assert_eq!(asked[0]["asker"], "elicit");
+    assert_eq!(asked[0]["kind"], "form");
+    assert_eq!(
+        asked[0]["schema"]["required"],
+        json!(["seats", "window"]),
+        "{asked}"
+    );
+    let bad = request(
+        url,
+        token,
+        "POST",
+        &format!("/api/questions/{}", asked[0]["id"].as_str().unwrap()),
+        &[],
+        Some(&json!({"action": "accept", "content": 3})),
+    )
+    .unwrap();
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    browser
+        .type_into("#question-list input[name=seats]", "3")
+        .unwrap();
+    browser.click("#question-list input[name=window]").unwrap();
+    browser.click("#question-list button[type=submit]").unwrap();
+    browser
+        .wait_for_text("#question-list .question .answer", WAIT, |t| {
+            t == "Answered by dashboard"
+        })
+        .unwrap();
+
+    let result = shim.response(run);
+    assert_eq!(result["result"]["isError"], false, "{result:#}");
+    assert_eq!(
+        result["result"]["structuredContent"]["answer"], "Booked.",
+        "{result:#}"
+    );
+    model.assert_played();
+    browser
+        .wait_for_text("#approval-count", WAIT, |t| t.is_empty() || t == "0")
+        .unwrap();
+    let late = request(
+        url,
+        token,
+        "POST",
+        &format!("/api/questions/{}", asked[0]["id"].as_str().unwrap()),
+        &[],
+        Some(&json!({"action": "decline"})),
+    )
+    .unwrap();
+    assert_eq!(late.status, 409, "{}", late.body);
+}
+
 async fn thinking_forever() -> ScriptedModel {
     ScriptedModel::start(Script::new([
         Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })

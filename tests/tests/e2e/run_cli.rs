@@ -186,13 +186,34 @@ async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
         "hi\n"
     );
 
-    // `/undo` restores the checkpoint itself: no model is asked to pretend it did.
+    // `/undo` restores the checkpoint itself: no model is asked to pretend it did; it keeps
+    // a change made after the run unless forced.
     let session = auto.session();
-    let undone = lathe_run(
+    std::fs::write(dir.path().join("out.txt"), "hi\nand mine\n").unwrap();
+    let kept = lathe_run(
         &home,
         &model.base_url(),
         dir.path(),
         &["--skill", "undo", "--session", &session],
+    )
+    .await;
+    assert_eq!(kept.code(), Some(1), "{}", kept.stderr());
+    assert!(
+        kept.stderr()
+            .contains("undo would lose changes made after the run to out.txt")
+            && kept.stderr().contains("(`--force`)"),
+        "{}",
+        kept.stderr()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+        "hi\nand mine\n"
+    );
+    let undone = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["--skill", "undo", "--session", &session, "--force"],
     )
     .await;
     assert_eq!(undone.code(), Some(0), "{}", undone.stderr());

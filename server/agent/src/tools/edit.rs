@@ -82,7 +82,7 @@ fn compute(format: Format, src: &dyn FileSource, args: Value) -> Result<EditOutc
     outcome.map_err(|e| e.to_string())
 }
 
-/// Computes the edit, checkpoints the files it touches, applies it; returns the outcome
+/// Computes the edit and applies it as the run's (checkpointed first); returns the outcome
 /// and the changes to announce.
 fn apply(
     format: Format,
@@ -93,9 +93,8 @@ fn apply(
 ) -> Result<(EditOutcome, Vec<FileChanged>), String> {
     let outcome = compute(format, workspace, args)?;
     workspace
-        .checkpoint(session, run, &outcome.diff.touched_paths())
-        .map_err(|e| format!("could not checkpoint the files before changing them: {e}"))?;
-    workspace.apply(&outcome.diff).map_err(|e| e.to_string())?;
+        .apply_for_run(session, run, &outcome.diff)
+        .map_err(|e| e.to_string())?;
     let changes = outcome
         .diff
         .files

@@ -15,6 +15,7 @@ use lathe_agent::{Agent, Approver, HeadlessOptions, RunRegistry, exit_code, run_
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::{SkillKind, SkillVars};
 use lathe_protocol::{CustomEvent, Event, EventPayload, SessionId};
+use lathe_workspace::{UndoMode, WorkspaceError};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ pub struct RunArgs {
     /// Continue a stored session (in its workspace, unless `--workspace` names it).
     #[arg(long)]
     session: Option<String>,
+    /// With `--skill undo`: restore the checkpoint even over changes made after the run.
+    #[arg(long, requires = "skill")]
+    force: bool,
 }
 
 /// `NAME=VALUE`, split at the first `=`.
@@ -124,6 +128,7 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
             &workspace,
             args.session.as_deref(),
             args.json,
+            args.force,
         );
     }
     let sandboxes = Sandboxes::for_process(&paths);
@@ -230,14 +235,15 @@ async fn run_agent(
 }
 
 /// `--skill undo`: restores the files of the session's last checkpoint; the model is not
-/// involved. Refused while a run of the session goes on (in any process), and for a session
-/// of another workspace.
+/// involved. Refused while a run of the session goes on (in any process), for a session
+/// of another workspace, and (unless `force`) when files changed after the run.
 fn undo(
     paths: &Paths,
     store: &lathe_store::Store,
     workspace: &Path,
     session: Option<&str>,
     json: bool,
+    force: bool,
 ) -> anyhow::Result<ExitCode> {
     let Some(session) = session else {
         anyhow::bail!(
@@ -265,7 +271,20 @@ fn undo(
     let report = root
         .open()
         .map_err(anyhow::Error::msg)?
-        .undo(session)
+        .undo_with(
+            session,
+            if force {
+                UndoMode::Anyway
+            } else {
+                UndoMode::KeepLaterChanges
+            },
+        )
+        .map_err(|error| match error {
+            WorkspaceError::ChangedSinceRun { .. } => {
+                anyhow::anyhow!("{error} (`--force`)")
+            }
+            other => anyhow::Error::new(other),
+        })
         .with_context(|| format!("undoing the last run of session {session}"))?;
     if json {
         let line = serde_json::json!({"sessionId": session, "report": report.to_string()});

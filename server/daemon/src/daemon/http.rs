@@ -1,5 +1,6 @@
 //! The daemon's HTTP listener on 127.0.0.1: the dashboard (`/`, `/assets`), `/api`
-//! (status, sessions and their events, skills, approvals, metrics, the dashboard's runs),
+//! (status, sessions and their events, skills, approvals, MCP servers' questions, metrics,
+//! the dashboard's runs),
 //! `/events` (SSE), `/metrics` and `/mcp` (MCP's streamable HTTP transport for the
 //! workspace named by `?workspace=<absolute path>`, else the directory the daemon started
 //! in).
@@ -12,7 +13,7 @@
 use super::auth;
 use super::control::Status;
 use super::state::DaemonState;
-use super::{approvals, dashboard, metrics, runs, sse};
+use super::{approvals, dashboard, metrics, questions, runs, sse};
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -49,6 +50,8 @@ pub(crate) fn router(state: Arc<DaemonState>) -> Router {
         .route("/api/skills", get(skills))
         .route("/api/approvals", get(approvals::pending))
         .route("/api/approvals/{id}", post(approvals::answer))
+        .route("/api/questions", get(questions::pending))
+        .route("/api/questions/{id}", post(questions::answer))
         .route("/api/metrics", get(metrics::json))
         .route("/api/runs", get(runs::running).post(runs::start))
         .route("/events", get(sse::stream))

@@ -3,7 +3,8 @@
 //!
 //! Invariants: editors with the same workspace and the same `initializationOptions`
 //! overrides share one agent; every agent asks through the daemon's one approval broker
-//! and runs commands in the daemon's sandboxes; every agent is
+//! and runs commands in the daemon's sandboxes; every connection that shows message
+//! requests answers its workspace's MCP servers' questions; every agent is
 //! built by [`agents`] over the daemon's store and the workspace's MCP hub, with the editor
 //! hub's edit tools, so its edits reach open buffers through `workspace/applyEdit` and
 //! other files are checkpointed and written on disk; a workspace without a configured
@@ -37,6 +38,7 @@ struct Inner {
 pub(crate) fn services(workspaces: Arc<Workspaces>, dashboard: Option<String>) -> LspServices {
     let hub = EditorHub::new();
     let paths = workspaces.paths().clone();
+    let questions = workspaces.questions().clone();
     let agents = DaemonAgents(Arc::new(Inner {
         workspaces,
         hub: hub.clone(),
@@ -45,6 +47,7 @@ pub(crate) fn services(workspaces: Arc<Workspaces>, dashboard: Option<String>) -
     }));
     let mut services = LspServices::new(Arc::new(agents), paths.skill_roots(None), paths.state_dir);
     services.hub = hub;
+    services.questions = Some(questions);
     services
 }
 

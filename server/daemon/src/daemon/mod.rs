@@ -16,6 +16,7 @@ mod dashboard;
 mod http;
 mod lsp;
 mod metrics;
+mod questions;
 mod runs;
 mod socket;
 mod sse;

@@ -6,14 +6,17 @@
 //! subscribed to before the backlog is read, and live events at or below the last sent
 //! `seq` are skipped, which closes the gap between the two. A subscriber that falls behind
 //! the bus re-reads from the store. Without `session` the stream is every session's live
-//! events.
+//! events and the MCP servers' questions (`question.asked` with the question,
+//! `question.resolved` with its id, action and surface): such a stream is a dashboard, so
+//! while it is open the question broker counts it as a surface that can answer.
 
 use super::state::DaemonState;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
-use lathe_protocol::{Event, SessionId};
+use lathe_agent::Attachment;
+use lathe_protocol::{Event, QuestionEvent, SessionId};
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -35,6 +38,14 @@ struct Cursor {
     pending: VecDeque<Event>,
     bus: broadcast::Receiver<Event>,
     caught_up: bool,
+    /// The question bus and the stream's place at the broker, for a stream of every session.
+    questions: Option<(broadcast::Receiver<QuestionEvent>, Attachment)>,
+}
+
+/// What the stream sends next.
+enum Item {
+    Event(Event),
+    Question(QuestionEvent),
 }
 
 pub(crate) async fn stream(
@@ -46,7 +57,12 @@ pub(crate) async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
+    let questions = query.session.is_none().then(|| {
+        let broker = state.workspaces.questions();
+        (broker.subscribe(), broker.watch())
+    });
     let cursor = Cursor {
+        questions,
         bus: state.store.subscribe(),
         session: query.session.map(SessionId::from),
         last_seq: resume.or(query.after).unwrap_or(0),
@@ -55,15 +71,28 @@ pub(crate) async fn stream(
         state,
     };
     let events = futures::stream::unfold(cursor, |mut cursor| async move {
-        let event = cursor.next().await?;
-        let sse = SseEvent::default()
-            .event(event.payload.type_name())
-            .json_data(&event)
-            .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
-        let sse = if cursor.session.is_some() {
-            sse.id(event.seq.to_string())
-        } else {
-            sse
+        let sse = match cursor.next().await? {
+            Item::Event(event) => {
+                let sse = SseEvent::default()
+                    .event(event.payload.type_name())
+                    .json_data(&event)
+                    .unwrap_or_else(|_| SseEvent::default().comment("unencodable event"));
+                if cursor.session.is_some() {
+                    sse.id(event.seq.to_string())
+                } else {
+                    sse
+                }
+            }
+            Item::Question(question) => {
+                let name = match question {
+                    QuestionEvent::Asked(_) => "question.asked",
+                    QuestionEvent::Resolved { .. } => "question.resolved",
+                };
+                SseEvent::default()
+                    .event(name)
+                    .json_data(&question)
+                    .unwrap_or_else(|_| SseEvent::default().comment("unencodable question"))
+            }
         };
         Some((Ok(sse), cursor))
     });
@@ -71,11 +100,11 @@ pub(crate) async fn stream(
 }
 
 impl Cursor {
-    async fn next(&mut self) -> Option<Event> {
+    async fn next(&mut self) -> Option<Item> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 self.last_seq = event.seq;
-                return Some(event);
+                return Some(Item::Event(event));
             }
             if let (false, Some(session)) = (self.caught_up, &self.session) {
                 match self.state.store.events(session, self.last_seq, PAGE) {
@@ -90,13 +119,28 @@ impl Cursor {
                     }
                 }
             }
+            let questions = &mut self.questions;
+            let asked = async {
+                match questions {
+                    Some((questions, _)) => questions.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             let received = tokio::select! {
                 _ = self.state.shutdown.cancelled() => return None,
                 received = self.bus.recv() => received,
+                question = asked => match question {
+                    Ok(question) => return Some(Item::Question(question)),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "an SSE client missed questions; the dashboard re-lists them");
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
             };
             match received {
                 Ok(event) => match &self.session {
-                    None => return Some(event),
+                    None => return Some(Item::Event(event)),
                     Some(session) if *session == event.session_id && event.seq > self.last_seq => {
                         self.pending.push_back(event)
                     }

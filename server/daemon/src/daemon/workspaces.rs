@@ -10,17 +10,18 @@
 //! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
 //! workspace (a failed build is retried by the next connection); a workspace without a
 //! configured model still serves code context, sessions, prompts and `sandbox_exec`. The
-//! hub's servers' elicitations go through the entry's relay to the MCP clients connected
-//! to that workspace's MCP server (declined while none that can answer is connected).
+//! hub's servers' elicitations go to the one question broker, which asks the surfaces
+//! attached for that workspace (its editors, and the MCP clients connected to its MCP
+//! server through the entry's relay) and the dashboard; declined while none can answer.
 
 use crate::agents::{self, Overrides};
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, ApprovalBroker, RunRegistry};
+use lathe_agent::{Agent, ApprovalBroker, QuestionBroker, RunRegistry};
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
 use lathe_mcp::{
-    ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
+    AskTheUser, ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
 };
 use lathe_sandbox::SessionSpec;
 use lathe_store::Store;
@@ -80,6 +81,8 @@ pub(crate) struct Workspaces {
     shutdown: CancellationToken,
     sandboxes: Sandboxes,
     broker: ApprovalBroker,
+    /// What the hubs' MCP servers ask the user, for every surface.
+    questions: QuestionBroker,
     /// The runs of every agent of the process.
     runs: RunRegistry,
     entries: Mutex<BTreeMap<PathBuf, Arc<Entry>>>,
@@ -89,7 +92,7 @@ struct Entry {
     hub: Hub,
     /// What is wrong with its MCP configuration (an untrusted workspace among them).
     problems: Vec<String>,
-    /// Takes the hub's servers' elicitations to the workspace's MCP clients.
+    /// The workspace's MCP clients, as a surface of the question broker.
     relay: ElicitationRelay,
     mcp: OnceCell<Arc<Shared>>,
     http: OnceCell<McpHttpService>,
@@ -113,6 +116,7 @@ impl Workspaces {
             shutdown,
             sandboxes,
             broker,
+            questions: QuestionBroker::default(),
             runs,
             entries: Mutex::new(BTreeMap::new()),
         }
@@ -121,6 +125,11 @@ impl Workspaces {
     /// The broker every agent of the process asks through.
     pub fn broker(&self) -> &ApprovalBroker {
         &self.broker
+    }
+
+    /// The broker every MCP server of every hub asks the user through.
+    pub fn questions(&self) -> &QuestionBroker {
+        &self.questions
     }
 
     /// The runs going on in every agent of the process: what any surface cancels.
@@ -235,10 +244,14 @@ impl Workspaces {
         );
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.entry(root.clone()).or_insert_with(|| {
-            let relay = ElicitationRelay::default();
+            let relay = ElicitationRelay::attached(&self.questions, &root);
             let config = crate::config::load(&self.paths, Some(&root)).config;
+            let ask = AskTheUser {
+                broker: self.questions.clone(),
+                workspace: root.clone(),
+            };
             let (hub, problems) =
-                agents::start_hub(&self.paths, &config, &root, Some(Arc::new(relay.clone())));
+                agents::start_hub(&self.paths, &config, &root, Some(Arc::new(ask)));
             for problem in &problems {
                 tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
             }

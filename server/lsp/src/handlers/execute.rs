@@ -14,6 +14,7 @@ use crate::from_proto;
 use crate::runs::{self, RunPlan};
 use lathe_protocol::skill::{SkillKind, SkillVars};
 use lathe_protocol::{ApprovalDecision, ApprovalId, SessionId};
+use lathe_workspace::UndoMode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -42,6 +43,20 @@ struct SessionArg {
     #[serde(default)]
     session_id: Option<SessionId>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UndoArgs {
+    #[serde(default)]
+    session_id: Option<SessionId>,
+    /// Restore the checkpoint even over changes made after the run.
+    #[serde(default)]
+    force: bool,
+}
+
+/// The buttons offered when an undo would lose later changes.
+const UNDO_ANYWAY: &str = "Undo anyway";
+const KEEP_CHANGES: &str = "Keep my changes";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -102,14 +117,14 @@ pub async fn execute(
             json!({"cancelled": cancelled})
         }
         ext::UNDO => {
-            let a: SessionArg = args(command, value)?;
+            let a: UndoArgs = args(command, value)?;
             let session = a
                 .session_id
                 .or_else(|| conn.last_session())
                 .ok_or_else(|| {
                     LspError::bad_arguments(command, "no session to undo: this editor started none")
                 })?;
-            let report = conn.agent().await?.undo(&session).await?;
+            let report = undo(conn, &session, a.force).await?;
             conn.client
                 .show_message(lsp::MessageType::Info, format!("Lathe: {report}"))
                 .await;
@@ -384,8 +399,20 @@ async fn chat_action(
             let session = session.ok_or_else(|| {
                 LspError::bad_arguments(ext::CHAT_SEND, "this chat has no session to undo yet")
             })?;
-            let report = conn.agent().await?.undo(&session).await?;
-            format!("## Lathe\n\n{report}")
+            match conn
+                .agent()
+                .await?
+                .undo(&session, UndoMode::KeepLaterChanges)
+                .await
+            {
+                Ok(report) => format!("## Lathe\n\n{report}"),
+                Err(LspError::ChangedSinceRun(refusal)) => format!(
+                    "## Lathe\n\n{refusal}: run the command `{}` with \
+                     `{{\"sessionId\": \"{session}\", \"force\": true}}`.",
+                    ext::UNDO
+                ),
+                Err(error) => return Err(error),
+            }
         }
         other => {
             return Err(LspError::bad_arguments(
@@ -411,4 +438,43 @@ async fn chat_action(
     )
     .await?;
     Ok(json!({"answered": name}))
+}
+
+/// Undoes the session's last run; when files changed after it, asks the user whether to
+/// undo anyway (if the client shows message requests), else refuses.
+async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<String, LspError> {
+    let agent = conn.agent().await?;
+    let mode = if force {
+        UndoMode::Anyway
+    } else {
+        UndoMode::KeepLaterChanges
+    };
+    let refusal = match agent.undo(session, mode).await {
+        Err(LspError::ChangedSinceRun(refusal)) => refusal,
+        done => return done,
+    };
+    if !conn.session()?.caps.show_message_request {
+        return Err(LspError::ChangedSinceRun(format!(
+            "{refusal}: pass \"force\": true to {}",
+            ext::UNDO
+        )));
+    }
+    let actions = [UNDO_ANYWAY, KEEP_CHANGES]
+        .map(|title| lsp::MessageActionItem {
+            title: title.to_owned(),
+            ..lsp::MessageActionItem::default()
+        })
+        .to_vec();
+    let chosen = conn
+        .client
+        .show_message_request(
+            lsp::MessageType::Warning,
+            format!("Lathe: {refusal}"),
+            Some(actions),
+        )
+        .await;
+    match chosen {
+        Ok(Some(item)) if item.title == UNDO_ANYWAY => agent.undo(session, UndoMode::Anyway).await,
+        _ => Err(LspError::ChangedSinceRun(format!("{refusal} (kept)"))),
+    }
 }

@@ -128,8 +128,10 @@ pub fn capabilities(encoding: lathe_edits::PositionEncoding) -> lsp::ServerCapab
     }
 }
 
-/// After the handshake: tell the user now if no agent can serve this workspace.
+/// After the handshake: take the MCP servers' questions for the workspace, and tell the
+/// user now if no agent can serve it.
 pub async fn initialized(conn: &Arc<Conn>) {
+    conn.attach_questions();
     if let Err(error) = conn.agent().await {
         conn.client
             .show_message(lsp::MessageType::Warning, format!("Lathe: {error}"))

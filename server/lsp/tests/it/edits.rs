@@ -195,7 +195,29 @@ async fn edits_go_to_the_editor_holding_the_file_and_to_disk_otherwise() {
     assert_eq!(harness.read("src/main.rs"), MAIN);
     assert_eq!(harness.read("README.md"), "hi\n");
     harness.model.assert_played();
-    // The checkpoint of the disk write is what undo restores.
+    // The checkpoint of the disk write is what undo restores, but not over a later change
+    // unless the user says so.
+    std::fs::write(harness.root().join("README.md"), "hi\nmine\n").unwrap();
+    starter.behave(|b| b.press = Some("Keep my changes".into()));
+    let kept = starter
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "lathe.undo", "arguments": [{}]}),
+        )
+        .await;
+    let refusal = kept["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        refusal.contains("undo would lose changes made after the run to README.md")
+            && refusal.ends_with("(kept)"),
+        "{kept}"
+    );
+    let asked = starter.wait_method("window/showMessageRequest").await;
+    assert_eq!(
+        asked["params"]["actions"],
+        json!([{"title": "Undo anyway"}, {"title": "Keep my changes"}])
+    );
+    assert_eq!(harness.read("README.md"), "hi\nmine\n");
+    starter.behave(|b| b.press = Some("Undo anyway".into()));
     let undone = starter
         .call(
             "workspace/executeCommand",

@@ -10,6 +10,7 @@ mod editor;
 mod edits;
 mod lifecycle;
 mod peers;
+mod questions;
 mod review;
 mod support;
 mod sync;

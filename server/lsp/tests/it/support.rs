@@ -82,6 +82,7 @@ impl Harness {
                 edit_echo: Duration::from_secs(2),
                 request: Duration::from_secs(10),
             },
+            questions: None,
         };
         Harness {
             workspace,

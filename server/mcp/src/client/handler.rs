@@ -1,9 +1,11 @@
 //! What Lathe answers to an MCP server it is a client of: its identity and capabilities,
 //! `notifications/tools/list_changed` (the hub re-lists the server's tools), and
 //! `elicitation/create` (forwarded to the user's surfaces through an [`ElicitationSink`],
-//! declined when none is attached).
+//! in the daemon [`AskTheUser`]: the question broker; declined when there is no sink).
 
 use futures::future::BoxFuture;
+use lathe_agent::QuestionBroker;
+use lathe_protocol::{QuestionKind, QuestionReply};
 use rmcp::ClientHandler;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
@@ -11,37 +13,43 @@ use rmcp::model::{
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleClient};
 use serde_json::{Value, json};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// A question an MCP server asks the user (MCP elicitation), for the user's surfaces.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ServerElicitation {
-    /// The configured name of the server asking.
-    pub server: String,
-    pub message: String,
-    /// The JSON schema of the form (`requestedSchema`), or `None` for a URL elicitation.
-    pub schema: Option<Value>,
-    /// The page to open, for a URL elicitation.
-    pub url: Option<String>,
-    /// The server's id of a URL elicitation (its later `notifications/elicitation/complete`
-    /// names it).
-    pub elicitation_id: Option<String>,
-}
-
-/// The user's answer to a [`ServerElicitation`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum ElicitationReply {
-    /// The form's content (an object matching the schema; `null` for a URL elicitation).
-    Accept(Value),
-    Decline,
-    Cancel,
-}
-
-/// Where the hub forwards servers' elicitation requests (the daemon routes them to the
-/// editor, dashboard or MCP client that the user is at).
+/// Where the hub forwards servers' elicitation requests: `server` (its configured name)
+/// asks `message`, a form or a page to open.
 pub trait ElicitationSink: Send + Sync + 'static {
-    fn elicit(&self, request: ServerElicitation) -> BoxFuture<'static, ElicitationReply>;
+    fn elicit(
+        &self,
+        server: &str,
+        message: String,
+        kind: QuestionKind,
+    ) -> BoxFuture<'static, QuestionReply>;
+}
+
+/// The daemon's sink: every question goes to the user's surfaces through the question
+/// broker, as a question of `workspace` (its canonical root).
+#[derive(Clone, Debug)]
+pub struct AskTheUser {
+    pub broker: QuestionBroker,
+    pub workspace: PathBuf,
+}
+
+impl ElicitationSink for AskTheUser {
+    fn elicit(
+        &self,
+        server: &str,
+        message: String,
+        kind: QuestionKind,
+    ) -> BoxFuture<'static, QuestionReply> {
+        let (broker, workspace, server) = (
+            self.broker.clone(),
+            self.workspace.clone(),
+            server.to_owned(),
+        );
+        Box::pin(async move { broker.ask(&workspace, &server, &message, kind).await })
+    }
 }
 
 /// The client side of one hub connection.
@@ -78,45 +86,50 @@ impl ClientHandler for HubClient {
         let Some(sink) = &self.elicitation else {
             return Ok(ElicitResult::new(ElicitationAction::Decline));
         };
-        let question = match request {
+        let (message, kind) = match request {
             ElicitRequestParams::FormElicitationParams {
                 message,
                 requested_schema,
                 ..
-            } => ServerElicitation {
-                server: self.server.clone(),
-                message,
-                schema: serde_json::to_value(requested_schema).ok(),
-                url: None,
-                elicitation_id: None,
+            } => match serde_json::to_value(requested_schema) {
+                Ok(schema) => (message, QuestionKind::Form { schema }),
+                Err(_) => return Ok(ElicitResult::new(ElicitationAction::Decline)),
             },
+            ElicitRequestParams::UrlElicitationParams { url, .. }
+                if !(url.starts_with("https://") || url.starts_with("http://")) =>
+            {
+                tracing::warn!(server = %self.server, %url, "declined a page that is not http(s)");
+                return Ok(ElicitResult::new(ElicitationAction::Decline));
+            }
             ElicitRequestParams::UrlElicitationParams {
                 message,
                 url,
                 elicitation_id,
                 ..
-            } => ServerElicitation {
-                server: self.server.clone(),
+            } => (
                 message,
-                schema: None,
-                url: Some(url),
-                elicitation_id: Some(elicitation_id).filter(|id| !id.is_empty()),
-            },
+                QuestionKind::Url {
+                    url,
+                    elicitation_id: Some(elicitation_id).filter(|id| !id.is_empty()),
+                },
+            ),
             _ => return Ok(ElicitResult::new(ElicitationAction::Decline)),
         };
         // The server withdrawing its question (notifications/cancelled) drops the sink's
         // future, which withdraws it from wherever it was forwarded.
         let reply = tokio::select! {
-            reply = sink.elicit(question) => reply,
-            () = context.ct.cancelled() => ElicitationReply::Cancel,
+            reply = sink.elicit(&self.server, message, kind) => reply,
+            () = context.ct.cancelled() => QuestionReply::Cancel,
         };
         Ok(match reply {
-            ElicitationReply::Accept(Value::Null) => ElicitResult::new(ElicitationAction::Accept),
-            ElicitationReply::Accept(content) => {
+            QuestionReply::Accept {
+                content: Value::Null,
+            } => ElicitResult::new(ElicitationAction::Accept),
+            QuestionReply::Accept { content } => {
                 ElicitResult::new(ElicitationAction::Accept).with_content(content)
             }
-            ElicitationReply::Decline => ElicitResult::new(ElicitationAction::Decline),
-            ElicitationReply::Cancel => ElicitResult::new(ElicitationAction::Cancel),
+            QuestionReply::Decline => ElicitResult::new(ElicitationAction::Decline),
+            QuestionReply::Cancel => ElicitResult::new(ElicitationAction::Cancel),
         })
     }
 }

@@ -21,7 +21,7 @@ mod managed;
 mod names;
 
 pub use convert::{DEFAULT_OUTPUT_CAP, cap_text, result_text};
-pub use handler::{ElicitationReply, ElicitationSink, ServerElicitation};
+pub use handler::{AskTheUser, ElicitationSink};
 pub use managed::{ServerHealth, ServerStatus};
 pub use names::{MAX_NAME_BYTES, sanitize};
 
@@ -49,8 +49,8 @@ pub struct HubOptions {
     pub workspace: Option<PathBuf>,
     /// Largest tool result the model sees, in bytes (0: [`DEFAULT_OUTPUT_CAP`]).
     pub output_cap: usize,
-    /// Where servers' elicitation requests go (the daemon's per-workspace
-    /// [`crate::ElicitationRelay`]); without one they are declined.
+    /// Where servers' elicitation requests go ([`AskTheUser`]: the user's surfaces);
+    /// without one they are declined.
     pub elicitation: Option<Arc<dyn ElicitationSink>>,
 }
 

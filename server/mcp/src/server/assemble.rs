@@ -9,12 +9,12 @@
 use super::Shared;
 use super::relay::ElicitationRelay;
 use super::services::{AgentService, CommandRunner, Services};
-use crate::client::{Hub, HubOptions};
+use crate::client::{AskTheUser, Hub, HubOptions};
 use crate::config::ServerConfig;
 use crate::error::McpError;
 use lathe_agent::model::OpenAiClient;
 use lathe_agent::tools::ToolRegistry;
-use lathe_agent::{Agent, AgentConfig};
+use lathe_agent::{Agent, AgentConfig, QuestionBroker};
 use lathe_protocol::config::{ModelConfig, PolicyConfig};
 use lathe_skills::{Registry, SkillRoots};
 use lathe_store::Store;
@@ -45,11 +45,13 @@ impl std::fmt::Debug for BuildOptions {
     }
 }
 
-/// The built server and the hub behind its agent (for health and shutdown).
+/// The built server, the hub behind its agent (for health and shutdown) and the broker its
+/// servers' questions go through (the MCP clients' relay is attached to it).
 #[derive(Debug)]
 pub struct Built {
     pub shared: Arc<Shared>,
     pub hub: Hub,
+    pub questions: QuestionBroker,
 }
 
 /// Builds the services; the hub starts its servers in the background.
@@ -58,12 +60,16 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
         .workspace
         .canonicalize()
         .map_err(|e| McpError::Serve(format!("workspace {}: {e}", options.workspace.display())))?;
-    let elicitation = ElicitationRelay::default();
+    let questions = QuestionBroker::default();
+    let elicitation = ElicitationRelay::attached(&questions, &workspace);
     let hub = Hub::start(
         options.mcp_servers,
         HubOptions {
             workspace: Some(workspace.clone()),
-            elicitation: Some(Arc::new(elicitation.clone())),
+            elicitation: Some(Arc::new(AskTheUser {
+                broker: questions.clone(),
+                workspace: workspace.clone(),
+            })),
             ..HubOptions::default()
         },
     );
@@ -94,5 +100,6 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
     Ok(Built {
         shared: Shared::new(services),
         hub,
+        questions,
     })
 }

@@ -22,7 +22,7 @@ mod tools;
 pub mod transcript;
 
 pub use http::{HttpOptions, McpHttpService, http_service};
-pub use relay::{DEFAULT_ELICITATION_TIMEOUT, ElicitationRelay};
+pub use relay::ElicitationRelay;
 pub use services::{
     AgentService, CommandResult, CommandRunner, SandboxRunner, Services, TaskOutcome, TaskRequest,
 };

@@ -1,40 +1,40 @@
-//! The relay of MCP servers' elicitations to the people at Lathe's MCP clients: the hub's
-//! [`ElicitationSink`] for a workspace, answered by the MCP clients connected to Lathe's
-//! MCP server for the same workspace.
+//! The MCP clients connected to Lathe as one surface of the question broker: the servers
+//! of a workspace's hub ask the user (MCP elicitation), the broker asks this relay among
+//! the other surfaces, and the relay asks every connected client of that workspace.
 //!
 //! ```text
-//! server (hub child) --elicitation/create--> hub --ServerElicitation--> ElicitationRelay
-//!     --elicitation/create--> every connected client that declared the mode (form or url)
-//!     <-- the first accept wins; the others get notifications/cancelled
+//! server (hub child) --elicitation/create--> hub --AskTheUser--> QuestionBroker
+//!     --> ElicitationRelay --elicitation/create--> every connected client that declared
+//!         the mode (form or url); the first accept wins, the others get notifications/cancelled
+//!     --> the editors, the dashboard (the broker's other surfaces)
 //! ```
 //!
 //! A connection registers on `notifications/initialized` (2025-11-25 sessions, stdio and
 //! HTTP; stateless 2026-07-28 requests cannot be asked outside a request and never
 //! register) and is removed when its handler is dropped.
 //!
-//! Invariants: the relay exists before the hub and the server (the daemon hands the same
-//! relay to both); an elicitation ends as soon as one client accepts, or when every asked
-//! client has declined, cancelled or failed, or at the timeout — whatever is still pending
-//! is then cancelled at its client. No client able to answer, every client declining, or a
-//! form whose schema cannot be forwarded is a `Decline` with the reason logged; the timeout
-//! (nobody answered) is a `Cancel`.
+//! Invariants: the relay is attached to the broker for its workspace before the MCP server
+//! serves (the daemon and `assemble` build it with [`ElicitationRelay::attached`]); a
+//! question ends at the relay as soon as one client accepts (the relay's reply), or when
+//! every asked client has declined (a decline), cancelled or failed (no reply: the other
+//! surfaces may still answer); whatever is still pending, and everything when the broker
+//! withdraws the question, is cancelled at its client. A form whose schema cannot be
+//! forwarded is not asked here.
 
-use crate::client::{ElicitationReply, ElicitationSink, ServerElicitation};
 use futures::future::BoxFuture;
+use lathe_agent::{Attachment, QuestionBroker, QuestionSurface};
+use lathe_protocol::{Question, QuestionKind, QuestionReply, Surface};
 use rmcp::model::{
     CancelledNotificationParam, ClientResult, ElicitRequest, ElicitRequestParams,
     ElicitationAction, ServerRequest,
 };
 use rmcp::service::{ElicitationMode, Peer, PeerRequestOptions, RoleServer};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-
-/// How long a relayed question waits for an answer by default.
-pub const DEFAULT_ELICITATION_TIMEOUT: Duration = Duration::from_secs(300);
 
 struct Client {
     peer: Peer<RoleServer>,
@@ -46,21 +46,31 @@ struct Client {
 struct Inner {
     clients: Mutex<BTreeMap<u64, Client>>,
     next: AtomicU64,
-    timeout: Duration,
     /// How many registered clients can answer (forms or URLs).
     count: watch::Sender<usize>,
+    /// The relay's place at the broker.
+    attachment: OnceLock<Attachment>,
 }
 
-/// Forwards MCP servers' elicitations to the MCP clients connected to Lathe. Cheap to
-/// clone; every clone is the same relay.
+/// Puts the user's questions to the MCP clients connected to Lathe. Cheap to clone; every
+/// clone is the same relay.
 #[derive(Clone)]
 pub struct ElicitationRelay {
     inner: Arc<Inner>,
 }
 
+/// A relay attached to no broker: its clients are never asked (for tests and benches of
+/// the MCP server alone).
 impl Default for ElicitationRelay {
     fn default() -> Self {
-        Self::new(DEFAULT_ELICITATION_TIMEOUT)
+        Self {
+            inner: Arc::new(Inner {
+                clients: Mutex::new(BTreeMap::new()),
+                next: AtomicU64::new(1),
+                count: watch::channel(0).0,
+                attachment: OnceLock::new(),
+            }),
+        }
     }
 }
 
@@ -68,7 +78,7 @@ impl std::fmt::Debug for ElicitationRelay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ElicitationRelay")
             .field("clients", &*self.inner.count.borrow())
-            .field("timeout", &self.inner.timeout)
+            .field("attached", &self.inner.attachment.get().is_some())
             .finish()
     }
 }
@@ -91,23 +101,19 @@ impl Drop for Registration {
 
 /// What one asked client did.
 enum Outcome {
-    Accepted(ElicitationReply),
+    Accepted(QuestionReply),
     Declined,
     Cancelled,
     Failed(String),
 }
 
 impl ElicitationRelay {
-    /// A relay whose questions wait at most `timeout` for an answer.
-    pub fn new(timeout: Duration) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                clients: Mutex::new(BTreeMap::new()),
-                next: AtomicU64::new(1),
-                timeout,
-                count: watch::channel(0).0,
-            }),
-        }
+    /// A relay asked by `broker` for the questions of `workspace` (its canonical root).
+    pub fn attached(broker: &QuestionBroker, workspace: &Path) -> Self {
+        let relay = Self::default();
+        let attachment = broker.attach(workspace, Arc::new(relay.clone()));
+        let _ = relay.inner.attachment.set(attachment);
+        relay
     }
 
     /// The number of connected clients that can answer, as it changes.
@@ -147,37 +153,34 @@ impl ElicitationRelay {
         })
     }
 
-    async fn relay(self, question: ServerElicitation) -> ElicitationReply {
-        let server = question.server.clone();
-        let params = match forwarded(question) {
+    /// The clients that can be asked `question`, with their names.
+    fn askable(&self, url: bool) -> Vec<(Peer<RoleServer>, String)> {
+        let clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .values()
+            .filter(|c| if url { c.url } else { c.form })
+            .map(|c| (c.peer.clone(), c.name.clone()))
+            .collect()
+    }
+
+    async fn relay(self, question: Question) -> Option<QuestionReply> {
+        let server = question.asker.clone();
+        let params = match forwarded(&question) {
             Ok(params) => params,
             Err(reason) => {
-                tracing::warn!(%server, %reason, "elicitation declined");
-                return ElicitationReply::Decline;
+                tracing::warn!(%server, %reason, "question not relayed to MCP clients");
+                return None;
             }
         };
-        let url = matches!(params, ElicitRequestParams::UrlElicitationParams { .. });
-        let asked: Vec<(Peer<RoleServer>, String)> = {
-            let clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
-            clients
-                .values()
-                .filter(|c| if url { c.url } else { c.form })
-                .map(|c| (c.peer.clone(), c.name.clone()))
-                .collect()
-        };
-        if asked.is_empty() {
-            tracing::info!(
-                %server,
-                mode = if url { "url" } else { "form" },
-                "elicitation declined: no connected MCP client can answer it"
-            );
-            return ElicitationReply::Decline;
-        }
-        // Cancelled when this relay ends (answered, timed out, or dropped because the server
-        // withdrew its question): the clients still asking are then told to stop.
+        let asked = self.askable(matches!(
+            params,
+            ElicitRequestParams::UrlElicitationParams { .. }
+        ));
+        // Cancelled when this relay ends (answered, or dropped because the question was
+        // answered elsewhere or withdrawn): the clients still asking are told to stop.
         let done = CancellationToken::new();
         let _ends = done.clone().drop_guard();
-        let (outcomes, mut received) = mpsc::channel(asked.len());
+        let (outcomes, mut received) = mpsc::channel(asked.len().max(1));
         for (peer, name) in &asked {
             tokio::spawn(ask(
                 peer.clone(),
@@ -188,58 +191,58 @@ impl ElicitationRelay {
             ));
         }
         drop(outcomes);
-        let answers = async {
-            let mut declined = false;
-            while let Some((name, outcome)) = received.recv().await {
-                match outcome {
-                    Outcome::Accepted(reply) => {
-                        tracing::info!(%server, client = %name, "elicitation answered");
-                        return reply;
-                    }
-                    Outcome::Declined => declined = true,
-                    Outcome::Cancelled => {}
-                    Outcome::Failed(error) => {
-                        tracing::warn!(%server, client = %name, %error, "asking an MCP client failed");
-                    }
+        let mut declined = false;
+        while let Some((name, outcome)) = received.recv().await {
+            match outcome {
+                Outcome::Accepted(reply) => {
+                    tracing::info!(%server, client = %name, "question answered by an MCP client");
+                    return Some(reply);
+                }
+                Outcome::Declined => declined = true,
+                Outcome::Cancelled => {}
+                Outcome::Failed(error) => {
+                    tracing::warn!(%server, client = %name, %error, "asking an MCP client failed");
                 }
             }
-            tracing::info!(%server, "elicitation declined: no connected MCP client accepted it");
-            if declined {
-                ElicitationReply::Decline
-            } else {
-                ElicitationReply::Cancel
-            }
-        };
-        match tokio::time::timeout(self.inner.timeout, answers).await {
-            Ok(reply) => reply,
-            Err(_) => {
-                tracing::info!(%server, timeout = ?self.inner.timeout, "elicitation cancelled: nobody answered in time");
-                ElicitationReply::Cancel
-            }
         }
+        declined.then_some(QuestionReply::Decline)
     }
 }
 
-impl ElicitationSink for ElicitationRelay {
-    fn elicit(&self, request: ServerElicitation) -> BoxFuture<'static, ElicitationReply> {
-        Box::pin(self.clone().relay(request))
+impl QuestionSurface for ElicitationRelay {
+    fn surface(&self) -> Surface {
+        Surface::Mcp
+    }
+
+    fn can_ask(&self, question: &Question) -> bool {
+        forwarded(question).is_ok()
+            && !self
+                .askable(matches!(question.kind, QuestionKind::Url { .. }))
+                .is_empty()
+    }
+
+    fn ask(&self, question: Question) -> BoxFuture<'static, Option<QuestionReply>> {
+        Box::pin(self.clone().relay(question))
     }
 }
 
 /// The request Lathe's clients get: the server's, with the server named in the message.
-fn forwarded(question: ServerElicitation) -> Result<ElicitRequestParams, String> {
+fn forwarded(question: &Question) -> Result<ElicitRequestParams, String> {
     let message = format!(
         "The MCP server `{}` asks: {}",
-        question.server, question.message
+        question.asker, question.message
     );
-    match (question.url, question.schema) {
-        (Some(url), _) => Ok(ElicitRequestParams::UrlElicitationParams {
+    match &question.kind {
+        QuestionKind::Url {
+            url,
+            elicitation_id,
+        } => Ok(ElicitRequestParams::UrlElicitationParams {
             meta: None,
             message,
-            url,
-            elicitation_id: question.elicitation_id.unwrap_or_default(),
+            url: url.clone(),
+            elicitation_id: elicitation_id.clone().unwrap_or_default(),
         }),
-        (None, Some(schema)) => serde_json::from_value(schema)
+        QuestionKind::Form { schema } => serde_json::from_value(schema.clone())
             .map(
                 |requested_schema| ElicitRequestParams::FormElicitationParams {
                     meta: None,
@@ -248,7 +251,6 @@ fn forwarded(question: ServerElicitation) -> Result<ElicitRequestParams, String>
                 },
             )
             .map_err(|e| format!("its form cannot be forwarded: {e}")),
-        (None, None) => Err("it has neither a form nor a URL".to_owned()),
     }
 }
 
@@ -276,9 +278,9 @@ async fn ask(
     let outcome = tokio::select! {
         response = handle.await_response() => match response {
             Ok(ClientResult::ElicitResult(result)) => match result.action {
-                ElicitationAction::Accept => Outcome::Accepted(ElicitationReply::Accept(
-                    result.content.unwrap_or(serde_json::Value::Null),
-                )),
+                ElicitationAction::Accept => Outcome::Accepted(QuestionReply::Accept {
+                    content: result.content.unwrap_or(serde_json::Value::Null),
+                }),
                 ElicitationAction::Decline => Outcome::Declined,
                 _ => Outcome::Cancelled,
             },

@@ -249,8 +249,8 @@ pub struct Services {
     /// Decides `sandbox_exec` (rules on `run_command(<command>)` and the mode).
     pub policy: PolicyConfig,
     /// Where the connections that can answer elicitations register, so that the MCP
-    /// servers of the workspace's hub can ask their users (the same relay is the hub's
-    /// `HubOptions::elicitation`).
+    /// servers of the workspace's hub can ask their users (the relay is attached to the
+    /// question broker the hub's `AskTheUser` asks).
     pub elicitation: ElicitationRelay,
 }
 

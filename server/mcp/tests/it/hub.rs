@@ -411,17 +411,19 @@ struct FormFiller(std::sync::Mutex<Vec<(String, String)>>);
 impl lathe_mcp::client::ElicitationSink for FormFiller {
     fn elicit(
         &self,
-        request: lathe_mcp::client::ServerElicitation,
-    ) -> futures::future::BoxFuture<'static, lathe_mcp::client::ElicitationReply> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((request.server.clone(), request.message.clone()));
-        assert!(request.schema.unwrap()["properties"]["name"].is_object());
+        server: &str,
+        message: String,
+        kind: lathe_protocol::QuestionKind,
+    ) -> futures::future::BoxFuture<'static, lathe_protocol::QuestionReply> {
+        self.0.lock().unwrap().push((server.to_owned(), message));
+        let lathe_protocol::QuestionKind::Form { schema } = kind else {
+            panic!("a form was asked for, not {kind:?}");
+        };
+        assert!(schema["properties"]["name"].is_object());
         Box::pin(async {
-            lathe_mcp::client::ElicitationReply::Accept(
-                json!({"name": "Ada", "check": true, "email": "ada@example.invalid"}),
-            )
+            lathe_protocol::QuestionReply::Accept {
+                content: json!({"name": "Ada", "check": true, "email": "ada@example.invalid"}),
+            }
         })
     }
 }

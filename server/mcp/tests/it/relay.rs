@@ -1,11 +1,11 @@
 //! Servers' elicitations relayed to Lathe's MCP clients: a real MCP server
-//! (`servers/elicit_server.py`, the Python SDK's MCPServer) asks for a form while the agent
+//! (`fixtures/mcp-servers/elicit_server.py`, the Python SDK's MCPServer) asks for a form while the agent
 //! calls its tool through the hub; two Python SDK clients are connected to Lathe's `/mcp`
 //! (`py/answer_elicitations.py`): one never answers, the one running the task fills the
 //! form. The first answer reaches the server and the question is withdrawn from the other;
 //! with no client connected the server's question is declined.
 
-use crate::support::{test_file, venv_bin};
+use crate::support::{fixture, test_file, venv_bin};
 use lathe_mcp::config::ServerConfig;
 use lathe_mcp::server::assemble::{BuildOptions, Built, build};
 use lathe_mcp::{HttpOptions, http_service};
@@ -30,7 +30,7 @@ async fn serve(
     let mut elicit = ServerConfig::stdio(
         "elicit",
         &venv_bin("python"),
-        &[&test_file("servers/elicit_server.py")],
+        &[&fixture("mcp-servers/elicit_server.py")],
     );
     elicit.startup_timeout = Duration::from_secs(60);
     let built = build(BuildOptions {

@@ -36,6 +36,15 @@ pub fn venv_bin(name: &str) -> String {
         .into_owned()
 }
 
+/// A file of the workspace's shared fixtures (`fixtures/...`).
+pub fn fixture(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(relative)
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// A file of this test suite (`tests/it/...`).
 pub fn test_file(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

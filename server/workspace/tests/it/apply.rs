@@ -27,12 +27,34 @@ fn applies_a_multi_file_patch() {
     let patch = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n fn a() {\n-    1\n+    2\n }\n*** Update File: old.txt\n*** Move to: new/place.txt\n*** Delete File: gone.txt\n*** Add File: added.md\n+hi\n*** End Patch\n";
     let outcome = apply_patch(&ws, patch).unwrap();
     let report = ws.apply(&outcome.diff).unwrap();
+    let ApplyReport {
+        written,
+        deleted,
+        left,
+    } = report;
+    assert_eq!(written, ["src/a.rs", "new/place.txt", "added.md"]);
+    assert_eq!(deleted, ["old.txt", "gone.txt"]);
+    let mut left: Vec<(String, Option<String>)> = left
+        .into_iter()
+        .map(|(path, hash)| (path, hash.map(|h| h.as_str().to_owned())))
+        .collect();
+    left.sort();
+    let hash = |text: &str| {
+        Some(
+            lathe_edits::content_hash(text.as_bytes())
+                .as_str()
+                .to_owned(),
+        )
+    };
     assert_eq!(
-        report,
-        ApplyReport {
-            written: vec!["src/a.rs".into(), "new/place.txt".into(), "added.md".into()],
-            deleted: vec!["old.txt".into(), "gone.txt".into()],
-        }
+        left,
+        [
+            ("added.md".to_owned(), hash("hi\n")),
+            ("gone.txt".to_owned(), None),
+            ("new/place.txt".to_owned(), hash("move me\n")),
+            ("old.txt".to_owned(), None),
+            ("src/a.rs".to_owned(), hash("fn a() {\n    2\n}\n")),
+        ]
     );
     assert_eq!(
         tree(s.dir.path()),

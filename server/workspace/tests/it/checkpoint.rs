@@ -3,7 +3,7 @@
 
 use crate::support::{Scratch, repo_state, tree};
 use lathe_edits::{WriteFileArgs, apply_patch, write_file};
-use lathe_workspace::{CheckpointFile, UndoReport, Workspace, WorkspaceError};
+use lathe_workspace::{CheckpointFile, LeftByRun, UndoMode, UndoReport, Workspace, WorkspaceError};
 use pretty_assertions::assert_eq;
 use std::os::unix::fs::PermissionsExt;
 
@@ -50,17 +50,20 @@ fn undo_restores_modified_created_and_deleted_files_without_touching_git_state()
             CheckpointFile {
                 path: "notes.txt".into(),
                 existed: true,
-                mode: 0o640
+                mode: 0o640,
+                left: None,
             },
             CheckpointFile {
                 path: "src/lib.rs".into(),
                 existed: true,
-                mode: 0o644
+                mode: 0o644,
+                left: None,
             },
             CheckpointFile {
                 path: "src/new.rs".into(),
                 existed: false,
-                mode: 0
+                mode: 0,
+                left: None,
             },
         ]
     );
@@ -225,4 +228,97 @@ fn refuses_bad_session_names_and_git_dir_paths() {
         ws.checkpoint("s", "r", &[".git/config"]),
         Err(WorkspaceError::GitDir { .. })
     ));
+}
+
+#[test]
+fn undo_refuses_to_overwrite_changes_made_after_the_run_unless_asked() {
+    let s = Scratch::new();
+    s.git(&["init", "-q"]);
+    seed(&s);
+    let ws = s.workspace();
+    let patch = "*** Begin Patch\n*** Update File: src/lib.rs\n@@\n-pub fn one() -> u32 { 1 }\n+pub fn one() -> u32 { 100 }\n*** Add File: src/new.rs\n+pub fn new() {}\n*** Delete File: notes.txt\n*** End Patch\n";
+    let diff = apply_patch(&ws, patch).unwrap().diff;
+    ws.apply_for_run("s", "run-1", &diff).unwrap();
+    let recorded = ws.checkpoints("s").unwrap().remove(0).files;
+    let left: Vec<(&str, bool)> = recorded
+        .iter()
+        .map(|f| {
+            (
+                f.path.as_str(),
+                matches!(f.left, Some(LeftByRun::File { .. })),
+            )
+        })
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("notes.txt", false),
+            ("src/lib.rs", true),
+            ("src/new.rs", true)
+        ]
+    );
+    assert_eq!(recorded[0].left, Some(LeftByRun::Absent));
+
+    // The user edits a file the run changed, and recreates the one it deleted.
+    s.write("src/lib.rs", "pub fn one() -> u32 { 100 }\n// mine\n");
+    s.write("notes.txt", "my new notes\n");
+    let refused = ws.undo("s").unwrap_err();
+    match &refused {
+        WorkspaceError::ChangedSinceRun { session, files } => {
+            assert_eq!(
+                (session.as_str(), files.as_slice()),
+                ("s", &["notes.txt".to_owned(), "src/lib.rs".to_owned()][..])
+            );
+        }
+        other => panic!("expected a refusal, got {other}"),
+    }
+    assert!(
+        refused.to_string().contains("notes.txt, src/lib.rs")
+            && refused.to_string().contains("undo anyway"),
+        "{refused}"
+    );
+    assert_eq!(
+        s.read("src/lib.rs").unwrap(),
+        "pub fn one() -> u32 { 100 }\n// mine\n",
+        "a refused undo writes nothing"
+    );
+    assert_eq!(s.read("src/new.rs").unwrap(), "pub fn new() {}\n");
+    assert_eq!(
+        ws.checkpoints("s").unwrap().len(),
+        1,
+        "the checkpoint stays"
+    );
+
+    let report = ws.undo_with("s", UndoMode::Anyway).unwrap();
+    assert_eq!(report.restored, ["notes.txt", "src/lib.rs"]);
+    assert_eq!(report.deleted, ["src/new.rs"]);
+    assert_eq!(s.read("src/lib.rs").unwrap(), "pub fn one() -> u32 { 1 }\n");
+    assert_eq!(s.read("notes.txt").unwrap(), "remember\n");
+}
+
+#[test]
+fn files_as_the_run_left_them_or_already_restored_undo_without_asking() {
+    let s = Scratch::new();
+    seed(&s);
+    let ws = s.workspace();
+    let write = |content: &str| {
+        let args = WriteFileArgs {
+            path: "src/lib.rs".into(),
+            content: content.into(),
+        };
+        write_file(&ws, &args).unwrap().diff
+    };
+    ws.apply_for_run("s", "run-1", &write("v2\n")).unwrap();
+    ws.apply_for_run("s", "run-1", &write("v3\n")).unwrap();
+    let notes = WriteFileArgs {
+        path: "notes.txt".into(),
+        content: "run notes\n".into(),
+    };
+    ws.apply_for_run("s", "run-1", &write_file(&ws, &notes).unwrap().diff)
+        .unwrap();
+    // The user put notes.txt back by hand; src/lib.rs is as the run's last write left it.
+    s.write("notes.txt", "remember\n");
+    let report = ws.undo("s").unwrap();
+    assert_eq!(report.restored, ["src/lib.rs", "notes.txt"]);
+    assert_eq!(s.read("src/lib.rs").unwrap(), "pub fn one() -> u32 { 1 }\n");
 }

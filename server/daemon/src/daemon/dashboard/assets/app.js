@@ -1,9 +1,9 @@
-// Lathe's dashboard: hash routes (#/sessions, #/session/ID, #/approvals, #/metrics, #/mcp)
-// over the daemon's /api and /events. The token comes from /?token= (then leaves the
-// address bar) or the sign-in form, lives in this origin's localStorage (per port, unlike a
-// cookie), and travels as a bearer header, or as ?token= for the one EventSource a tab
-// opens. Every piece of data reaches the DOM as text (h() never parses HTML), so a
-// transcript cannot inject markup.
+// Lathe's dashboard: hash routes (#/sessions, #/session/ID, #/approvals (with the MCP
+// servers' questions), #/metrics, #/mcp) over the daemon's /api and /events. The token
+// comes from /?token= (then leaves the address bar) or the sign-in form, lives in this
+// origin's localStorage (per port, unlike a cookie), and travels as a bearer header, or as
+// ?token= for the one EventSource a tab opens. Every piece of data reaches the DOM as text
+// (h() never parses HTML), so a transcript cannot inject markup.
 
 const view = document.getElementById('view');
 const banner = document.getElementById('banner');
@@ -269,6 +269,12 @@ function follow() {
       if (onLiveEvent) onLiveEvent(event);
     });
   }
+  for (const type of ['question.asked', 'question.resolved']) {
+    stream.addEventListener(type, (message) => {
+      refresh();
+      if (onLiveEvent) onLiveEvent({ type: 'QUESTION', question: JSON.parse(message.data) });
+    });
+  }
   stream.addEventListener('open', () => {
     document.body.dataset.live = 'true';
     hideBanner();
@@ -298,9 +304,10 @@ function stopFollowing() {
 
 async function refreshApprovalCount() {
   try {
-    const pending = await api('/api/approvals');
-    approvalCount.textContent = pending.length;
-    approvalCount.hidden = pending.length === 0;
+    const [approvals, questions] = await Promise.all([api('/api/approvals'), api('/api/questions')]);
+    const waiting = approvals.length + questions.length;
+    approvalCount.textContent = waiting;
+    approvalCount.hidden = waiting === 0;
   } catch { /* the banner says why */ }
 }
 
@@ -804,9 +811,13 @@ function resolveCard(card, resolved) {
 
 function renderApprovals() {
   const list = h('div', { id: 'approval-list' });
+  const questions = h('div', { id: 'question-list' });
   view.append(h('h1', {}, 'Approvals'),
     h('p', { class: 'muted' }, 'Actions outside the sandbox wait here, in every editor and MCP client at once; the first answer wins.'),
-    list);
+    list,
+    h('h2', {}, 'Questions from MCP servers'),
+    h('p', { class: 'muted' }, 'What the MCP servers the agent uses ask you; editors and MCP clients are asked too, the first reply wins.'),
+    questions);
   const alive = viewAlive();
   const load = async () => {
     try {
@@ -818,9 +829,154 @@ function renderApprovals() {
       if (alive()) list.replaceChildren(errorBox(error));
     }
   };
-  onLiveEvent = (event) => { if (event.type === 'CUSTOM' && event.name.startsWith('approval.')) load(); };
-  onStreamOpen = load;
+  const loadQuestions = async () => {
+    try {
+      const pending = await api('/api/questions');
+      if (!alive()) return;
+      const cards = pending.map(questionCard);
+      questions.replaceChildren(...(cards.length ? cards : [h('p', { class: 'muted', id: 'no-questions' }, 'No MCP server is asking anything.')]));
+    } catch (error) {
+      if (alive()) questions.replaceChildren(errorBox(error));
+    }
+  };
+  onLiveEvent = (event) => {
+    if (event.type === 'CUSTOM' && event.name.startsWith('approval.')) load();
+    if (event.type !== 'QUESTION') return;
+    const card = questions.querySelector(`[data-question-id="${CSS.escape(event.question.id)}"]`);
+    if (event.question.type === 'resolved' && card) resolveQuestion(card, event.question);
+    else loadQuestions();
+  };
+  onStreamOpen = () => { load(); loadQuestions(); };
   load();
+  loadQuestions();
+}
+
+// ---- Questions from MCP servers (elicitation) ------------------------------------------
+
+const INPUT_TYPES = { email: 'email', uri: 'url', date: 'date', 'date-time': 'datetime-local' };
+
+/** The choices of an enum (`enum` with `enumNames`, or `oneOf`/`anyOf` of constants). */
+function choicesOf(schema) {
+  if (Array.isArray(schema.enum)) {
+    return schema.enum.map((value, i) => [value, (schema.enumNames || [])[i] ?? String(value)]);
+  }
+  const options = schema.oneOf || schema.anyOf;
+  if (Array.isArray(options) && options.every((o) => 'const' in o)) {
+    return options.map((o) => [o.const, o.title ?? String(o.const)]);
+  }
+  return null;
+}
+
+/** One form field for a property of the requested schema, with a `read()` of its value. */
+function questionField(name, schema, required) {
+  const id = `q-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const title = schema.title || name;
+  const labelled = () => h('label', { for: id }, title, required ? ' *' : '');
+  const help = schema.description ? h('div', { class: 'muted' }, schema.description) : null;
+  const choices = choicesOf(schema);
+  const itemChoices = schema.type === 'array' && schema.items ? choicesOf(schema.items) : null;
+  if (schema.type === 'boolean') {
+    const input = h('input', { type: 'checkbox', id, name, checked: schema.default === true });
+    return { node: h('div', { class: 'field' }, input, ' ', labelled(), help), read: () => input.checked };
+  }
+  if (itemChoices) {
+    const boxes = itemChoices.map(([value, text]) => [value, h('input', {
+      type: 'checkbox', name, checked: (schema.default || []).includes(value),
+    }), text]);
+    return {
+      node: h('fieldset', { class: 'field', id }, h('legend', {}, title), help,
+        boxes.map(([, box, text]) => h('label', {}, box, ' ', text))),
+      read: () => boxes.filter(([, box]) => box.checked).map(([value]) => value),
+    };
+  }
+  if (choices) {
+    const input = h('select', { id, name, required },
+      required ? null : h('option', { value: '' }, '—'),
+      choices.map(([value, text], i) => h('option', { value: String(i), selected: value === schema.default }, text)));
+    return {
+      node: h('div', { class: 'field' }, labelled(), input, help),
+      read: () => (input.value === '' ? undefined : choices[Number(input.value)][0]),
+    };
+  }
+  const numeric = schema.type === 'number' || schema.type === 'integer';
+  const input = h('input', {
+    id, name, required,
+    type: numeric ? 'number' : INPUT_TYPES[schema.format] || 'text',
+    step: schema.type === 'integer' ? '1' : numeric ? 'any' : null,
+    min: schema.minimum, max: schema.maximum, minlength: schema.minLength, maxlength: schema.maxLength,
+    value: schema.default,
+  });
+  return {
+    node: h('div', { class: 'field' }, labelled(), input, help),
+    read: () => {
+      if (input.value === '') return undefined;
+      return numeric ? Number(input.value) : input.value;
+    },
+  };
+}
+
+const REPLIES = { accept: 'Answered', decline: 'Declined', cancel: 'Withdrawn' };
+
+/** Marks a question's card with its outcome; the form goes. */
+function resolveQuestion(card, resolved) {
+  card.classList.remove('pending');
+  card.classList.add(resolved.action === 'accept' ? 'allowed' : 'denied');
+  card.dataset.action = resolved.action;
+  card.querySelector('.question-body').remove();
+  card.querySelector('.answer').textContent = `${REPLIES[resolved.action] || resolved.action} by ${resolved.by}`;
+}
+
+/** A pending question: the form to fill in (or the page to open), Decline, and the outcome. */
+function questionCard(question) {
+  const status = h('div', { class: 'answer', role: 'status' });
+  const send = async (reply, controls) => {
+    for (const control of controls.querySelectorAll('button, input, select')) control.disabled = true;
+    try {
+      await api(`/api/questions/${encodeURIComponent(question.id)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(reply),
+      });
+      if (!status.textContent) status.textContent = 'Sent';
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      for (const control of controls.querySelectorAll('button, input, select')) control.disabled = false;
+    }
+  };
+  const decline = (controls) => h('button', {
+    type: 'button', class: 'deny', onclick: () => send({ action: 'decline' }, controls),
+  }, 'Decline');
+  let body;
+  if (question.kind === 'url') {
+    body = h('div', { class: 'decisions question-body' });
+    body.append(
+      h('a', { href: question.url, target: '_blank', rel: 'noopener noreferrer', class: 'url' }, question.url),
+      h('button', { type: 'button', class: 'allow_once', onclick: () => send({ action: 'accept' }, body) }, 'Opened it'),
+      decline(body));
+  } else {
+    const schema = question.schema || {};
+    const required = new Set(schema.required || []);
+    const fields = Object.entries(schema.properties || {})
+      .map(([name, property]) => [name, questionField(name, property, required.has(name))]);
+    body = h('form', { class: 'question-form question-body' }, fields.map(([, field]) => field.node));
+    body.append(h('div', { class: 'decisions' },
+      h('button', { type: 'submit', class: 'allow_once' }, 'Send'), decline(body)));
+    body.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const content = {};
+      for (const [name, field] of fields) {
+        const value = field.read();
+        if (value !== undefined) content[name] = value;
+      }
+      send({ action: 'accept', content }, body);
+    });
+  }
+  return h('div', { class: 'approval question pending', 'data-question-id': question.id },
+    h('div', { class: 'approval-title' }, h('strong', {}, question.asker), ' asks: ', question.message),
+    h('div', { class: 'muted' }, h('span', { class: 'path' }, question.workspace),
+      ' · asked ', timeOf(question.askedAt), ' · expires ', new Date(question.expiresAt).toLocaleTimeString()),
+    body,
+    status);
 }
 
 // ---- Metrics --------------------------------------------------------------------------
