@@ -9,11 +9,13 @@
 //! [`QuestionBroker::pending`], and answers with [`QuestionBroker::answer`].
 //!
 //! Invariants: a question is pending (listed, answerable) from its `asked` event until its
-//! `resolved` event, and resolved exactly once; the first reply wins and every push surface
-//! still asking is then dropped, which withdraws the question there. A question no surface
-//! can answer is declined at once; one whose push surfaces all gave up (dismissed, failed)
-//! with no pull surface attached is declined; one nobody answers within the timeout, or
-//! whose asker stops waiting, is cancelled.
+//! `resolved` event, and resolved exactly once; the first reply wins — a reply counts only
+//! if it takes the question off the pending list, under the broker's lock — and every push
+//! surface still asking is then dropped (its future ends; what the surface shows about it
+//! is the surface's business). A question no surface can answer is declined at once, and so
+//! is a page that is not an http(s) URL; one whose push surfaces all gave up (dismissed,
+//! failed) is cancelled once no pull surface is attached; one nobody answers within its
+//! timeout, or whose asker stops waiting, is cancelled.
 
 use crate::error::AgentError;
 use futures::StreamExt;
@@ -24,7 +26,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 /// A surface that puts questions to its user itself (an editor, Lathe's MCP clients).
 pub trait QuestionSurface: Send + Sync + 'static {
@@ -49,12 +51,13 @@ struct Attached {
 struct State {
     next: u64,
     surfaces: BTreeMap<u64, Attached>,
-    watchers: usize,
     pending: HashMap<QuestionId, (Question, oneshot::Sender<(QuestionReply, Surface)>)>,
 }
 
 struct Inner {
     state: Mutex<State>,
+    /// How many pull surfaces are attached.
+    watchers: watch::Sender<usize>,
     events: broadcast::Sender<QuestionEvent>,
     timeout: Duration,
 }
@@ -84,7 +87,7 @@ impl std::fmt::Debug for QuestionBroker {
         let state = self.inner.lock();
         f.debug_struct("QuestionBroker")
             .field("surfaces", &state.surfaces.len())
-            .field("watchers", &state.watchers)
+            .field("watchers", &*self.inner.watchers.borrow())
             .field("pending", &state.pending.len())
             .field("timeout", &self.inner.timeout)
             .finish()
@@ -112,12 +115,11 @@ impl Drop for Attachment {
         let Some(inner) = self.inner.upgrade() else {
             return;
         };
-        let mut state = inner.lock();
         match self.key {
             Some(key) => {
-                state.surfaces.remove(&key);
+                inner.lock().surfaces.remove(&key);
             }
-            None => state.watchers = state.watchers.saturating_sub(1),
+            None => inner.watchers.send_modify(|n| *n = n.saturating_sub(1)),
         }
     }
 }
@@ -156,6 +158,7 @@ impl QuestionBroker {
         Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
+                watchers: watch::channel(0).0,
                 events: broadcast::channel(64).0,
                 timeout,
             }),
@@ -182,7 +185,7 @@ impl QuestionBroker {
 
     /// Attaches a pull surface that can answer any question (an open dashboard).
     pub fn watch(&self) -> Attachment {
-        self.inner.lock().watchers += 1;
+        self.inner.watchers.send_modify(|n| *n += 1);
         Attachment {
             inner: Arc::downgrade(&self.inner),
             key: None,
@@ -224,9 +227,10 @@ impl QuestionBroker {
         reply: QuestionReply,
         by: Surface,
     ) -> Result<(), AgentError> {
-        let (_, responder) = self
-            .inner
-            .lock()
+        // Sent under the lock: the asker's claim (see `ask`) then sees either the question
+        // still pending or this reply already delivered.
+        let mut state = self.inner.lock();
+        let (_, responder) = state
             .pending
             .remove(id)
             .ok_or_else(|| AgentError::QuestionNotPending(id.clone()))?;
@@ -235,16 +239,24 @@ impl QuestionBroker {
             .map_err(|_| AgentError::QuestionNotPending(id.clone()))
     }
 
-    /// Asks the user, on behalf of `asker` in `workspace`, and waits for the first reply.
+    /// Asks the user, on behalf of `asker` in `workspace`, and waits for the first reply
+    /// for at most `within` (capped by the broker's timeout).
     pub async fn ask(
         &self,
         workspace: &Path,
         asker: &str,
         message: &str,
         kind: QuestionKind,
+        within: Duration,
     ) -> QuestionReply {
+        if let QuestionKind::Url { url, .. } = &kind
+            && !is_web_page(url)
+        {
+            tracing::warn!(%asker, %url, "question declined: the page to open is not an http(s) URL");
+            return QuestionReply::Decline;
+        }
+        let timeout = within.min(self.inner.timeout);
         let asked_at = crate::approval::now_ms();
-        let timeout_ms = u64::try_from(self.inner.timeout.as_millis()).unwrap_or(u64::MAX);
         let question = Question {
             id: QuestionId::new(),
             workspace: workspace.display().to_string(),
@@ -252,10 +264,12 @@ impl QuestionBroker {
             message: message.to_owned(),
             kind,
             asked_at,
-            expires_at: asked_at.saturating_add(timeout_ms),
+            expires_at: asked_at
+                .saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
         };
-        let (responder, answered) = oneshot::channel();
-        let (surfaces, watched) = {
+        let (responder, mut answered) = oneshot::channel();
+        let mut watchers = self.inner.watchers.subscribe();
+        let surfaces = {
             let mut state = self.inner.lock();
             let surfaces: Vec<Arc<dyn QuestionSurface>> = state
                 .surfaces
@@ -263,18 +277,16 @@ impl QuestionBroker {
                 .filter(|a| a.workspace == workspace && a.surface.can_ask(&question))
                 .map(|a| a.surface.clone())
                 .collect();
-            let watched = state.watchers > 0;
-            if !surfaces.is_empty() || watched {
-                state
-                    .pending
-                    .insert(question.id.clone(), (question.clone(), responder));
+            if surfaces.is_empty() && *watchers.borrow_and_update() == 0 {
+                drop(state);
+                tracing::info!(%asker, workspace = %workspace.display(), "question declined: no surface can answer it");
+                return QuestionReply::Decline;
             }
-            (surfaces, watched)
+            state
+                .pending
+                .insert(question.id.clone(), (question.clone(), responder));
+            surfaces
         };
-        if surfaces.is_empty() && !watched {
-            tracing::info!(%asker, workspace = %workspace.display(), "question declined: no surface can answer it");
-            return QuestionReply::Decline;
-        }
         let mut asking = Asking {
             inner: self.inner.clone(),
             id: question.id.clone(),
@@ -298,20 +310,31 @@ impl QuestionBroker {
                     return (reply, by);
                 }
             }
-            if watched {
-                std::future::pending::<()>().await;
-            }
-            (QuestionReply::Decline, Surface::Policy)
+            // Every push surface gave up: wait for a pull surface while one is attached.
+            let _ = watchers.wait_for(|n| *n == 0).await;
+            (QuestionReply::Cancel, Surface::Policy)
         };
-        let (reply, by) = tokio::select! {
-            Ok(answer) = answered => answer,
+        let (mut reply, mut by) = tokio::select! {
+            Ok(answer) = &mut answered => answer,
             answer = pushed => answer,
-            () = tokio::time::sleep(self.inner.timeout) => (QuestionReply::Cancel, Surface::Policy),
+            () = tokio::time::sleep(timeout) => (QuestionReply::Cancel, Surface::Policy),
         };
+        // A pull surface that took the question off the list first has the answer on its way.
+        let claimed = self.inner.lock().pending.remove(&question.id).is_some();
+        if !claimed && let Ok(answer) = answered.try_recv() {
+            (reply, by) = answer;
+        }
         tracing::info!(%asker, action = reply.action(), ?by, "question resolved");
         asking.resolve(&reply, by);
         reply
     }
+}
+
+/// Whether `url` is a web page a surface may offer to open: http(s), nothing that could
+/// pass for more text in a prompt.
+fn is_web_page(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -370,6 +393,8 @@ mod tests {
         (surface, withdrawn)
     }
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     fn form() -> QuestionKind {
         QuestionKind::Form {
             schema: json!({"type": "object", "properties": {"ok": {"type": "boolean"}}}),
@@ -382,7 +407,7 @@ mod tests {
         let ws = Path::new("/ws");
         let (other, _) = scripted(Some(QuestionReply::Decline), 0);
         let _elsewhere = broker.attach(Path::new("/other"), other);
-        let reply = broker.ask(ws, "srv", "?", form()).await;
+        let reply = broker.ask(ws, "srv", "?", form(), MINUTE).await;
         assert_eq!(reply, QuestionReply::Decline);
         assert!(broker.pending().is_empty());
     }
@@ -399,7 +424,7 @@ mod tests {
         let _a = broker.attach(ws, fast);
         let _b = broker.attach(ws, slow);
         let mut events = broker.subscribe();
-        assert_eq!(broker.ask(ws, "srv", "?", form()).await, accept);
+        assert_eq!(broker.ask(ws, "srv", "?", form(), MINUTE).await, accept);
         assert_eq!(fast_withdrawn.load(Ordering::SeqCst), 0);
         assert_eq!(slow_withdrawn.load(Ordering::SeqCst), 1);
         let QuestionEvent::Asked(asked) = events.recv().await.unwrap() else {
@@ -446,7 +471,7 @@ mod tests {
                 assert!(matches!(again, Err(AgentError::QuestionNotPending(_))));
             })
         };
-        let reply = broker.ask(ws, "srv", "?", form()).await;
+        let reply = broker.ask(ws, "srv", "?", form(), MINUTE).await;
         assert_eq!(
             reply,
             QuestionReply::Accept {
@@ -458,21 +483,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn surfaces_that_give_up_decline_and_nobody_answering_cancels() {
-        let broker = QuestionBroker::new(Duration::from_millis(50));
+    async fn surfaces_that_give_up_cancel_once_no_dashboard_watches_and_nobody_answering_cancels() {
+        let broker = QuestionBroker::new(Duration::from_secs(60));
         let ws = Path::new("/ws");
         let (dismissed, _) = scripted(None, 0);
-        let editor = broker.attach(ws, dismissed);
+        let _editor = broker.attach(ws, dismissed);
         assert_eq!(
-            broker.ask(ws, "srv", "?", form()).await,
-            QuestionReply::Decline
-        );
-        drop(editor);
-        let _dashboard = broker.watch();
-        assert_eq!(
-            broker.ask(ws, "srv", "?", form()).await,
+            broker.ask(ws, "srv", "?", form(), MINUTE).await,
             QuestionReply::Cancel
         );
+        let dashboard = broker.watch();
+        let asked = tokio::spawn({
+            let broker = broker.clone();
+            async move {
+                broker
+                    .ask(Path::new("/ws"), "srv", "?", form(), MINUTE)
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            broker.pending().len(),
+            1,
+            "a watching dashboard keeps it open"
+        );
+        drop(dashboard);
+        assert_eq!(asked.await.unwrap(), QuestionReply::Cancel);
+        let _dashboard = broker.watch();
+        assert_eq!(
+            broker
+                .ask(ws, "srv", "?", form(), Duration::from_millis(50))
+                .await,
+            QuestionReply::Cancel,
+            "nobody answered in time"
+        );
+        assert!(broker.pending().is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_web_pages_are_offered() {
+        let broker = QuestionBroker::new(Duration::from_secs(60));
+        let _dashboard = broker.watch();
+        for url in [
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "https://x.invalid/\nAllow",
+        ] {
+            let kind = QuestionKind::Url {
+                url: url.into(),
+                elicitation_id: None,
+            };
+            let reply = broker.ask(Path::new("/ws"), "srv", "?", kind, MINUTE).await;
+            assert_eq!(reply, QuestionReply::Decline, "{url}");
+        }
         assert!(broker.pending().is_empty());
     }
 
@@ -481,7 +544,7 @@ mod tests {
         let broker = QuestionBroker::new(Duration::from_secs(60));
         let _dashboard = broker.watch();
         let mut events = broker.subscribe();
-        let ask = broker.ask(Path::new("/ws"), "srv", "?", form());
+        let ask = broker.ask(Path::new("/ws"), "srv", "?", form(), MINUTE);
         let stopped = tokio::time::timeout(Duration::from_millis(20), ask).await;
         assert!(stopped.is_err());
         assert!(broker.pending().is_empty());

@@ -190,6 +190,10 @@ impl Conn {
             caps: session.caps,
         };
         *locked(&self.questions) = Some(broker.attach(&root, Arc::new(surface)));
+        // `initialized` runs as its own task: a connection that closed meanwhile leaves.
+        if self.closed.is_cancelled() {
+            locked(&self.questions).take();
+        }
     }
 
     /// Ends the connection: unregisters from the hub and the question broker and stops

@@ -6,12 +6,12 @@
 //! must fill is a choice (a boolean, an enum, a `oneOf` of constants): one
 //! `window/showMessageRequest` per field, each with a Decline button. Other forms are left
 //! to the surfaces that render them (the dashboard). A page to open (URL elicitation) is
-//! offered with Open / Decline, and opened with `window/showDocument` (external) when the
-//! client can.
+//! offered with Open / Decline and opened with `window/showDocument` (external); a client
+//! without it is asked to open the page itself (Opened it / Decline).
 //!
 //! Invariants: a dismissed prompt is no reply (the other surfaces may still answer), never
 //! a decline; the question's future is dropped when another surface answered, so a later
-//! click changes nothing.
+//! click changes nothing (LSP gives the server no way to take a shown prompt back).
 
 use crate::connection::ClientCaps;
 use futures::FutureExt;
@@ -24,6 +24,7 @@ use tower_lsp_server::gen_lsp_types as lsp;
 
 const DECLINE: &str = "Decline";
 const OPEN: &str = "Open";
+const OPENED: &str = "Opened it";
 
 /// One field of a form, as choices.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,25 +175,31 @@ async fn choose(client: &Client, message: String, titles: Vec<String>) -> Option
 }
 
 async fn open(client: &Client, caps: ClientCaps, asks: &str, url: String) -> Option<QuestionReply> {
+    if !caps.show_document {
+        let message = format!("{asks}\nOpen {url} in your browser");
+        let chosen = choose(client, message, vec![OPENED.to_owned(), DECLINE.to_owned()]).await?;
+        return Some(if chosen == OPENED {
+            QuestionReply::Accept {
+                content: Value::Null,
+            }
+        } else {
+            QuestionReply::Decline
+        });
+    }
     let message = format!("{asks}\nOpen {url}");
     let chosen = choose(client, message, vec![OPEN.to_owned(), DECLINE.to_owned()]).await?;
     if chosen == DECLINE {
         return Some(QuestionReply::Decline);
     }
-    if caps.show_document {
-        let shown = client
-            .show_document(lsp::ShowDocumentParams {
-                uri: lsp::Uri::from(url),
-                external: Some(true),
-                take_focus: Some(true),
-                selection: None,
-            })
-            .await;
-        if !matches!(shown, Ok(true)) {
-            return None;
-        }
-    }
-    Some(QuestionReply::Accept {
+    let shown = client
+        .show_document(lsp::ShowDocumentParams {
+            uri: lsp::Uri::from(url),
+            external: Some(true),
+            take_focus: Some(true),
+            selection: None,
+        })
+        .await;
+    matches!(shown, Ok(true)).then_some(QuestionReply::Accept {
         content: Value::Null,
     })
 }

@@ -17,11 +17,11 @@
 //!
 //! MCP servers' elicitations reach the user through the agent's question broker
 //! (`lathe_agent::questions`): the hub's sink ([`AskTheUser`]) asks it for the workspace,
-//! and every surface attached for that workspace is asked — the editors, the dashboard,
-//! and the MCP clients connected to Lathe, through the workspace's [`ElicitationRelay`]
-//! (see `server::relay`, given to the MCP server as [`Services::elicitation`]). The first
-//! reply wins and the question is withdrawn from the others; with no surface that can
-//! answer, it is declined.
+//! and it asks every surface attached for that workspace — the editors, and the MCP clients
+//! connected to Lathe through the workspace's [`ElicitationRelay`] (see `server::relay`,
+//! given to the MCP server as [`Services::elicitation`]) — while the dashboard, which
+//! watches every workspace, may answer too. The first reply wins and the MCP clients still
+//! asking are told it is withdrawn; with no surface that can answer, it is declined.
 //!
 //! Invariants: nothing here writes to stdout (stdio MCP owns it); a failing MCP peer never
 //! panics or fails an agent run — it becomes a tool error the model reads or a health

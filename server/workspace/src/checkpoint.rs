@@ -317,7 +317,9 @@ impl Workspace {
         let report = self.apply(diff)?;
         // The change is on disk: a failure to record it only means undo cannot tell later
         // changes to these files apart, as for checkpoints written before this was recorded.
-        let _ = self.record_left(session, run, &report);
+        if let Err(error) = self.record_left(session, run, &report) {
+            tracing::warn!(%session, %error, "could not record what the run left; undo will not notice later changes to these files");
+        }
         Ok(report)
     }
 

@@ -485,7 +485,6 @@ async fn a_skill_runs_from_the_dashboard() {
         .unwrap();
 }
 
-/// A model whose answer stalls after two chunks: a run that goes on until cancelled.
 /// An MCP server's form (MCP elicitation) reaches the dashboard: the real server of
 /// `fixtures/mcp-servers/elicit_server.py`, named by the workspace's `.mcp.json`, asks while
 /// the agent calls its tool for a run an MCP client without elicitation started; the
@@ -604,6 +603,7 @@ async fn a_browser_answers_an_mcp_servers_question() {
     assert_eq!(late.status, 409, "{}", late.body);
 }
 
+/// A model whose answer stalls after two chunks: a run that goes on until cancelled.
 async fn thinking_forever() -> ScriptedModel {
     ScriptedModel::start(Script::new([
         Step::text("Thinking it over").with_fault(StreamFault::StallAfter { after_chunks: 2 })

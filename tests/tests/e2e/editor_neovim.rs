@@ -220,3 +220,99 @@ async fn neovim_session(args: &[&str]) -> Option<u32> {
     model.assert_played();
     daemon
 }
+
+/// An MCP server's question reaches the editor: the workspace's (trusted) `.mcp.json` names
+/// `fixtures/mcp-servers/elicit_server.py`; a chat run calls its `confirm_booking`, whose
+/// yes/no form Neovim answers through `window/showMessageRequest`
+/// (`tests/tests/e2e/nvim_question.lua`), and the server gets the answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn neovim_answers_an_mcp_servers_question() {
+    let nvim = lathe_tests::peers::lsp().join("venv/bin/nvim");
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("mcp__elicit__confirm_booking", json!({"day": "friday"}))]),
+        Step::text("Confirmed.").expecting(Expect {
+            tool_result_contains: Some("confirmed=True on friday".into()),
+            ..Expect::default()
+        }),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    for sub in [".lathe", ".git"] {
+        std::fs::create_dir_all(workspace.join(sub)).unwrap();
+    }
+    std::fs::write(
+        workspace.join(".lathe/chat.lathe.md"),
+        "## You\n\nBook friday\n",
+    )
+    .unwrap();
+    std::fs::write(
+        workspace.join(".mcp.json"),
+        json!({"mcpServers": {"elicit": {
+            "command": lathe_tests::peers::mcp().join("venv/bin/python"),
+            "args": [repo().join("fixtures/mcp-servers/elicit_server.py")],
+            "startup_timeout_sec": 60
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    home.trust(&workspace).unwrap();
+    let out = dir.path().join("out.json");
+
+    let mut command = tokio::process::Command::new(&nvim);
+    for (key, value) in home.command().get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .env("LATHE_TEST_OUT", &out)
+        .env("LATHE_TEST_WORKSPACE", &workspace)
+        .env("LATHE_PLUGIN", repo().join("editors/nvim"))
+        .env(
+            "LATHE_HOST_CMD",
+            json!([lathe_bin().to_string_lossy(), "lsp"]).to_string(),
+        )
+        .args(["--headless", "--clean", "-l"])
+        .arg(repo().join("tests/tests/e2e/nvim_question.lua"))
+        .current_dir(&workspace)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let done = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("Neovim did not finish within 120 s")
+        .unwrap();
+    if let Some(pid) = home.daemon_pid() {
+        signal(pid, "TERM");
+    }
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("Neovim wrote no results ({e}):\n{log}")),
+    )
+    .unwrap();
+    assert_eq!(results["error"], Value::Null, "{results:#}\n{log}");
+    let prompts = results["prompts"].as_array().unwrap();
+    assert_eq!(prompts.len(), 2, "{results:#}");
+    assert_eq!(
+        strings(&prompts[0]["items"]),
+        ["Allow once", "Allow for session", "Deny"]
+    );
+    assert_eq!(strings(&prompts[1]["items"]), ["Yes", "No", "Decline"]);
+    let asked = prompts[1]["prompt"].as_str().unwrap();
+    assert!(
+        asked.contains("The MCP server `elicit` asks: Confirm the booking on friday?"),
+        "{asked}"
+    );
+    model.assert_played();
+}

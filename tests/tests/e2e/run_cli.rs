@@ -201,7 +201,9 @@ async fn without_a_terminal_ask_denies_and_says_so_while_auto_writes() {
     assert!(
         kept.stderr()
             .contains("undo would lose changes made after the run to out.txt")
-            && kept.stderr().contains("(`--force`)"),
+            && kept
+                .stderr()
+                .contains("run it again with `--force` to undo anyway"),
         "{}",
         kept.stderr()
     );

@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[arg(long)]
     session: Option<String>,
     /// With `--skill undo`: restore the checkpoint even over changes made after the run.
-    #[arg(long, requires = "skill")]
+    #[arg(long, requires = "session")]
     force: bool,
 }
 
@@ -121,6 +121,10 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
                 skill.spec().kind == SkillKind::Action && skill.name() == lathe_agent::UNDO_SKILL
             })
     });
+    anyhow::ensure!(
+        is_undo || !args.force,
+        "--force only applies to `--skill undo`"
+    );
     if is_undo {
         return undo(
             &paths,
@@ -281,7 +285,7 @@ fn undo(
         )
         .map_err(|error| match error {
             WorkspaceError::ChangedSinceRun { .. } => {
-                anyhow::anyhow!("{error} (`--force`)")
+                anyhow::anyhow!("{error}; run it again with `--force` to undo anyway")
             }
             other => anyhow::Error::new(other),
         })

@@ -7,7 +7,8 @@
 //! `seq` are skipped, which closes the gap between the two. A subscriber that falls behind
 //! the bus re-reads from the store. Without `session` the stream is every session's live
 //! events and the MCP servers' questions (`question.asked` with the question,
-//! `question.resolved` with its id, action and surface): such a stream is a dashboard, so
+//! `question.resolved` with its id, action and surface, `question.resync` when the stream
+//! fell behind and the pending ones should be listed again): such a stream is a dashboard, so
 //! while it is open the question broker counts it as a surface that can answer.
 
 use super::state::DaemonState;
@@ -46,6 +47,8 @@ struct Cursor {
 enum Item {
     Event(Event),
     Question(QuestionEvent),
+    /// Question events were missed: the client should list the pending questions again.
+    QuestionsMissed,
 }
 
 pub(crate) async fn stream(
@@ -93,6 +96,7 @@ pub(crate) async fn stream(
                     .json_data(&question)
                     .unwrap_or_else(|_| SseEvent::default().comment("unencodable question"))
             }
+            Item::QuestionsMissed => SseEvent::default().event("question.resync").data("{}"),
         };
         Some((Ok(sse), cursor))
     });
@@ -132,8 +136,8 @@ impl Cursor {
                 question = asked => match question {
                     Ok(question) => return Some(Item::Question(question)),
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "an SSE client missed questions; the dashboard re-lists them");
-                        continue;
+                        tracing::warn!(missed, "an SSE client missed question events");
+                        return Some(Item::QuestionsMissed);
                     }
                     Err(RecvError::Closed) => return None,
                 },

@@ -18,7 +18,7 @@ use crate::agents::{self, Overrides};
 use crate::paths::Paths;
 use crate::sandboxes::Sandboxes;
 use anyhow::Context;
-use lathe_agent::{Agent, ApprovalBroker, QuestionBroker, RunRegistry};
+use lathe_agent::{Agent, ApprovalBroker, Attachment, QuestionBroker, RunRegistry};
 use lathe_mcp::server::services::{AgentService, SandboxRunner};
 use lathe_mcp::{
     AskTheUser, ElicitationRelay, HttpOptions, Hub, McpHttpService, ServerHealth, Services, Shared,
@@ -94,6 +94,8 @@ struct Entry {
     problems: Vec<String>,
     /// The workspace's MCP clients, as a surface of the question broker.
     relay: ElicitationRelay,
+    /// Keeps the relay attached to the question broker.
+    _relayed: Attachment,
     mcp: OnceCell<Arc<Shared>>,
     http: OnceCell<McpHttpService>,
 }
@@ -244,7 +246,8 @@ impl Workspaces {
         );
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.entry(root.clone()).or_insert_with(|| {
-            let relay = ElicitationRelay::attached(&self.questions, &root);
+            let relay = ElicitationRelay::default();
+            let relayed = relay.attach(&self.questions, &root);
             let config = crate::config::load(&self.paths, Some(&root)).config;
             let ask = AskTheUser {
                 broker: self.questions.clone(),
@@ -259,6 +262,7 @@ impl Workspaces {
                 hub,
                 problems,
                 relay,
+                _relayed: relayed,
                 mcp: OnceCell::new(),
                 http: OnceCell::new(),
             })

@@ -124,11 +124,17 @@ pub async fn execute(
                 .ok_or_else(|| {
                     LspError::bad_arguments(command, "no session to undo: this editor started none")
                 })?;
-            let report = undo(conn, &session, a.force).await?;
-            conn.client
-                .show_message(lsp::MessageType::Info, format!("Lathe: {report}"))
-                .await;
-            json!({"sessionId": session, "report": report})
+            match undo(conn, &session, a.force).await? {
+                Undo::Done(report) => {
+                    conn.client
+                        .show_message(lsp::MessageType::Info, format!("Lathe: {report}"))
+                        .await;
+                    json!({"sessionId": session, "undone": true, "report": report})
+                }
+                Undo::Kept(refusal) => {
+                    json!({"sessionId": session, "undone": false, "report": refusal})
+                }
+            }
         }
         ext::SESSION_NEW => {
             let a: UriArg = args(command, value)?;
@@ -399,18 +405,10 @@ async fn chat_action(
             let session = session.ok_or_else(|| {
                 LspError::bad_arguments(ext::CHAT_SEND, "this chat has no session to undo yet")
             })?;
-            match conn
-                .agent()
-                .await?
-                .undo(&session, UndoMode::KeepLaterChanges)
-                .await
-            {
-                Ok(report) => format!("## Lathe\n\n{report}"),
-                Err(LspError::ChangedSinceRun(refusal)) => format!(
-                    "## Lathe\n\n{refusal}: run the command `{}` with \
-                     `{{\"sessionId\": \"{session}\", \"force\": true}}`.",
-                    ext::UNDO
-                ),
+            match undo(conn, &session, false).await {
+                Ok(Undo::Done(report)) => format!("## Lathe\n\n{report}"),
+                Ok(Undo::Kept(refusal)) => format!("## Lathe\n\nNothing undone: {refusal}"),
+                Err(LspError::ChangedSinceRun(refusal)) => format!("## Lathe\n\n{refusal}"),
                 Err(error) => return Err(error),
             }
         }
@@ -440,9 +438,17 @@ async fn chat_action(
     Ok(json!({"answered": name}))
 }
 
+/// What an undo did.
+enum Undo {
+    /// The checkpoint was restored: what changed.
+    Done(String),
+    /// Files changed after the run and the user chose to keep them: the refusal.
+    Kept(String),
+}
+
 /// Undoes the session's last run; when files changed after it, asks the user whether to
-/// undo anyway (if the client shows message requests), else refuses.
-async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<String, LspError> {
+/// undo anyway (if the client shows message requests), else refuses saying how to force it.
+async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<Undo, LspError> {
     let agent = conn.agent().await?;
     let mode = if force {
         UndoMode::Anyway
@@ -451,11 +457,11 @@ async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<Stri
     };
     let refusal = match agent.undo(session, mode).await {
         Err(LspError::ChangedSinceRun(refusal)) => refusal,
-        done => return done,
+        done => return done.map(Undo::Done),
     };
     if !conn.session()?.caps.show_message_request {
         return Err(LspError::ChangedSinceRun(format!(
-            "{refusal}: pass \"force\": true to {}",
+            "{refusal}: run the command {} with {{\"sessionId\": \"{session}\", \"force\": true}}",
             ext::UNDO
         )));
     }
@@ -474,7 +480,9 @@ async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<Stri
         )
         .await;
     match chosen {
-        Ok(Some(item)) if item.title == UNDO_ANYWAY => agent.undo(session, UndoMode::Anyway).await,
-        _ => Err(LspError::ChangedSinceRun(format!("{refusal} (kept)"))),
+        Ok(Some(item)) if item.title == UNDO_ANYWAY => {
+            agent.undo(session, UndoMode::Anyway).await.map(Undo::Done)
+        }
+        _ => Ok(Undo::Kept(refusal)),
     }
 }

@@ -53,6 +53,7 @@ async fn an_editor_answers_forms_of_choices_and_opens_pages() {
         "deploy",
         "Deploy to staging?",
         QuestionKind::Form { schema: choices },
+        PATIENCE,
     );
     let (reply, prompt) = tokio::join!(asked, editor.wait_method("window/showMessageRequest"));
     assert_eq!(
@@ -78,6 +79,7 @@ async fn an_editor_answers_forms_of_choices_and_opens_pages() {
             "deploy",
             "Your name?",
             QuestionKind::Form { schema: text },
+            PATIENCE,
         )
         .await;
     assert_eq!(reply, QuestionReply::Decline, "no surface can fill in text");
@@ -87,7 +89,7 @@ async fn an_editor_answers_forms_of_choices_and_opens_pages() {
         url: "https://example.invalid/authorize".into(),
         elicitation_id: Some("e-1".into()),
     };
-    let asked = broker.ask(&root, "oauth", "Sign in to continue", url);
+    let asked = broker.ask(&root, "oauth", "Sign in to continue", url, PATIENCE);
     let (reply, prompt) = tokio::join!(asked, editor.wait_method("window/showMessageRequest"));
     assert_eq!(
         reply,
@@ -111,7 +113,13 @@ async fn an_editor_answers_forms_of_choices_and_opens_pages() {
     let schema =
         json!({"type": "object", "properties": {"size": {"type": "string", "enum": ["s", "l"]}}});
     let reply = broker
-        .ask(&root, "shop", "Which size?", QuestionKind::Form { schema })
+        .ask(
+            &root,
+            "shop",
+            "Which size?",
+            QuestionKind::Form { schema },
+            PATIENCE,
+        )
         .await;
     assert_eq!(reply, QuestionReply::Decline);
 

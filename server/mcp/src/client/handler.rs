@@ -15,16 +15,19 @@ use rmcp::service::{NotificationContext, RequestContext, RoleClient};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Where the hub forwards servers' elicitation requests: `server` (its configured name)
-/// asks `message`, a form or a page to open.
+/// asks `message`, a form or a page to open, and waits at most `within` (its tool call
+/// gives up after `tool_timeout_sec`, so a later answer would reach nobody).
 pub trait ElicitationSink: Send + Sync + 'static {
     fn elicit(
         &self,
         server: &str,
         message: String,
         kind: QuestionKind,
+        within: Duration,
     ) -> BoxFuture<'static, QuestionReply>;
 }
 
@@ -42,13 +45,18 @@ impl ElicitationSink for AskTheUser {
         server: &str,
         message: String,
         kind: QuestionKind,
+        within: Duration,
     ) -> BoxFuture<'static, QuestionReply> {
         let (broker, workspace, server) = (
             self.broker.clone(),
             self.workspace.clone(),
             server.to_owned(),
         );
-        Box::pin(async move { broker.ask(&workspace, &server, &message, kind).await })
+        Box::pin(async move {
+            broker
+                .ask(&workspace, &server, &message, kind, within)
+                .await
+        })
     }
 }
 
@@ -57,6 +65,8 @@ pub(crate) struct HubClient {
     pub(crate) server: String,
     pub(crate) tools_changed: Arc<Notify>,
     pub(crate) elicitation: Option<Arc<dyn ElicitationSink>>,
+    /// The server's `tool_timeout_sec`: how long its questions may wait for the user.
+    pub(crate) tool_timeout: Duration,
 }
 
 impl ClientHandler for HubClient {
@@ -95,12 +105,6 @@ impl ClientHandler for HubClient {
                 Ok(schema) => (message, QuestionKind::Form { schema }),
                 Err(_) => return Ok(ElicitResult::new(ElicitationAction::Decline)),
             },
-            ElicitRequestParams::UrlElicitationParams { url, .. }
-                if !(url.starts_with("https://") || url.starts_with("http://")) =>
-            {
-                tracing::warn!(server = %self.server, %url, "declined a page that is not http(s)");
-                return Ok(ElicitResult::new(ElicitationAction::Decline));
-            }
             ElicitRequestParams::UrlElicitationParams {
                 message,
                 url,
@@ -118,7 +122,7 @@ impl ClientHandler for HubClient {
         // The server withdrawing its question (notifications/cancelled) drops the sink's
         // future, which withdraws it from wherever it was forwarded.
         let reply = tokio::select! {
-            reply = sink.elicit(&self.server, message, kind) => reply,
+            reply = sink.elicit(&self.server, message, kind, self.tool_timeout) => reply,
             () = context.ct.cancelled() => QuestionReply::Cancel,
         };
         Ok(match reply {

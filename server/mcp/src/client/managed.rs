@@ -352,6 +352,7 @@ impl ManagedServer {
             server: self.config.name.clone(),
             tools_changed: self.tools_changed.clone(),
             elicitation: self.elicitation.clone(),
+            tool_timeout: self.config.tool_timeout,
         };
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let (running, child) = match &self.config.transport {

@@ -14,7 +14,7 @@ use crate::config::ServerConfig;
 use crate::error::McpError;
 use lathe_agent::model::OpenAiClient;
 use lathe_agent::tools::ToolRegistry;
-use lathe_agent::{Agent, AgentConfig, QuestionBroker};
+use lathe_agent::{Agent, AgentConfig, Attachment, QuestionBroker};
 use lathe_protocol::config::{ModelConfig, PolicyConfig};
 use lathe_skills::{Registry, SkillRoots};
 use lathe_store::Store;
@@ -45,13 +45,13 @@ impl std::fmt::Debug for BuildOptions {
     }
 }
 
-/// The built server, the hub behind its agent (for health and shutdown) and the broker its
-/// servers' questions go through (the MCP clients' relay is attached to it).
+/// The built server and the hub behind its agent (for health and shutdown).
 #[derive(Debug)]
 pub struct Built {
     pub shared: Arc<Shared>,
     pub hub: Hub,
-    pub questions: QuestionBroker,
+    /// Keeps the server's MCP clients attached to the question broker the hub asks.
+    _relay: Attachment,
 }
 
 /// Builds the services; the hub starts its servers in the background.
@@ -61,7 +61,8 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
         .canonicalize()
         .map_err(|e| McpError::Serve(format!("workspace {}: {e}", options.workspace.display())))?;
     let questions = QuestionBroker::default();
-    let elicitation = ElicitationRelay::attached(&questions, &workspace);
+    let elicitation = ElicitationRelay::default();
+    let relay = elicitation.attach(&questions, &workspace);
     let hub = Hub::start(
         options.mcp_servers,
         HubOptions {
@@ -100,6 +101,6 @@ pub fn build(options: BuildOptions) -> Result<Built, McpError> {
     Ok(Built {
         shared: Shared::new(services),
         hub,
-        questions,
+        _relay: relay,
     })
 }

@@ -14,7 +14,8 @@
 //! register) and is removed when its handler is dropped.
 //!
 //! Invariants: the relay is attached to the broker for its workspace before the MCP server
-//! serves (the daemon and `assemble` build it with [`ElicitationRelay::attached`]); a
+//! serves, for as long as its owner keeps the [`ElicitationRelay::attach`] attachment (the
+//! daemon's workspace entry, `assemble`'s `Built`); a
 //! question ends at the relay as soon as one client accepts (the relay's reply), or when
 //! every asked client has declined (a decline), cancelled or failed (no reply: the other
 //! surfaces may still answer); whatever is still pending, and everything when the broker
@@ -32,7 +33,7 @@ use rmcp::service::{ElicitationMode, Peer, PeerRequestOptions, RoleServer};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -48,8 +49,6 @@ struct Inner {
     next: AtomicU64,
     /// How many registered clients can answer (forms or URLs).
     count: watch::Sender<usize>,
-    /// The relay's place at the broker.
-    attachment: OnceLock<Attachment>,
 }
 
 /// Puts the user's questions to the MCP clients connected to Lathe. Cheap to clone; every
@@ -59,8 +58,8 @@ pub struct ElicitationRelay {
     inner: Arc<Inner>,
 }
 
-/// A relay attached to no broker: its clients are never asked (for tests and benches of
-/// the MCP server alone).
+/// A relay attached to no broker yet (tests and benches of the MCP server alone keep it so:
+/// its clients are never asked).
 impl Default for ElicitationRelay {
     fn default() -> Self {
         Self {
@@ -68,7 +67,6 @@ impl Default for ElicitationRelay {
                 clients: Mutex::new(BTreeMap::new()),
                 next: AtomicU64::new(1),
                 count: watch::channel(0).0,
-                attachment: OnceLock::new(),
             }),
         }
     }
@@ -78,7 +76,6 @@ impl std::fmt::Debug for ElicitationRelay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ElicitationRelay")
             .field("clients", &*self.inner.count.borrow())
-            .field("attached", &self.inner.attachment.get().is_some())
             .finish()
     }
 }
@@ -108,12 +105,10 @@ enum Outcome {
 }
 
 impl ElicitationRelay {
-    /// A relay asked by `broker` for the questions of `workspace` (its canonical root).
-    pub fn attached(broker: &QuestionBroker, workspace: &Path) -> Self {
-        let relay = Self::default();
-        let attachment = broker.attach(workspace, Arc::new(relay.clone()));
-        let _ = relay.inner.attachment.set(attachment);
-        relay
+    /// Lets `broker` ask this relay the questions of `workspace` (its canonical root) for as
+    /// long as the attachment is kept.
+    pub fn attach(&self, broker: &QuestionBroker, workspace: &Path) -> Attachment {
+        broker.attach(workspace, Arc::new(self.clone()))
     }
 
     /// The number of connected clients that can answer, as it changes.
@@ -165,12 +160,9 @@ impl ElicitationRelay {
 
     async fn relay(self, question: Question) -> Option<QuestionReply> {
         let server = question.asker.clone();
-        let params = match forwarded(&question) {
-            Ok(params) => params,
-            Err(reason) => {
-                tracing::warn!(%server, %reason, "question not relayed to MCP clients");
-                return None;
-            }
+        // `can_ask` checked the form could be forwarded.
+        let Ok(params) = forwarded(&question) else {
+            return None;
         };
         let asked = self.askable(matches!(
             params,

@@ -414,7 +414,13 @@ impl lathe_mcp::client::ElicitationSink for FormFiller {
         server: &str,
         message: String,
         kind: lathe_protocol::QuestionKind,
+        within: std::time::Duration,
     ) -> futures::future::BoxFuture<'static, lathe_protocol::QuestionReply> {
+        assert_eq!(
+            within,
+            std::time::Duration::from_secs(60),
+            "tool_timeout_sec"
+        );
         self.0.lock().unwrap().push((server.to_owned(), message));
         let lathe_protocol::QuestionKind::Form { schema } = kind else {
             panic!("a form was asked for, not {kind:?}");

@@ -269,7 +269,7 @@ function follow() {
       if (onLiveEvent) onLiveEvent(event);
     });
   }
-  for (const type of ['question.asked', 'question.resolved']) {
+  for (const type of ['question.asked', 'question.resolved', 'question.resync']) {
     stream.addEventListener(type, (message) => {
       refresh();
       if (onLiveEvent) onLiveEvent({ type: 'QUESTION', question: JSON.parse(message.data) });
@@ -829,14 +829,30 @@ function renderApprovals() {
       if (alive()) list.replaceChildren(errorBox(error));
     }
   };
+  // Cards are kept by id (a form being filled in survives another question arriving);
+  // answered ones stay with their outcome, withdrawn ones go.
   const loadQuestions = async () => {
     try {
       const pending = await api('/api/questions');
       if (!alive()) return;
-      const cards = pending.map(questionCard);
-      questions.replaceChildren(...(cards.length ? cards : [h('p', { class: 'muted', id: 'no-questions' }, 'No MCP server is asking anything.')]));
+      const ids = new Set(pending.map((question) => question.id));
+      for (const card of questions.querySelectorAll('.question.pending')) {
+        if (!ids.has(card.dataset.questionId)) card.remove();
+      }
+      for (const stale of questions.querySelectorAll(':scope > :not(.question)')) stale.remove();
+      for (const question of pending) {
+        if (!questions.querySelector(`[data-question-id="${CSS.escape(question.id)}"]`)) {
+          questions.append(questionCard(question));
+        }
+      }
+      if (!questions.querySelector('.question.pending')) {
+        questions.append(h('p', { class: 'muted', id: 'no-questions' }, 'No MCP server is asking anything.'));
+      }
     } catch (error) {
-      if (alive()) questions.replaceChildren(errorBox(error));
+      if (alive()) {
+        for (const stale of questions.querySelectorAll(':scope > :not(.question)')) stale.remove();
+        questions.append(errorBox(error));
+      }
     }
   };
   onLiveEvent = (event) => {
@@ -877,7 +893,7 @@ function questionField(name, schema, required) {
   const itemChoices = schema.type === 'array' && schema.items ? choicesOf(schema.items) : null;
   if (schema.type === 'boolean') {
     const input = h('input', { type: 'checkbox', id, name, checked: schema.default === true });
-    return { node: h('div', { class: 'field' }, input, ' ', labelled(), help), read: () => input.checked };
+    return { node: h('div', { class: 'field check' }, input, labelled(), help), read: () => input.checked };
   }
   if (itemChoices) {
     const boxes = itemChoices.map(([value, text]) => [value, h('input', {
@@ -915,6 +931,15 @@ function questionField(name, schema, required) {
   };
 }
 
+/** Whether `url` is an http(s) page (the daemon offers no other; this page checks again). */
+function webPage(url) {
+  try {
+    return ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
 const REPLIES = { accept: 'Answered', decline: 'Declined', cancel: 'Withdrawn' };
 
 /** Marks a question's card with its outcome; the form goes. */
@@ -950,7 +975,9 @@ function questionCard(question) {
   if (question.kind === 'url') {
     body = h('div', { class: 'decisions question-body' });
     body.append(
-      h('a', { href: question.url, target: '_blank', rel: 'noopener noreferrer', class: 'url' }, question.url),
+      webPage(question.url)
+        ? h('a', { href: question.url, target: '_blank', rel: 'noopener noreferrer', class: 'url' }, question.url)
+        : h('code', { class: 'url' }, question.url),
       h('button', { type: 'button', class: 'allow_once', onclick: () => send({ action: 'accept' }, body) }, 'Opened it'),
       decline(body));
   } else {
