@@ -41,7 +41,7 @@ impl WorkspaceServers {
         format!(
             "{} not applied (MCP servers, policy, sandbox, model endpoint): this workspace is \
              not trusted, or they changed since; review them, then run `lathe trust \
-             --workspace {}` (a running daemon applies them when it next starts)",
+             --workspace {}` (a running daemon applies them at the workspace's next run)",
             files.join(" and "),
             workspace.display()
         )

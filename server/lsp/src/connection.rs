@@ -4,8 +4,9 @@
 //!
 //! Invariants: `initialize` sets the negotiated [`Session`] exactly once, before any other
 //! handler runs (tower-lsp-server refuses other requests until then); all locks here are
-//! held for short, non-async sections only; the agent is looked up lazily and a failed
-//! lookup is not cached, so fixing the configuration takes effect at the next action.
+//! held for short, non-async sections only; the agent is asked of the provider at every
+//! action (the provider keeps it), so fixing the configuration, or trusting the workspace,
+//! takes effect at the next action.
 
 use crate::documents::Documents;
 use crate::error::LspError;
@@ -102,7 +103,6 @@ pub struct Conn {
     pub services: LspServices,
     pub documents: Arc<Documents>,
     session: OnceLock<Session>,
-    agent: tokio::sync::Mutex<Option<Arc<dyn AgentService>>>,
     runs: Mutex<HashMap<u64, RunEntry>>,
     next_run: Mutex<u64>,
     attached: Mutex<HashSet<SessionId>>,
@@ -135,7 +135,6 @@ impl Conn {
             services,
             documents: Arc::new(Documents::default()),
             session: OnceLock::new(),
-            agent: tokio::sync::Mutex::new(None),
             runs: Mutex::new(HashMap::new()),
             next_run: Mutex::new(0),
             attached: Mutex::new(HashSet::new()),
@@ -204,20 +203,13 @@ impl Conn {
         self.closed.cancel();
     }
 
-    /// The agent of this connection's workspace (looked up once it succeeds).
+    /// The agent of this connection's workspace, as the provider has it now.
     pub async fn agent(&self) -> Result<Arc<dyn AgentService>, LspError> {
-        let mut agent = self.agent.lock().await;
-        if let Some(agent) = agent.as_ref() {
-            return Ok(agent.clone());
-        }
         let session = self.session()?;
-        let found = self
-            .services
+        self.services
             .agents
             .agent(&session.workspace, &session.options.overrides())
-            .await?;
-        *agent = Some(found.clone());
-        Ok(found)
+            .await
     }
 
     /// A number unique within this connection (run ids, progress tokens).

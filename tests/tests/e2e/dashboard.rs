@@ -6,7 +6,7 @@
 //! in with the form, starts a skill from the New run form, cancels a stalled follow-up,
 //! sends another, and is sent back to the form when its token goes stale. A third cancels
 //! a run an MCP client started. A fourth fills in an MCP server's form (elicitation).
-//! Raw HTTP checks pin what needs the token: everything but the
+//! A new `lathe trust` takes effect at the workspace's next run. Raw HTTP checks pin what needs the token: everything but the
 //! static page and assets, never as a cookie, with the page's own Origin for changes.
 
 use crate::mcp_shim::McpShim;
@@ -601,6 +601,76 @@ async fn a_browser_answers_an_mcp_servers_question() {
     )
     .unwrap();
     assert_eq!(late.status, 409, "{}", late.body);
+}
+
+/// `lathe trust` takes effect in a running daemon: the workspace's next run (here the
+/// dashboard's) gets the MCP servers its `.mcp.json` names, with no restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_daemon_applies_a_new_trust_at_the_next_run() {
+    let model = ScriptedModel::start(Script::new(["untrusted", "trusted"].map(Step::text)))
+        .await
+        .unwrap();
+    let scene = Scene::start(Some(&model));
+    let (home, url, token) = (&scene.home, scene.url.as_str(), scene.token.as_str());
+    let workspace = tempfile::tempdir().unwrap();
+    let time = lathe_tests::peers::mcp().join("venv/bin/mcp-server-time");
+    std::fs::write(
+        workspace.path().join(".mcp.json"),
+        json!({"mcpServers": {"time": {"command": time, "startup_timeout_sec": 60}}}).to_string(),
+    )
+    .unwrap();
+    let root = workspace.path().canonicalize().unwrap();
+    let run = |prompt: &str| {
+        let body = json!({"workspace": root, "prompt": prompt});
+        let started = request(url, token, "POST", "/api/runs", &[], Some(&body)).unwrap();
+        assert_eq!(started.status, 202, "{}", started.body);
+        lathe_tests::daemon::wait_until(WAIT, || {
+            request(url, token, "GET", "/api/runs", &[], None)
+                .unwrap()
+                .json()
+                .unwrap()
+                == json!([])
+        })
+        .unwrap();
+    };
+    let health = || {
+        let status = request(url, token, "GET", "/api/status", &[], None)
+            .unwrap()
+            .json()
+            .unwrap();
+        status["mcp"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["workspace"] == root.to_str().unwrap())
+            .cloned()
+            .unwrap_or_else(|| panic!("no health of {}: {status:#}", root.display()))
+    };
+    let time_tool = "mcp__time__get_current_time".to_owned();
+
+    run("what time is it?");
+    let untrusted = health();
+    assert!(
+        untrusted["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not trusted"),
+        "{untrusted:#}"
+    );
+    assert_eq!(untrusted["mcp_servers"], json!([]));
+    assert!(!model.requests()[0].tool_names().contains(&time_tool));
+
+    home.trust(workspace.path()).unwrap();
+    run("what time is it?");
+    assert!(
+        model.requests()[1].tool_names().contains(&time_tool),
+        "{:?}",
+        model.requests()[1].tool_names()
+    );
+    let trusted = health();
+    assert_eq!(trusted["problems"], json!([]), "{trusted:#}");
+    assert_eq!(trusted["mcp_servers"][0]["name"], "time", "{trusted:#}");
+    model.assert_played();
 }
 
 /// A model whose answer stalls after two chunks: a run that goes on until cancelled.

@@ -2,7 +2,7 @@
 //! `lathe lsp --in-process`, with one agent per workspace and editor overrides.
 //!
 //! Invariants: editors with the same workspace and the same `initializationOptions`
-//! overrides share one agent; every agent asks through the daemon's one approval broker
+//! overrides share one agent, rebuilt when the workspace's entry is replaced (a new trust); every agent asks through the daemon's one approval broker
 //! and runs commands in the daemon's sandboxes; every connection that shows message
 //! requests answers its workspace's MCP servers' questions; every agent is
 //! built by [`agents`] over the daemon's store and the workspace's MCP hub, with the editor
@@ -22,7 +22,8 @@ use lathe_sandbox::BackendChoice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-type Built = (PathBuf, EditorOverrides, Arc<dyn AgentService>);
+/// An agent built for a workspace and overrides, over the workspace entry of a generation.
+type Built = (PathBuf, EditorOverrides, u64, Arc<dyn AgentService>);
 
 /// The daemon's agents for editors, built on first use per workspace and overrides.
 struct DaemonAgents(Arc<Inner>);
@@ -68,8 +69,8 @@ impl Inner {
         &self,
         workspace: &Path,
         editor: &EditorOverrides,
-    ) -> anyhow::Result<Arc<dyn AgentService>> {
-        let mcp_hub = self.workspaces.hub(workspace)?;
+    ) -> anyhow::Result<(Arc<dyn AgentService>, u64)> {
+        let (mcp_hub, generation) = self.workspaces.hub(workspace)?;
         let editors = self.hub.clone();
         let hook: ToolHook = Arc::new(move |tools, root| {
             register_editor_edit_tools(tools, root, &editors);
@@ -97,7 +98,7 @@ impl Inner {
         if let Some(url) = &self.dashboard {
             backend = backend.with_dashboard(url.clone());
         }
-        Ok(Arc::new(backend))
+        Ok((Arc::new(backend), generation))
     }
 }
 
@@ -111,18 +112,26 @@ impl AgentProvider for DaemonAgents {
         let workspace = workspace.to_owned();
         let overrides = overrides.clone();
         async move {
+            let unavailable = |e: anyhow::Error| LspError::AgentUnavailable(format!("{e:#}"));
+            let current = this
+                .workspaces
+                .generation(&workspace)
+                .map_err(unavailable)?;
             let mut built = this.built.lock().await;
-            if let Some((_, _, agent)) = built
+            if let Some(i) = built
                 .iter()
-                .find(|(w, o, _)| *w == workspace && *o == overrides)
+                .position(|(w, o, _, _)| *w == workspace && *o == overrides)
             {
-                return Ok(agent.clone());
+                if built[i].2 == current {
+                    return Ok(built[i].3.clone());
+                }
+                built.swap_remove(i);
             }
-            let agent = this
+            let (agent, generation) = this
                 .build(&workspace, &overrides)
                 .await
-                .map_err(|e| LspError::AgentUnavailable(format!("{e:#}")))?;
-            built.push((workspace, overrides, agent.clone()));
+                .map_err(unavailable)?;
+            built.push((workspace, overrides, generation, agent.clone()));
             Ok(agent)
         }
         .boxed()

@@ -6,9 +6,12 @@
 //! an MCP client, `/api/approvals`) answers any run and the dashboard cancels any run; it
 //! builds the dashboard's agents over the same hub, broker and registry.
 //!
-//! Invariants: one entry per canonical workspace root, created on first use; a hub is
-//! started once and stopped at [`Workspaces::shutdown`]; the MCP server is built once per
-//! workspace (a failed build is retried by the next connection); a workspace without a
+//! Invariants: one entry per canonical workspace root, created on first use and replaced
+//! when what the workspace may configure changes (its guarded settings, or `lathe trust`:
+//! see `trust.rs`), which stops the old entry's hub; each entry has a new generation, by
+//! which the editors' agents know to rebuild; a hub is stopped at [`Workspaces::shutdown`]
+//! at the latest; the MCP server is built once per entry (a failed build is retried by the
+//! next connection; connections made before a replacement keep theirs); a workspace without a
 //! configured model still serves code context, sessions, prompts and `sandbox_exec`. The
 //! hub's servers' elicitations go to the one question broker, which asks the surfaces
 //! attached for that workspace (its editors, and the MCP clients connected to its MCP
@@ -29,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -86,9 +90,15 @@ pub(crate) struct Workspaces {
     /// The runs of every agent of the process.
     runs: RunRegistry,
     entries: Mutex<BTreeMap<PathBuf, Arc<Entry>>>,
+    /// The last entry generation handed out.
+    generations: AtomicU64,
 }
 
 struct Entry {
+    /// Unique per entry: a replaced entry's successor has another.
+    generation: u64,
+    /// The guarded settings' fingerprint and whether they were trusted, when it was built.
+    trust: (String, bool),
     hub: Hub,
     /// What is wrong with its MCP configuration (an untrusted workspace among them).
     problems: Vec<String>,
@@ -121,6 +131,7 @@ impl Workspaces {
             questions: QuestionBroker::default(),
             runs,
             entries: Mutex::new(BTreeMap::new()),
+            generations: AtomicU64::new(0),
         }
     }
 
@@ -151,9 +162,16 @@ impl Workspaces {
         &self.store
     }
 
-    /// The hub of `workspace`'s MCP servers, started on first use.
-    pub fn hub(&self, workspace: &Path) -> anyhow::Result<Hub> {
-        Ok(self.entry(workspace)?.1.hub.clone())
+    /// The hub of `workspace`'s MCP servers, started on first use, and its entry's
+    /// generation.
+    pub fn hub(&self, workspace: &Path) -> anyhow::Result<(Hub, u64)> {
+        let (_, entry) = self.entry(workspace)?;
+        Ok((entry.hub.clone(), entry.generation))
+    }
+
+    /// The generation of `workspace`'s entry (replacing it first if its trust changed).
+    pub fn generation(&self, workspace: &Path) -> anyhow::Result<u64> {
+        Ok(self.entry(workspace)?.1.generation)
     }
 
     /// An agent for `workspace` with its hub's tools, asking through the one broker (the
@@ -244,30 +262,40 @@ impl Workspaces {
             "workspace {} is not a directory",
             root.display()
         );
+        let checked = crate::trust::check(&self.paths, &root);
+        let trust = (checked.fingerprint, checked.trusted);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.entry(root.clone()).or_insert_with(|| {
-            let relay = ElicitationRelay::default();
-            let relayed = relay.attach(&self.questions, &root);
-            let config = crate::config::load(&self.paths, Some(&root)).config;
-            let ask = AskTheUser {
-                broker: self.questions.clone(),
-                workspace: root.clone(),
-            };
-            let (hub, problems) =
-                agents::start_hub(&self.paths, &config, &root, Some(Arc::new(ask)));
-            for problem in &problems {
-                tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
+        if let Some(entry) = entries.get(&root) {
+            if entry.trust == trust {
+                return Ok((root, entry.clone()));
             }
-            Arc::new(Entry {
-                hub,
-                problems,
-                relay,
-                _relayed: relayed,
-                mcp: OnceCell::new(),
-                http: OnceCell::new(),
-            })
+            tracing::info!(workspace = %root.display(), trusted = trust.1, "what the workspace may configure changed: restarting its MCP servers");
+            let replaced = entry.hub.clone();
+            tokio::spawn(async move { replaced.shutdown().await });
+        }
+        let relay = ElicitationRelay::default();
+        let relayed = relay.attach(&self.questions, &root);
+        let config = crate::config::load(&self.paths, Some(&root)).config;
+        let ask = AskTheUser {
+            broker: self.questions.clone(),
+            workspace: root.clone(),
+        };
+        let (hub, problems) = agents::start_hub(&self.paths, &config, &root, Some(Arc::new(ask)));
+        for problem in &problems {
+            tracing::warn!(workspace = %root.display(), %problem, "configuration problem");
+        }
+        let entry = Arc::new(Entry {
+            generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
+            trust,
+            hub,
+            problems,
+            relay,
+            _relayed: relayed,
+            mcp: OnceCell::new(),
+            http: OnceCell::new(),
         });
-        Ok((root, entry.clone()))
+        entries.insert(root.clone(), entry.clone());
+        Ok((root, entry))
     }
 
     async fn build_mcp(
