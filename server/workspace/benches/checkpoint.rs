@@ -1,9 +1,11 @@
 //! Benchmark of checkpoints: 100 touched files (with content not yet in the object store)
-//! in a committed 10,000-file repository, from the call to the moved ref.
+//! in a committed 10,000-file repository, from the call to the moved ref; and one agent
+//! edit applied as a run's (checkpoint, write, record of what the run left).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use lathe_edits::{WriteFileArgs, write_file};
 use lathe_workspace::Workspace;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,6 +69,23 @@ fn bench(c: &mut Criterion) {
                 format!("run-{n}")
             },
             |run| ws.checkpoint("bench", &run, &touched_refs).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+
+    // What one agent edit costs on disk: checkpoint, atomic write, and recording what the
+    // run left (so that undo notices later changes), as the first edit of a new run.
+    c.bench_function("apply_for_run_one_edit_in_10k_repo", |b| {
+        b.iter_batched(
+            || {
+                let n = round.fetch_add(1, Ordering::Relaxed);
+                let args = WriteFileArgs {
+                    path: touched[0].clone(),
+                    content: format!("// edit {n}\npub fn g() {{}}\n"),
+                };
+                (format!("edit-{n}"), write_file(&ws, &args).unwrap().diff)
+            },
+            |(run, diff)| ws.apply_for_run("bench-edit", &run, &diff).unwrap(),
             BatchSize::PerIteration,
         )
     });
