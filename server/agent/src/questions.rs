@@ -319,7 +319,8 @@ impl QuestionBroker {
             answer = pushed => answer,
             () = tokio::time::sleep(timeout) => (QuestionReply::Cancel, Surface::Policy),
         };
-        // A pull surface that took the question off the list first has the answer on its way.
+        // A pull surface that took the question off the list first (under the lock) has
+        // already sent its answer: that one wins.
         let claimed = self.inner.lock().pending.remove(&question.id).is_some();
         if !claimed && let Ok(answer) = answered.try_recv() {
             (reply, by) = answer;
