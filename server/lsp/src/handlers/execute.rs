@@ -202,6 +202,13 @@ async fn run_action(
         .clone()
         .or_else(|| args.action.skill().map(str::to_owned))
     else {
+        if !conn.session()?.caps.show_message_request {
+            return Err(LspError::bad_arguments(
+                ext::ACTION_RUN,
+                "this editor cannot show a choice of skills: name one, e.g. \
+                 {\"skill\": \"refactor\"}, or type /refactor in a chat document",
+            ));
+        }
         tokio::spawn(pick_skill(conn.clone(), args));
         return Ok(json!({"asked": "skill"}));
     };

@@ -135,6 +135,31 @@ async fn skill_run_and_run_skill_ask_which_skill_then_run_it() {
 }
 
 #[tokio::test]
+async fn run_skill_without_a_skill_says_how_when_the_editor_cannot_offer_a_choice() {
+    let lib = "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n";
+    let harness = Harness::new(vec![], &[("src/lib.rs", lib)]).await;
+    let mut editor = harness.connect();
+    let without_prompts = json!({"workspace": {"applyEdit": true}});
+    editor
+        .initialize(&harness.root_uri(), without_prompts, json!(null))
+        .await;
+    let uri = harness.uri("src/lib.rs");
+    editor.open(&uri, "rust", lib).await;
+    let refused = editor
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "lathe.action.run",
+                   "arguments": [{"action": "run-skill", "uri": uri, "range": point(1, 4)}]}),
+        )
+        .await;
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("cannot show a choice of skills") && message.contains("/refactor"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
 async fn requests_answer_while_the_model_stalls_and_run_cancel_stops_the_run() {
     let steps = vec![Step::reply(Reply {
         content: Some("Thinking about it for a long while".into()),
