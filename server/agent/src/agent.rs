@@ -45,6 +45,8 @@ pub struct AgentConfig {
     pub repo_map_tokens: usize,
     /// Where the repo map keeps its index between runs (memory only when `None`).
     pub repo_map_cache: Option<PathBuf>,
+    /// The longest a run waits for its repo map before it goes on without one.
+    pub repo_map_wait: Duration,
 }
 
 impl AgentConfig {
@@ -60,6 +62,7 @@ impl AgentConfig {
             system_prompt: DEFAULT_SYSTEM_PROMPT.to_owned(),
             repo_map_tokens: lathe_context::DEFAULT_MAP_BUDGET,
             repo_map_cache: None,
+            repo_map_wait: crate::prompt::DEFAULT_WAIT,
         }
     }
 

@@ -7,7 +7,8 @@
 //! Invariants: the agent keeps the workspace's index between runs, so a run re-reads only
 //! the files that changed and ranks again only when the index's fingerprint changed; the
 //! map is a help, never a condition: an empty workspace, a failed scan, a zero budget or
-//! a first index of a big workspace that takes longer than [`WAIT`] give no section (the
+//! a first index of a big workspace that takes longer than `AgentConfig::repo_map_wait`
+//! ([`DEFAULT_WAIT`]) give no section (the
 //! index goes on building in the background for the agent's next run; a short-lived
 //! `lathe run` does not wait for it), and the run goes on; one index is built at a time.
 
@@ -16,8 +17,8 @@ use lathe_context::{ContextError, IndexOptions, MapRequest, RepoIndex};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// The longest a run waits for its repo map before it goes on without one.
-const WAIT: Duration = Duration::from_secs(2);
+/// How long a run waits for its repo map by default before it goes on without one.
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(2);
 
 /// What one agent keeps between runs for the prompt's repo map.
 #[derive(Default)]
@@ -132,7 +133,7 @@ pub(crate) async fn repo_map_section(config: &AgentConfig, map: &PromptMap) -> O
         };
         Ok((kept, section))
     });
-    let built = match tokio::time::timeout(WAIT, &mut building).await {
+    let built = match tokio::time::timeout(config.repo_map_wait, &mut building).await {
         Ok(built) => built,
         Err(_) => {
             tracing::info!("the repo map is still being built; this run goes without it");

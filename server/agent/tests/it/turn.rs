@@ -580,13 +580,20 @@ async fn tools_from_a_source_are_offered_called_and_judged_by_the_policy() {
 
 #[tokio::test]
 async fn the_system_prompt_carries_the_repo_map_of_the_workspace() {
-    let h = Harness::new(Script::new([
+    let script = Script::new([
         Step::text("first").expecting(Expect {
             system_contains: Some("## Repository map".into()),
             ..Expect::default()
         }),
         Step::text("second"),
-    ]))
+    ]);
+    // A loaded machine may take longer than a run waits by default for the first index.
+    let patient = |config: &mut lathe_agent::AgentConfig| {
+        config.repo_map_wait = std::time::Duration::from_secs(60);
+    };
+    let h = Harness::with(script, patient, |_, _| {
+        lathe_agent::tools::ToolRegistry::with_file_tools()
+    })
     .await;
     let first = h.agent.run(RunRequest::new("hi", "cli")).await.unwrap();
     let mut again = RunRequest::new("and again", "cli");

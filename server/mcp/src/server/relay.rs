@@ -15,9 +15,9 @@
 //!
 //! Invariants: the relay is attached to the broker for its workspace before the MCP server
 //! serves, for as long as its owner keeps the [`ElicitationRelay::attach`] attachment (the
-//! daemon's workspace entry, `assemble`'s `Built`); a
-//! question ends at the relay as soon as one client accepts (the relay's reply), or when
-//! every asked client has declined (a decline), cancelled or failed (no reply: the other
+//! daemon's workspace entry, `assemble`'s `Built`). A question ends at the relay as soon as
+//! one client accepts (the relay's reply), or when every asked client has answered without
+//! accepting: a decline if one declined, else no reply (all cancelled or failed: the other
 //! surfaces may still answer); whatever is still pending, and everything when the broker
 //! withdraws the question, is cancelled at its client. A form whose schema cannot be
 //! forwarded is not asked here.
