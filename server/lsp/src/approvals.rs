@@ -8,6 +8,7 @@
 //! the other surfaces (dashboard, `lathe.approval.answer`) answer.
 
 use crate::connection::Conn;
+use crate::pick::pick;
 use crate::services::AgentService;
 use lathe_protocol::{ApprovalDecision, ApprovalRequest, CustomEvent, EventPayload};
 use std::sync::Arc;
@@ -78,31 +79,16 @@ pub async fn prompt(conn: Arc<Conn>, agent: Arc<dyn AgentService>, request: Appr
         }
     };
     let expires = Duration::from_millis(request.expires_at.saturating_sub(now_ms()));
-    let actions = CHOICES
-        .iter()
-        .map(|(title, _)| lsp::MessageActionItem {
-            title: (*title).to_owned(),
-            ..lsp::MessageActionItem::default()
-        })
-        .collect();
+    let titles = CHOICES.map(|(title, _)| title);
     let message = format!("Lathe wants to {}\n{}", request.summary, request.action);
-    let asked = conn
-        .client
-        .show_message_request(lsp::MessageType::Warning, message, Some(actions));
+    let asked = pick(&conn.client, lsp::MessageType::Warning, message, &titles);
     let answer = tokio::select! {
         answer = asked => answer,
         () = tokio::time::sleep(expires) => return,
         () = resolved_elsewhere => return,
         () = conn.closed.cancelled() => return,
     };
-    let chosen = match answer {
-        Ok(Some(item)) => decision(&item.title),
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(error = %error.message, "approval prompt failed");
-            None
-        }
-    };
+    let chosen = answer.as_deref().and_then(decision);
     let Some(chosen) = chosen else {
         return;
     };

@@ -39,6 +39,7 @@ mod from_proto;
 mod handlers;
 mod hub;
 mod outcome;
+mod pick;
 mod questions;
 mod review;
 mod runs;

@@ -14,6 +14,7 @@
 //! click changes nothing (LSP gives the server no way to take a shown prompt back).
 
 use crate::connection::ClientCaps;
+use crate::pick::pick;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lathe_agent::QuestionSurface;
@@ -154,30 +155,14 @@ impl QuestionSurface for EditorQuestions {
 }
 
 /// Asks one message request; the chosen title, or `None` when dismissed or failed.
-async fn choose(client: &Client, message: String, titles: Vec<String>) -> Option<String> {
-    let actions = titles
-        .into_iter()
-        .map(|title| lsp::MessageActionItem {
-            title,
-            ..lsp::MessageActionItem::default()
-        })
-        .collect();
-    match client
-        .show_message_request(lsp::MessageType::Info, message, Some(actions))
-        .await
-    {
-        Ok(item) => item.map(|item| item.title),
-        Err(error) => {
-            tracing::warn!(error = %error.message, "question prompt failed");
-            None
-        }
-    }
+async fn choose(client: &Client, message: String, titles: &[&str]) -> Option<String> {
+    pick(client, lsp::MessageType::Info, message, titles).await
 }
 
 async fn open(client: &Client, caps: ClientCaps, asks: &str, url: String) -> Option<QuestionReply> {
     if !caps.show_document {
         let message = format!("{asks}\nOpen {url} in your browser");
-        let chosen = choose(client, message, vec![OPENED.to_owned(), DECLINE.to_owned()]).await?;
+        let chosen = choose(client, message, &[OPENED, DECLINE]).await?;
         return Some(if chosen == OPENED {
             QuestionReply::Accept {
                 content: Value::Null,
@@ -187,7 +172,7 @@ async fn open(client: &Client, caps: ClientCaps, asks: &str, url: String) -> Opt
         });
     }
     let message = format!("{asks}\nOpen {url}");
-    let chosen = choose(client, message, vec![OPEN.to_owned(), DECLINE.to_owned()]).await?;
+    let chosen = choose(client, message, &[OPEN, DECLINE]).await?;
     if chosen == DECLINE {
         return Some(QuestionReply::Decline);
     }
@@ -207,12 +192,7 @@ async fn open(client: &Client, caps: ClientCaps, asks: &str, url: String) -> Opt
 async fn fill(client: &Client, asks: &str, schema: &Value) -> Option<QuestionReply> {
     let fields = choice_fields(schema)?;
     if fields.is_empty() {
-        let chosen = choose(
-            client,
-            asks.to_owned(),
-            vec!["Accept".to_owned(), DECLINE.to_owned()],
-        )
-        .await?;
+        let chosen = choose(client, asks.to_owned(), &["Accept", DECLINE]).await?;
         return Some(if chosen == DECLINE {
             QuestionReply::Decline
         } else {
@@ -223,9 +203,9 @@ async fn fill(client: &Client, asks: &str, schema: &Value) -> Option<QuestionRep
     }
     let mut content = Map::new();
     for field in fields {
-        let mut titles: Vec<String> = field.choices.iter().map(|(t, _)| t.clone()).collect();
-        titles.push(DECLINE.to_owned());
-        let chosen = choose(client, format!("{asks}\n{}", field.label), titles).await?;
+        let mut titles: Vec<&str> = field.choices.iter().map(|(t, _)| t.as_str()).collect();
+        titles.push(DECLINE);
+        let chosen = choose(client, format!("{asks}\n{}", field.label), &titles).await?;
         let Some((_, value)) = field.choices.into_iter().find(|(t, _)| *t == chosen) else {
             return Some(QuestionReply::Decline);
         };

@@ -624,12 +624,14 @@ async fn a_running_daemon_applies_a_new_trust_at_the_next_run() {
         let body = json!({"workspace": root, "prompt": prompt});
         let started = request(url, token, "POST", "/api/runs", &[], Some(&body)).unwrap();
         assert_eq!(started.status, 202, "{}", started.body);
+        let session = started.json().unwrap()["sessionId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         lathe_tests::daemon::wait_until(WAIT, || {
-            request(url, token, "GET", "/api/runs", &[], None)
-                .unwrap()
-                .json()
-                .unwrap()
-                == json!([])
+            let path = format!("/api/sessions/{session}");
+            let meta = request(url, token, "GET", &path, &[], None).unwrap();
+            meta.json().unwrap()["status"] == "finished"
         })
         .unwrap();
     };

@@ -78,7 +78,6 @@ async fn neovim_documents_code_and_chats_through_lathe_lsp_in_process() {
 /// Runs the Neovim session against `lathe <args>` under a private home and checks what
 /// Neovim saw; returns the pid of the daemon that served it, if one was started.
 async fn neovim_session(args: &[&str]) -> Option<u32> {
-    let nvim = lathe_tests::peers::lsp().join("venv/bin/nvim");
     let model = ScriptedModel::start(script()).await.unwrap();
     let home = LatheHome::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -92,57 +91,14 @@ async fn neovim_session(args: &[&str]) -> Option<u32> {
         "## You\n\nWhat is 2+2?\n",
     )
     .unwrap();
-    let out = dir.path().join("out.json");
-
-    let mut command = tokio::process::Command::new(&nvim);
-    // Neovim starts `lathe lsp` with its own environment: give it the home's.
-    for (key, value) in home.command().get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    command
-        .env("LATHE_BASE_URL", model.base_url())
-        .env("LATHE_MODEL", "gpt-4o")
-        .env("LATHE_SANDBOX", "none")
-        .env("LATHE_TEST_OUT", &out)
-        .env("LATHE_TEST_WORKSPACE", &workspace)
-        .env("LATHE_PLUGIN", repo().join("editors/nvim"))
-        .env(
-            "LATHE_HOST_CMD",
-            json!(
-                std::iter::once(lathe_bin().to_string_lossy())
-                    .chain(args.iter().map(|a| (*a).into()))
-                    .collect::<Vec<_>>()
-            )
-            .to_string(),
-        )
-        .args(["--headless", "--clean", "-l"])
-        .arg(repo().join("server/lsp/tests/peers/nvim_e2e.lua"))
-        .current_dir(&workspace)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let done = tokio::time::timeout(Duration::from_secs(120), command.output())
-        .await
-        .expect("Neovim did not finish within 120 s")
-        .unwrap();
-    let daemon = home.daemon_pid();
-    if let Some(pid) = daemon {
-        signal(pid, "TERM");
-    }
-    let log = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&done.stdout),
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(&out)
-            .unwrap_or_else(|e| panic!("Neovim wrote no results ({e}):\n{log}")),
+    let (results, daemon) = neovim(
+        &home,
+        &model,
+        &workspace,
+        "server/lsp/tests/peers/nvim_e2e.lua",
+        args,
     )
-    .unwrap();
-
-    assert_eq!(results["error"], Value::Null, "{results:#}\n{log}");
+    .await;
     assert_eq!(
         strings(&results["steps"]),
         [
@@ -227,7 +183,6 @@ async fn neovim_session(args: &[&str]) -> Option<u32> {
 /// (`tests/tests/e2e/nvim_question.lua`), and the server gets the answer.
 #[tokio::test(flavor = "multi_thread")]
 async fn neovim_answers_an_mcp_servers_question() {
-    let nvim = lathe_tests::peers::lsp().join("venv/bin/nvim");
     let model = ScriptedModel::start(Script::new([
         Step::tool_calls([("mcp__elicit__confirm_booking", json!({"day": "friday"}))]),
         Step::text("Confirmed.").expecting(Expect {
@@ -259,49 +214,14 @@ async fn neovim_answers_an_mcp_servers_question() {
     )
     .unwrap();
     home.trust(&workspace).unwrap();
-    let out = dir.path().join("out.json");
-
-    let mut command = tokio::process::Command::new(&nvim);
-    for (key, value) in home.command().get_envs() {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    command
-        .env("LATHE_BASE_URL", model.base_url())
-        .env("LATHE_MODEL", "gpt-4o")
-        .env("LATHE_SANDBOX", "none")
-        .env("LATHE_TEST_OUT", &out)
-        .env("LATHE_TEST_WORKSPACE", &workspace)
-        .env("LATHE_PLUGIN", repo().join("editors/nvim"))
-        .env(
-            "LATHE_HOST_CMD",
-            json!([lathe_bin().to_string_lossy(), "lsp"]).to_string(),
-        )
-        .args(["--headless", "--clean", "-l"])
-        .arg(repo().join("tests/tests/e2e/nvim_question.lua"))
-        .current_dir(&workspace)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let done = tokio::time::timeout(Duration::from_secs(120), command.output())
-        .await
-        .expect("Neovim did not finish within 120 s")
-        .unwrap();
-    if let Some(pid) = home.daemon_pid() {
-        signal(pid, "TERM");
-    }
-    let log = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&done.stdout),
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let results: Value = serde_json::from_str(
-        &std::fs::read_to_string(&out)
-            .unwrap_or_else(|e| panic!("Neovim wrote no results ({e}):\n{log}")),
+    let (results, _) = neovim(
+        &home,
+        &model,
+        &workspace,
+        "tests/tests/e2e/nvim_question.lua",
+        &["lsp"],
     )
-    .unwrap();
-    assert_eq!(results["error"], Value::Null, "{results:#}\n{log}");
+    .await;
     let prompts = results["prompts"].as_array().unwrap();
     assert_eq!(prompts.len(), 2, "{results:#}");
     assert_eq!(
@@ -315,4 +235,67 @@ async fn neovim_answers_an_mcp_servers_question() {
         "{asked}"
     );
     model.assert_played();
+}
+
+/// Runs headless Neovim with the project's plugin on the Lua `script` (a path in the repo)
+/// in `workspace`, attached to `lathe <args>` under `home` with the scripted `model`; stops
+/// the daemon it autostarted. Returns what the script reported (after checking it reported
+/// no error) and the pid of that daemon, if one was started.
+async fn neovim(
+    home: &LatheHome,
+    model: &ScriptedModel,
+    workspace: &Path,
+    script: &str,
+    args: &[&str],
+) -> (Value, Option<u32>) {
+    let out = workspace.with_file_name("out.json");
+    let mut command = tokio::process::Command::new(lathe_tests::peers::lsp().join("venv/bin/nvim"));
+    // Neovim starts `lathe lsp` with its own environment: give it the home's.
+    for (key, value) in home.command().get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    command
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .env("LATHE_TEST_OUT", &out)
+        .env("LATHE_TEST_WORKSPACE", workspace)
+        .env("LATHE_PLUGIN", repo().join("editors/nvim"))
+        .env(
+            "LATHE_HOST_CMD",
+            json!(
+                std::iter::once(lathe_bin().to_string_lossy())
+                    .chain(args.iter().map(|a| (*a).into()))
+                    .collect::<Vec<_>>()
+            )
+            .to_string(),
+        )
+        .args(["--headless", "--clean", "-l"])
+        .arg(repo().join(script))
+        .current_dir(workspace)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let done = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("Neovim did not finish within 120 s")
+        .unwrap();
+    let daemon = home.daemon_pid();
+    if let Some(pid) = daemon {
+        signal(pid, "TERM");
+    }
+    let log = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&done.stdout),
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(&out)
+            .unwrap_or_else(|e| panic!("Neovim wrote no results ({e}):\n{log}")),
+    )
+    .unwrap();
+    assert_eq!(results["error"], Value::Null, "{results:#}\n{log}");
+    (results, daemon)
 }

@@ -11,6 +11,7 @@ use crate::connection::Conn;
 use crate::error::LspError;
 use crate::ext;
 use crate::from_proto;
+use crate::pick::pick;
 use crate::runs::{self, RunPlan};
 use lathe_protocol::skill::{SkillKind, SkillVars};
 use lathe_protocol::{ApprovalDecision, ApprovalId, SessionId};
@@ -287,27 +288,22 @@ async fn pick_skill(conn: Arc<Conn>, args: ActionArgs) {
         .filter(|s| s.spec().kind == SkillKind::Prompt)
         .map(|s| s.name().to_owned())
         .collect();
-    let actions = names
-        .iter()
-        .map(|name| lsp::MessageActionItem {
-            title: name.clone(),
-            ..lsp::MessageActionItem::default()
-        })
-        .collect();
-    let asked = conn.client.show_message_request(
+    let titles: Vec<&str> = names.iter().map(String::as_str).collect();
+    let asked = pick(
+        &conn.client,
         lsp::MessageType::Info,
-        "Run which Lathe skill?",
-        Some(actions),
+        "Run which Lathe skill?".to_owned(),
+        &titles,
     );
     let chosen = tokio::select! {
         answer = asked => answer,
         () = tokio::time::sleep(PICK_TIMEOUT) => return,
         () = conn.closed.cancelled() => return,
     };
-    let Ok(Some(item)) = chosen else {
+    let Some(skill) = chosen else {
         return;
     };
-    if let Err(error) = run_skill(&conn, args, &item.title, None).await {
+    if let Err(error) = run_skill(&conn, args, &skill, None).await {
         conn.client
             .show_message(lsp::MessageType::Error, format!("Lathe: {error}"))
             .await;
@@ -472,22 +468,15 @@ async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<Undo
             ext::UNDO
         )));
     }
-    let actions = [UNDO_ANYWAY, KEEP_CHANGES]
-        .map(|title| lsp::MessageActionItem {
-            title: title.to_owned(),
-            ..lsp::MessageActionItem::default()
-        })
-        .to_vec();
-    let chosen = conn
-        .client
-        .show_message_request(
-            lsp::MessageType::Warning,
-            format!("Lathe: {refusal}"),
-            Some(actions),
-        )
-        .await;
+    let chosen = pick(
+        &conn.client,
+        lsp::MessageType::Warning,
+        format!("Lathe: {refusal}"),
+        &[UNDO_ANYWAY, KEEP_CHANGES],
+    )
+    .await;
     match chosen {
-        Ok(Some(item)) if item.title == UNDO_ANYWAY => {
+        Some(title) if title == UNDO_ANYWAY => {
             agent.undo(session, UndoMode::Anyway).await.map(Undo::Done)
         }
         _ => Ok(Undo::Kept(refusal)),
