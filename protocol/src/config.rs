@@ -70,6 +70,22 @@ pub enum ApprovalMode {
     Auto,
 }
 
+impl ApprovalMode {
+    /// The stricter of two modes (read-only < ask < auto).
+    pub fn stricter(self, other: ApprovalMode) -> ApprovalMode {
+        let rank = |m| match m {
+            ApprovalMode::ReadOnly => 0,
+            ApprovalMode::Ask => 1,
+            ApprovalMode::Auto => 2,
+        };
+        if rank(self) <= rank(other) {
+            self
+        } else {
+            other
+        }
+    }
+}
+
 /// Allow/ask/deny rules in Claude Code's shape, e.g. `run_command(cargo test:*)`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -8,6 +8,14 @@
 //! [`Tool::rule_argument`](crate::tools::Tool::rule_argument): the command of
 //! `run_command`, the path of file tools.
 //!
+//! A rule of a file tool takes a path pattern, as Claude Code's do: a glob anchored at the
+//! workspace root (`./` and a leading `/` are the root; `*` and `?` stay within a path
+//! segment, `**` spans segments; `dir:*` is `dir*`), and a pattern that covers a directory
+//! covers everything under it: `Read(./secrets)`, `Read(secrets/*)` and `Read(secrets/**)`
+//! all cover `secrets/keys/prod.pem`; `**/.env` covers a `.env` at any depth. Deny rules of
+//! `read_file` also hold for the other tools that show file contents: `code_context` is
+//! judged by them, and `search` skips the files they cover ([`ReadGuard`]).
+//!
 //! A call is judged by its parts: each simple command of a compound shell command
 //! (`cargo test && rm -rf ~` is `cargo test` and `rm -rf ~`, see `shell.rs`), each path of
 //! a multi-file edit (one per line of the rule argument), paths lexically normalized
@@ -31,6 +39,7 @@ use crate::shell;
 use crate::tools::ToolKind;
 use lathe_protocol::config::{ApprovalMode, PolicyConfig};
 use lathe_protocol::skill::tool_pattern_matches;
+use std::sync::Arc;
 
 /// Claude Code's tool names and the built-in tools they mean.
 const ALIASES: [(&str, &str); 7] = [
@@ -48,6 +57,59 @@ enum ArgPattern {
     Any,
     Exact(String),
     Prefix(String),
+    Path(PathPattern),
+}
+
+/// A path glob of a file tool's rule (see the module header).
+#[derive(Clone, Debug)]
+struct PathPattern {
+    glob: globset::Glob,
+    matcher: globset::GlobMatcher,
+}
+
+impl PartialEq for PathPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.glob == other.glob
+    }
+}
+
+impl Eq for PathPattern {}
+
+impl PathPattern {
+    fn parse(text: &str) -> Result<PathPattern, String> {
+        let text = text.trim();
+        let text = text
+            .strip_suffix(":*")
+            .map_or(text.to_owned(), |p| format!("{p}*"));
+        let mut anchored = text.trim_start_matches("./").trim_start_matches('/');
+        anchored = anchored.trim_end_matches('/');
+        if anchored.is_empty() || anchored == "." {
+            anchored = "**";
+        }
+        let glob = globset::GlobBuilder::new(anchored)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("not a path pattern: {e}"))?;
+        Ok(PathPattern {
+            matcher: glob.compile_matcher(),
+            glob,
+        })
+    }
+
+    /// Whether the pattern covers a normalized workspace-relative path: the path itself or
+    /// a directory above it.
+    fn covers(&self, path: &str) -> bool {
+        let mut prefix = path;
+        loop {
+            if self.matcher.is_match(prefix) {
+                return true;
+            }
+            match prefix.rfind('/') {
+                Some(at) => prefix = &prefix[..at],
+                None => return false,
+            }
+        }
+    }
 }
 
 /// One parsed rule.
@@ -73,6 +135,8 @@ impl Rule {
                     .ok_or_else(|| invalid("missing the closing parenthesis"))?;
                 let argument = if inner == "*" || inner.is_empty() {
                     ArgPattern::Any
+                } else if PATH_TOOLS.contains(&resolve_alias(tool.trim())) {
+                    ArgPattern::Path(PathPattern::parse(inner).map_err(|e| invalid(&e))?)
                 } else if let Some(prefix) = inner.strip_suffix(":*") {
                     ArgPattern::Prefix(prefix.to_owned())
                 } else if let Some(prefix) = inner.strip_suffix('*') {
@@ -86,10 +150,7 @@ impl Rule {
         if tool.is_empty() {
             return Err(invalid("no tool name"));
         }
-        let tool = ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == tool)
-            .map_or(tool, |(_, name)| name);
+        let tool = resolve_alias(tool);
         Ok(Rule {
             tool: tool.to_owned(),
             argument,
@@ -109,6 +170,7 @@ impl Rule {
         match (&self.argument, argument) {
             (ArgPattern::Any, _) => true,
             (ArgPattern::Exact(want), Some(got)) => want == got.trim(),
+            (ArgPattern::Path(pattern), Some(got)) => pattern.covers(got.trim()),
             (ArgPattern::Prefix(prefix), Some(got)) => {
                 let got = got.trim_start();
                 got.strip_prefix(prefix.as_str()).is_some_and(|rest| {
@@ -118,6 +180,14 @@ impl Rule {
             (_, None) => false,
         }
     }
+}
+
+/// The built-in tool a Claude Code tool name means, or the name itself.
+fn resolve_alias(tool: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == tool)
+        .map_or(tool, |(_, name)| name)
 }
 
 /// The policy's verdict on a call.
@@ -162,6 +232,18 @@ impl Policy {
         self.mode
     }
 
+    /// The guard of this policy's `read_file` deny rules.
+    pub fn read_guard(&self) -> ReadGuard {
+        ReadGuard {
+            deny: self
+                .deny
+                .iter()
+                .filter(|r| r.names("read_file"))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Judges a call. `isolated` says whether commands run in an isolating sandbox.
     pub fn decide(
         &self,
@@ -172,7 +254,9 @@ impl Policy {
     ) -> Verdict {
         let parts = Parts::of(tool, argument);
         let hit = |rules: &[Rule]| parts.any_covered(rules, tool);
-        if hit(&self.deny) {
+        let read_denied =
+            SHOWS_CONTENTS.contains(&tool) && parts.any_covered(&self.deny, "read_file");
+        if hit(&self.deny) || read_denied {
             return Verdict::Deny(format!(
                 "`{}` is denied by a policy rule",
                 action(tool, argument)
@@ -207,6 +291,24 @@ impl Policy {
         }
     }
 }
+
+/// What the deny rules of `read_file` hide from tools that read many files (`search`):
+/// they skip a file the guard hides, as if it were not there.
+#[derive(Clone, Debug, Default)]
+pub struct ReadGuard {
+    deny: Arc<[Rule]>,
+}
+
+impl ReadGuard {
+    /// Whether a normalized workspace-relative path is hidden.
+    pub fn hides(&self, path: &str) -> bool {
+        self.deny.iter().any(|r| r.matches("read_file", Some(path)))
+    }
+}
+
+/// Tools other than `read_file` whose results show a file's contents, by the path they are
+/// given.
+const SHOWS_CONTENTS: [&str; 1] = ["code_context"];
 
 /// Tools whose rule argument is workspace paths, one per line.
 const PATH_TOOLS: [&str; 7] = [
@@ -417,6 +519,47 @@ mod tests {
             Verdict::Ask,
             "cannot be compared"
         );
+    }
+
+    #[test]
+    fn path_rules_are_globs_that_cover_what_is_under_them() {
+        let p = policy(
+            ApprovalMode::Auto,
+            &["Edit(src/**)"],
+            &[],
+            &[
+                "Read(./.env)",
+                "read_file(secrets/*)",
+                "Read(keys:*)",
+                "write_file(**/*.pem)",
+            ],
+        );
+        let read = |arg: &str| p.decide("read_file", ToolKind::ReadOnly, Some(arg), true);
+        assert!(matches!(read(".env"), Verdict::Deny(_)));
+        assert!(matches!(read("./.env"), Verdict::Deny(_)));
+        assert_eq!(read("config/.env"), Verdict::Allow, "anchored at the root");
+        assert!(matches!(read("secrets/prod/key"), Verdict::Deny(_)));
+        assert!(matches!(read("keys.txt"), Verdict::Deny(_)));
+        assert_eq!(read("src/secrets/x"), Verdict::Allow);
+        assert!(matches!(
+            p.decide(
+                "code_context",
+                ToolKind::ReadOnly,
+                Some("secrets/a.rs"),
+                true
+            ),
+            Verdict::Deny(_)
+        ));
+        let write = |arg: &str| p.decide("write_file", ToolKind::WorkspaceWrite, Some(arg), true);
+        assert!(matches!(write("deploy/tls/site.pem"), Verdict::Deny(_)));
+        let ask = policy(ApprovalMode::Ask, &["Edit(src/**)"], &[], &[]);
+        let edit = |arg: &str| ask.decide("edit_file", ToolKind::WorkspaceWrite, Some(arg), true);
+        assert_eq!(edit("src/deep/a.rs"), Verdict::Allow);
+        assert_eq!(edit("src/../Cargo.toml"), Verdict::Ask);
+        assert_eq!(edit("srcx/a.rs"), Verdict::Ask);
+        assert!(p.read_guard().hides("secrets/x"));
+        assert!(!p.read_guard().hides("src/x"));
+        assert!(Rule::parse("Read([)").is_err());
     }
 
     #[test]

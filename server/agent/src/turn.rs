@@ -34,7 +34,6 @@ use crate::sink::EventSink;
 use crate::tools::{Tool, ToolContext, ToolOutput};
 use crate::window::{Budget, Fit, TokenCounter, fit};
 use futures::StreamExt;
-use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::event::{ContextCompacted, Usage};
 use lathe_protocol::skill::RenderedSkill;
 use lathe_protocol::{
@@ -107,16 +106,6 @@ pub(crate) fn all_events(
             return Ok(events);
         }
     }
-}
-
-/// The stricter of two approval modes.
-fn stricter(a: ApprovalMode, b: ApprovalMode) -> ApprovalMode {
-    let rank = |m| match m {
-        ApprovalMode::ReadOnly => 0,
-        ApprovalMode::Ask => 1,
-        ApprovalMode::Auto => 2,
-    };
-    if rank(a) <= rank(b) { a } else { b }
 }
 
 impl Agent {
@@ -197,7 +186,7 @@ impl<'a> Run<'a> {
                 model_name = model.clone();
             }
             if let Some(skill_mode) = skill.approval {
-                mode = stricter(mode, skill_mode);
+                mode = mode.stricter(skill_mode);
             }
             prompt = skill.user_prompt.clone();
             // The MCP servers' tools count once they connected (as the run waits for anyway).
@@ -801,6 +790,7 @@ impl<'a> Run<'a> {
             tool_call_id: call.id.clone(),
             sink: self.sink.clone(),
             cancel: self.cancel.child_token(),
+            reads: self.policy.read_guard(),
         };
         let task = tokio::spawn(tool.call(ctx, args));
         let output = match task.await {

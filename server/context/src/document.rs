@@ -113,7 +113,7 @@ impl Document {
 
     /// A document whose language is detected from `path`'s extension.
     pub fn for_path(path: &Path, text: &str) -> Result<Self, ContextError> {
-        Self::new(text, Language::from_path(path))
+        Self::new(text, Language::for_source(path, text))
     }
 
     /// The language, if the document has a grammar.

@@ -223,6 +223,20 @@ impl Language {
         Language::Cpp,
     ];
 
+    /// Detects the language from a file name and, for a `.h` header (C's and C++'s alike),
+    /// its content: a header with C++ constructs (classes, namespaces, templates) is C++.
+    pub fn for_source(path: &Path, text: &str) -> Option<Self> {
+        let language = Self::from_path(path)?;
+        let header = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("h"));
+        Some(if header && looks_like_cpp(text) {
+            Self::Cpp
+        } else {
+            language
+        })
+    }
+
     /// Detects the language from a file name's extension.
     pub fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
@@ -356,4 +370,22 @@ impl Language {
             top_only,
         })
     }
+}
+
+/// Whether a header's lines start with constructs only C++ has.
+fn looks_like_cpp(text: &str) -> bool {
+    const CPP_ONLY: [&str; 9] = [
+        "class ",
+        "namespace ",
+        "template<",
+        "template <",
+        "public:",
+        "private:",
+        "protected:",
+        "using namespace ",
+        "extern \"C++\"",
+    ];
+    text.lines()
+        .map(str::trim_start)
+        .any(|line| CPP_ONLY.iter().any(|start| line.starts_with(start)))
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use crate::cursor::{CursorContext, FocusSource, Severity, SignatureInfo};
 use crate::outline::Symbol;
+use crate::text::ClampReason;
 
 impl CursorContext {
     /// The context as prompt text.
@@ -38,6 +39,23 @@ impl CursorContext {
         }
         if self.syntax_errors {
             out.push_str("Note: the file has syntax errors; structure is best effort.\n");
+        }
+        for clamp in &self.clamps {
+            let why = match clamp.reason {
+                ClampReason::PastEndOfDocument => "is past the end of the file",
+                ClampReason::PastEndOfLine => "is past the end of its line",
+                ClampReason::InsideCharacter => "falls inside a character",
+                ClampReason::Reversed => "comes before the start of the range",
+            };
+            let (asked, used) = (clamp.requested, clamp.used);
+            let _ = writeln!(
+                out,
+                "Note: line {}, column {} {why}; line {}, column {} is shown instead.",
+                asked.line + 1,
+                asked.character + 1,
+                used.line + 1,
+                used.character + 1
+            );
         }
         if !self.enclosing.is_empty() {
             out.push_str("\nEnclosing:\n");

@@ -4,7 +4,8 @@
 //! Autostart runs `lathe serve --foreground` in its own process group (so an editor that
 //! kills its language server's group does not take the shared daemon down), with output to
 //! `state/logs/daemon.out`. Two shims that race to start it are fine: the loser's daemon
-//! finds the home locked and exits, and both shims connect to the winner.
+//! finds the home locked and exits, and both shims connect to the winner. A daemon that
+//! cannot start is reported with its last words at once, not after a timeout.
 
 use crate::daemon::{ControlRequest, Hello, SurfaceKind};
 use crate::paths::Paths;
@@ -25,29 +26,74 @@ pub async fn connect(paths: &Paths, hello: &Hello) -> std::io::Result<UnixStream
 }
 
 /// Connects to the daemon, starting one in the background if none answers.
+///
+/// A daemon it started that exits while the home's lock is free did not lose a start race
+/// (the winner would hold the lock): it is started again, and after [`MAX_STARTS`] such
+/// exits the shim gives up at once with the end of the daemon's output, rather than
+/// waiting out the deadline. One that exits while the lock is held lost a race, or met a
+/// daemon shutting down; the shim waits for the socket, and starts another once the lock
+/// is free.
 pub async fn connect_or_start(paths: &Paths, hello: &Hello) -> anyhow::Result<UnixStream> {
     if let Ok(stream) = connect(paths, hello).await {
         return Ok(stream);
     }
-    let mut child = start_background(paths, None)?;
+    let out = paths.log_dir().join("daemon.out");
+    let mut output_from = std::fs::metadata(&out).map_or(0, |m| m.len());
+    let mut child = Some(start_background(paths, None)?);
+    let mut failed_starts = 0;
     let deadline = Instant::now() + START_TIMEOUT;
     let mut delay = Duration::from_millis(2);
     loop {
         if let Ok(stream) = connect(paths, hello).await {
             return Ok(stream);
         }
-        // A daemon that exited may have lost a start race to another one: keep waiting for
-        // the socket until the deadline either way.
-        let _ = child.try_wait();
+        let exited = match child.as_mut().map(tokio::process::Child::try_wait) {
+            Some(Ok(Some(status))) => Some(status),
+            _ => None,
+        };
+        if exited.is_some() {
+            child = None;
+        }
+        if child.is_none() && !crate::instance::is_locked(paths) {
+            if let Some(status) = exited {
+                failed_starts += 1;
+                if failed_starts >= MAX_STARTS {
+                    anyhow::bail!(
+                        "the Lathe daemon exited ({status}) without starting:\n{}\n(from {})",
+                        output_tail(&out, output_from),
+                        out.display()
+                    );
+                }
+            }
+            output_from = std::fs::metadata(&out).map_or(0, |m| m.len());
+            child = Some(start_background(paths, None)?);
+        }
         if Instant::now() > deadline {
             anyhow::bail!(
                 "the Lathe daemon did not start within {}s; see {}",
                 START_TIMEOUT.as_secs(),
-                paths.log_dir().join("daemon.out").display()
+                out.display()
             );
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// How many daemons a shim starts that exit on their own before it gives up.
+const MAX_STARTS: u32 = 3;
+
+/// The last lines a daemon wrote to `out` after byte `from`.
+fn output_tail(out: &std::path::Path, from: u64) -> String {
+    let bytes = std::fs::read(out).unwrap_or_default();
+    let start = usize::try_from(from).unwrap_or(0).min(bytes.len());
+    let text = String::from_utf8_lossy(&bytes[start..]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+    if tail.is_empty() {
+        "(it wrote nothing)".to_owned()
+    } else {
+        tail
     }
 }
 

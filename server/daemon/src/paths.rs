@@ -104,13 +104,17 @@ impl Paths {
         self.runtime_dir.join("daemon.lock")
     }
 
-    /// Creates the directories, the runtime one private to the user.
+    /// Creates the directories; the state directory (the store with every transcript, the
+    /// logs, checkpoints) and the runtime one are private to the user.
     pub fn create(&self) -> std::io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         for dir in [&self.config_dir, &self.state_dir, &self.runtime_dir] {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::set_permissions(&self.runtime_dir, std::fs::Permissions::from_mode(0o700))
+        for private in [&self.state_dir, &self.runtime_dir] {
+            std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(())
     }
 }
 

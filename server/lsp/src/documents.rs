@@ -148,7 +148,7 @@ impl Documents {
         let path = crate::uri::to_path(uri).map(|p| p.canonicalize().unwrap_or(p));
         let language = path
             .as_deref()
-            .and_then(Language::from_path)
+            .and_then(|path| Language::for_source(path, text))
             .or_else(|| Language::from_name(language_id));
         let doc = Document::new(text, None)?;
         let open = OpenDocument {

@@ -304,8 +304,8 @@ fn parse_server(
             None | Some(Value::Null) => Ok(default),
             Some(value) => value
                 .as_f64()
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Duration::from_secs_f64)
+                .filter(|s| *s > 0.0)
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
                 .ok_or_else(|| format!("`{key}` must be a positive number of seconds")),
         }
     };
@@ -413,6 +413,9 @@ mod tests {
             command = "old-time"
             [typo]
             comand = "x"
+            [forever]
+            command = "x"
+            tool_timeout_sec = 1e30
             "#,
         )
         .unwrap();
@@ -461,6 +464,8 @@ mod tests {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
             vec![
+                "config.toml: MCP server `forever`: `tool_timeout_sec` must be a positive number of seconds"
+                    .to_owned(),
                 "config.toml: MCP server `typo`: needs `command` (stdio) or `url` (HTTP)"
                     .to_owned(),
                 "config.toml: MCP server `typo`: unknown key `comand` (ignored)".to_owned(),

@@ -8,7 +8,7 @@
 //! one, and the error names any file that could not be restored.
 
 use crate::atomic::{self, Disk, RealDisk};
-use crate::{Workspace, WorkspaceError};
+use crate::{ResolvedPath, Workspace, WorkspaceError};
 use lathe_edits::{
     ContentHash, EditError, FileOp, FileWrite, WorkspaceDiff, content_hash, materialize,
 };
@@ -125,6 +125,10 @@ impl Workspace {
             Err(err) if err.kind() == ErrorKind::NotFound => None,
             Err(err) => return Err(failed(err)),
         };
+        let removed = write
+            .content
+            .is_none()
+            .then(|| self.removal_target(&target));
         done.push(Previous {
             created_dirs: self.missing_dirs(&target.abs),
             rel: target.rel,
@@ -132,11 +136,27 @@ impl Workspace {
             content,
             permissions: previous_permissions,
         });
-        match &write.content {
-            Some(bytes) => atomic::write(disk, &target.abs, bytes, permissions),
-            None => atomic::remove(&target.abs),
+        match (&write.content, removed) {
+            (Some(bytes), _) => atomic::write(disk, &target.abs, bytes, permissions),
+            (None, removed) => atomic::remove(removed.as_deref().unwrap_or(&target.abs)),
         }
         .map_err(failed)
+    }
+
+    /// What deleting (or moving away) `target` removes: a symbolic link itself, not the
+    /// file it points to (`rm CLAUDE.md` where `CLAUDE.md -> AGENTS.md` keeps `AGENTS.md`).
+    fn removal_target(&self, target: &ResolvedPath) -> PathBuf {
+        let literal = self.root.join(&target.rel);
+        let is_link = fs::symlink_metadata(&literal).is_ok_and(|m| m.file_type().is_symlink());
+        let parent_inside = literal
+            .parent()
+            .and_then(|dir| dir.canonicalize().ok())
+            .is_some_and(|dir| dir.starts_with(&self.root));
+        if is_link && parent_inside {
+            literal
+        } else {
+            target.abs.clone()
+        }
     }
 
     /// The ancestors of `abs` inside the root that do not exist yet, deepest first.

@@ -6,7 +6,8 @@
 //! the previous checkpoint of the session. Later calls of the same run add the files the run
 //! touches next (the first content seen is kept), replacing the tip rather than stacking.
 //! A run that writes through [`Workspace::apply_for_run`] also records, per file, what it
-//! left there (the content hash, or that it removed the file).
+//! left there (the content hash, or that it removed the file); an apply that is refused
+//! (and so changed nothing) drops the checkpoint it took.
 //! `undo` rewrites every recorded file (deleting those that did not exist) and moves the
 //! ref back to the parent; it first refuses, naming them, when files hold neither what the
 //! run left nor what the checkpoint holds — someone changed them after the run, and undoing
@@ -312,15 +313,54 @@ impl Workspace {
         run: &str,
         diff: &WorkspaceDiff,
     ) -> Result<ApplyReport, WorkspaceError> {
-        self.checkpoint(session, run, &diff.touched_paths())
+        let before = tip(&self.checkpoint_store()?, &ref_name(session)?)?;
+        let taken = self
+            .checkpoint(session, run, &diff.touched_paths())
             .map_err(|e| WorkspaceError::CheckpointFailed(Box::new(e)))?;
-        let report = self.apply(diff)?;
+        let report = match self.apply(diff) {
+            Ok(report) => report,
+            Err(error) => {
+                // Nothing changed (the apply rolled back): the checkpoint taken for this
+                // diff would have a later undo restore files the run never changed.
+                let untouched = !matches!(&error, WorkspaceError::Write { unrestored, .. } if !unrestored.is_empty());
+                if untouched && let Err(reset) = self.reset_tip(session, &taken.id, before) {
+                    tracing::warn!(%session, error = %reset, "could not drop the checkpoint of a refused edit");
+                }
+                return Err(error);
+            }
+        };
         // The change is on disk: a failure to record it only means undo cannot tell later
         // changes to these files apart, as for checkpoints written before this was recorded.
         if let Err(error) = self.record_left(session, run, &report) {
             tracing::warn!(%session, %error, "could not record what the run left; undo will not notice later changes to these files");
         }
         Ok(report)
+    }
+
+    /// Makes `before` the session's last checkpoint again, if `taken` is still the last.
+    fn reset_tip(
+        &self,
+        session: &str,
+        taken: &str,
+        before: Option<gix::ObjectId>,
+    ) -> Result<(), WorkspaceError> {
+        let taken = oid(taken)?;
+        if before == Some(taken) {
+            return Ok(());
+        }
+        let name = ref_name(session)?;
+        let repo = self.checkpoint_store()?;
+        let current = PreviousValue::MustExistAndMatch(Target::Object(taken));
+        match before {
+            Some(before) => repo
+                .reference(name.as_str(), before, current, "lathe: edit refused")
+                .map(drop)
+                .map_err(WorkspaceError::git),
+            None => repo
+                .find_reference(name.as_str())
+                .and_then(|r| r.delete())
+                .map_err(WorkspaceError::git),
+        }
     }
 
     /// Restores the files of the session's last checkpoint (deleting files the run

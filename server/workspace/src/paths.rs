@@ -30,10 +30,17 @@ impl Workspace {
     /// Resolves a path for writing: also refuses paths under `.git`.
     pub fn resolve_for_write(&self, raw: &str) -> Result<ResolvedPath, WorkspaceError> {
         let resolved = self.resolve(raw)?;
-        let in_dot_git = resolved
-            .rel
-            .split('/')
-            .any(|part| part.eq_ignore_ascii_case(".git"));
+        // By name, and where a symbolic link leads (`x -> vendor/lib/.git`).
+        let is_dot_git = |part: &std::ffi::OsStr| part.eq_ignore_ascii_case(".git");
+        let in_dot_git = Path::new(&resolved.rel)
+            .iter()
+            .chain(
+                resolved
+                    .abs
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&resolved.abs),
+            )
+            .any(is_dot_git);
         let in_git_dir = self
             .repo
             .as_ref()

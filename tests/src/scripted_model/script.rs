@@ -102,6 +102,7 @@ impl Step {
                 status,
                 retry_after_secs: None,
                 message: None,
+                plain: false,
             }),
             repeat: false,
         }
@@ -183,6 +184,10 @@ pub struct Reply {
     pub token_delay_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<StreamFault>,
+    /// Every tool call streamed under index 0, told apart only by its id (as Ollama sends
+    /// parallel calls).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub one_call_index: bool,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -230,6 +235,10 @@ pub struct HttpError {
     pub retry_after_secs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The message as a plain-text body instead of OpenAI's error object (as a proxy, a
+    /// wrong base URL or another server answers; 5xx bodies are always plain).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plain: bool,
 }
 
 /// Ways a streamed reply goes wrong.

@@ -251,7 +251,7 @@ fn http_error(error: &HttpError) -> Response {
         .message
         .clone()
         .unwrap_or_else(|| format!("scripted failure {}", error.status));
-    let mut response = if status.is_server_error() {
+    let mut response = if status.is_server_error() || error.plain {
         (status, message).into_response()
     } else {
         let kind = match error.status {

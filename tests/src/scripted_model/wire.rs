@@ -114,10 +114,11 @@ pub fn stream_frames(reply: &Reply, ctx: &ReplyContext) -> Vec<Frame> {
     }
     let mut cut_at = None;
     for (index, call) in reply.tool_calls.iter().enumerate() {
+        let wire_index = if reply.one_call_index { 0 } else { index };
         frames.push(Frame::Chunk(delta(
             ctx,
             json!({"tool_calls": [{
-                "index": index,
+                "index": wire_index,
                 "id": call_id(ctx, index, call.id.as_ref()),
                 "type": "function",
                 "function": {"name": call.name, "arguments": ""},
@@ -131,7 +132,7 @@ pub fn stream_frames(reply: &Reply, ctx: &ReplyContext) -> Vec<Frame> {
             }
             frames.push(Frame::Chunk(delta(
                 ctx,
-                json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                json!({"tool_calls": [{"index": wire_index, "function": {"arguments": piece}}]}),
             )));
         }
     }

@@ -61,6 +61,14 @@ fn the_runtime_file_is_private_and_holds_the_token() {
     let _daemon = home.start_daemon().unwrap();
     let meta = std::fs::metadata(home.path().join("run/daemon.json")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    for private in ["run", "state"] {
+        let meta = std::fs::metadata(home.path().join(private)).unwrap();
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o700,
+            "{private}/ holds transcripts and the token: the user's alone"
+        );
+    }
     let token = home.daemon_info().unwrap()["token"]
         .as_str()
         .unwrap()

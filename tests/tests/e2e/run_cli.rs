@@ -484,6 +484,27 @@ async fn skill_arguments_and_the_file_fill_the_template_and_unknown_ones_are_ref
         "{}",
         malformed.stderr()
     );
+
+    let asked = model.requests().len();
+    let help = lathe_run(
+        &home,
+        &model.base_url(),
+        dir.path(),
+        &["--skill", "commands"],
+    )
+    .await;
+    assert_eq!(help.code(), Some(0), "{}", help.stderr());
+    let names: Vec<&str> = help.events[0]["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"fix") && names.contains(&"migrate"),
+        "`/help` alone lists the commands: {names:?}"
+    );
+    assert_eq!(model.requests().len(), asked, "without asking the model");
 }
 
 /// The first words of Lathe's default system prompt, which every skill's prompt extends.

@@ -2,10 +2,11 @@
 //! `.ci/dockerd.sh`): a daemon reaps, at start, the containers a dead daemon or a killed
 //! process of its home left; `lathe run` removes its session's container when the task ends.
 
-use lathe_tests::daemon::LatheHome;
+use lathe_tests::daemon::{LatheHome, wait_until};
 use lathe_tests::scripted_model::{Script, ScriptedModel, Step};
 use serde_json::json;
 use std::process::Command;
+use std::time::Duration;
 
 fn docker(args: &[&str]) -> String {
     let output = Command::new("docker").args(args).output().unwrap();
@@ -79,6 +80,10 @@ fn a_daemon_reaps_the_containers_dead_processes_of_its_home_left() {
     let exists = |id: &str| {
         !docker(&["ps", "-aq", "--no-trunc", "--filter", &format!("id={id}")]).is_empty()
     };
+    // Reaping runs in the background of a daemon that already answers.
+    let _ = wait_until(Duration::from_secs(30), || {
+        !exists(&left) && !exists(&killed)
+    });
     let found = [&left, &other, &killed, &running].map(|id| exists(id));
     docker(&["rm", "-f", &other, &running]);
     assert_eq!(

@@ -177,3 +177,22 @@ fn malformed_bytes_and_broken_connections_leave_the_daemon_serving() {
     let status = home.run(&["status", "--json"]).unwrap();
     assert!(status.status.success(), "the daemon still answers");
 }
+
+#[test]
+fn a_daemon_that_cannot_start_is_reported_with_its_last_words() {
+    let home = LatheHome::new().unwrap();
+    // The store's path taken by a directory: every daemon started for this home fails.
+    std::fs::create_dir_all(home.path().join("state/lathe.redb")).unwrap();
+    let output = home
+        .command()
+        .arg("lsp")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("the Lathe daemon exited") && stderr.contains("lathe.redb"),
+        "the shim says why, not that it timed out: {stderr}"
+    );
+}

@@ -103,9 +103,17 @@ pub(super) fn request(request: &ModelRequest, include_usage: bool) -> CreateChat
 }
 
 /// Turns chunks into [`ModelEvent`]s, remembering which tool calls were announced.
+///
+/// A call's wire `index` is not trusted to tell calls apart: some servers (Ollama) send
+/// every parallel call as index 0, each with its own id. A delta that carries a new id for
+/// an index already seen starts a new call, under an index of its own; the events' indices
+/// are the decoder's, one per call.
 #[derive(Debug, Default)]
 pub(super) struct ChunkDecoder {
-    started: Vec<u32>,
+    /// For each wire index seen: the id of its current call and that call's index.
+    current: Vec<(u32, String, u32)>,
+    /// Calls started so far (the next call's index).
+    calls: u32,
     /// Ids handed out to calls whose server sent none.
     anonymous: u32,
 }
@@ -129,23 +137,39 @@ impl ChunkDecoder {
                     Some(function) => (function.name, function.arguments),
                     None => (None, None),
                 };
-                if !self.started.contains(&call.index) {
-                    self.started.push(call.index);
-                    let id = call.id.filter(|id| !id.is_empty()).unwrap_or_else(|| {
-                        self.anonymous += 1;
-                        format!("call_{}", self.anonymous)
-                    });
-                    out.push(ModelEvent::ToolCallStarted {
-                        index: call.index,
-                        id,
-                        name: name.unwrap_or_default(),
-                    });
-                }
+                let id = call.id.filter(|id| !id.is_empty());
+                let known = self
+                    .current
+                    .iter()
+                    .position(|(wire, ..)| *wire == call.index);
+                let index = match known {
+                    Some(at) if id.as_ref().is_none_or(|id| *id == self.current[at].1) => {
+                        self.current[at].2
+                    }
+                    _ => {
+                        let id = id.unwrap_or_else(|| {
+                            self.anonymous += 1;
+                            format!("call_{}", self.anonymous)
+                        });
+                        let index = self.calls;
+                        self.calls += 1;
+                        match known {
+                            Some(at) => self.current[at] = (call.index, id.clone(), index),
+                            None => self.current.push((call.index, id.clone(), index)),
+                        }
+                        out.push(ModelEvent::ToolCallStarted {
+                            index,
+                            id,
+                            name: name.unwrap_or_default(),
+                        });
+                        index
+                    }
+                };
                 if let Some(arguments) = arguments
                     && !arguments.is_empty()
                 {
                     out.push(ModelEvent::ToolCallArgs {
-                        index: call.index,
+                        index,
                         delta: arguments,
                     });
                 }

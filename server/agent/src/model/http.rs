@@ -5,8 +5,9 @@
 //!
 //! async-openai reads an error response's body but drops its headers, so `Retry-After` can
 //! only be seen below it; that is why the retries live here rather than around the client.
-//! When retries run out, the last response goes up unchanged and async-openai turns it into
-//! its `ApiError` with the status.
+//! When retries run out, the last response goes up and async-openai turns it into its
+//! `ApiError` with the status; a refused request's body is reshaped first when it is not
+//! OpenAI's error object ([`openai_shaped`]), so that the status is never lost.
 //!
 //! A successful event stream goes up re-chunked at event boundaries ([`split_events`]):
 //! the SSE parser under async-openai drops each event from the front of its buffer, which
@@ -47,6 +48,62 @@ fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
+/// Whether a request that got no response is worth another attempt: it could not
+/// connect, timed out, or the connection closed before the response (a proxy or a
+/// restarting server).
+fn retryable_error(error: &reqwest::Error) -> bool {
+    error.is_connect() || error.is_timeout() || error.is_request()
+}
+
+/// A refused request's body as async-openai reads it: `{"error": {"message": …}}`. A
+/// server or proxy that answers otherwise (plain text `404 page not found`, an HTML page,
+/// `{"detail": …}`, `{"object": "error", "message": …}`) would otherwise surface as an
+/// unreadable chunk and lose its status; its text becomes the message. Server errors (5xx)
+/// and successes go up unchanged: async-openai reads those itself.
+async fn openai_shaped(response: Response) -> Response {
+    let status = response.status();
+    if status.is_success() || status.is_server_error() {
+        return response;
+    }
+    let version = response.version();
+    let mut headers = response.headers().clone();
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(error) => Bytes::from(format!("(the error body could not be read: {error})")),
+    };
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let shaped = parsed
+        .as_ref()
+        .is_some_and(|v| v["error"]["message"].is_string());
+    let body = if shaped {
+        body
+    } else {
+        let message = parsed
+            .as_ref()
+            .and_then(|v| {
+                [&v["error"], &v["message"], &v["detail"]]
+                    .into_iter()
+                    .find_map(|field| field.as_str().map(str::to_owned))
+            })
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_owned());
+        let message: String = message.chars().take(MAX_ERROR_CHARS).collect();
+        headers.remove(reqwest::header::CONTENT_LENGTH);
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/json"),
+        );
+        Bytes::from(serde_json::json!({"error": {"message": message}}).to_string())
+    };
+    let mut rebuilt = http::Response::new(reqwest::Body::from(body));
+    *rebuilt.status_mut() = status;
+    *rebuilt.version_mut() = version;
+    *rebuilt.headers_mut() = headers;
+    Response::from(rebuilt)
+}
+
+/// How much of a refused request's body becomes its message.
+const MAX_ERROR_CHARS: usize = 500;
+
 /// The server's requested wait, if it gave one.
 pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
@@ -55,7 +112,7 @@ pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX));
     }
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -146,12 +203,12 @@ impl tower::Service<HttpRequestFactory> for RetryingHttp {
                             ))));
                         }
                         Err(_elapsed) => policy.backoff(attempt),
-                        Ok(Err(error)) if last || !(error.is_connect() || error.is_timeout()) => {
+                        Ok(Err(error)) if last || !retryable_error(&error) => {
                             return Err(OpenAIError::Reqwest(error));
                         }
                         Ok(Err(_)) => policy.backoff(attempt),
                         Ok(Ok(response)) if last || !retryable_status(response.status()) => {
-                            return Ok(split_events(response));
+                            return Ok(openai_shaped(split_events(response)).await);
                         }
                         Ok(Ok(response)) => retry_after(response.headers())
                             .map(|wait| wait.min(policy.max_retry_after))
@@ -227,6 +284,9 @@ mod tests {
             "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&past), Some(Duration::ZERO));
+        let mut huge = HeaderMap::new();
+        huge.insert("retry-after-ms", "1e30".parse().unwrap());
+        assert_eq!(retry_after(&huge), Some(Duration::MAX), "no overflow panic");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub use repo_map::RepoMapTool;
 pub use search::Search;
 
 use crate::model::ToolSpec;
+use crate::policy::ReadGuard;
 use crate::sink::EventSink;
 use futures::future::BoxFuture;
 use lathe_protocol::{RunId, SessionId, ToolCallId};
@@ -90,6 +91,8 @@ pub struct ToolContext {
     pub sink: EventSink,
     /// Cancelled when the run is.
     pub cancel: CancellationToken,
+    /// Files the policy's `read_file` deny rules hide from tools that walk the workspace.
+    pub reads: ReadGuard,
 }
 
 /// A tool.

@@ -1,7 +1,9 @@
 //! `search`: a regex over the workspace's text files, gitignore-aware, with a result cap.
+//! Files the policy denies reading are skipped (see [`ReadGuard`]).
 
 use super::{Tool, ToolContext, ToolKind, ToolOutput, confine, relative, string_arg, usize_arg};
 use crate::model::ToolSpec;
+use crate::policy::ReadGuard;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
@@ -52,7 +54,9 @@ impl Tool for Search {
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
         async move {
-            let outcome = tokio::task::spawn_blocking(move || search(&ctx.workspace, &args)).await;
+            let outcome =
+                tokio::task::spawn_blocking(move || search(&ctx.workspace, &ctx.reads, &args))
+                    .await;
             match outcome {
                 Ok(Ok(text)) => ToolOutput::ok(text),
                 Ok(Err(error)) => ToolOutput::error(error),
@@ -63,7 +67,7 @@ impl Tool for Search {
     }
 }
 
-fn search(workspace: &Path, args: &Value) -> Result<String, String> {
+fn search(workspace: &Path, reads: &ReadGuard, args: &Value) -> Result<String, String> {
     let pattern = string_arg(args, "pattern")?;
     let regex = regex::RegexBuilder::new(pattern)
         .case_insensitive(args.get("case_insensitive").and_then(Value::as_bool) == Some(true))
@@ -86,6 +90,10 @@ fn search(workspace: &Path, args: &Value) -> Result<String, String> {
         {
             continue;
         }
+        let shown = relative(workspace, entry.path());
+        if reads.hides(&shown) {
+            continue;
+        }
         let Ok(bytes) = std::fs::read(entry.path()) else {
             continue;
         };
@@ -93,7 +101,6 @@ fn search(workspace: &Path, args: &Value) -> Result<String, String> {
             continue;
         }
         let text = String::from_utf8_lossy(&bytes);
-        let shown = relative(workspace, entry.path());
         for (number, line) in text.lines().enumerate() {
             if regex.is_match(line) {
                 if hits.len() == max {

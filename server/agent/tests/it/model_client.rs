@@ -188,6 +188,77 @@ async fn several_tool_calls_with_split_arguments() {
 }
 
 #[tokio::test]
+async fn parallel_calls_sent_under_one_index_stay_apart() {
+    let model = ScriptedModel::start(Script::new([Step::reply(Reply {
+        tool_calls: vec![
+            ScriptedToolCall {
+                id: Some("c1".into()),
+                name: "read_file".into(),
+                arguments: json!({"path": "a.rs"}),
+            },
+            ScriptedToolCall {
+                id: Some("c2".into()),
+                name: "read_file".into(),
+                arguments: json!({"path": "b.rs"}),
+            },
+        ],
+        one_call_index: true,
+        ..Reply::default()
+    })]))
+    .await
+    .unwrap();
+    let (events, error) = collect(&client(&model)).await;
+    assert_eq!(error, None);
+    let mut assembler = lathe_agent::model::Assembler::new();
+    events.iter().for_each(|e| assembler.push(e));
+    let calls: Vec<(String, String)> = assembler
+        .finish()
+        .tool_calls
+        .iter()
+        .map(|c| (c.id.to_string(), c.arguments.clone()))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            ("c1".into(), r#"{"path":"a.rs"}"#.into()),
+            ("c2".into(), r#"{"path":"b.rs"}"#.into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn refusals_in_plain_text_keep_their_status_and_text() {
+    let plain = |status: u16, message: &str| {
+        let mut step = Step::status(status);
+        let error = step.error.as_mut().unwrap();
+        error.message = Some(message.into());
+        error.plain = true;
+        step
+    };
+    let model = ScriptedModel::start(Script::new([
+        plain(404, "404 page not found"),
+        plain(401, "<html><body>401 Authorization Required</body></html>"),
+    ]))
+    .await
+    .unwrap();
+    let (_, error) = collect(&client(&model)).await;
+    assert_eq!(
+        error,
+        Some(ModelError::Rejected {
+            status: 404,
+            message: "404 page not found".into()
+        })
+    );
+    let (_, error) = collect(&client(&model)).await;
+    let error = error.unwrap();
+    assert!(
+        matches!(&error, ModelError::Unauthorized { status: 401, message } if message.contains("Authorization Required")),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("LATHE_API_KEY"), "{error}");
+}
+
+#[tokio::test]
 async fn rate_limit_with_retry_after_is_retried() {
     let model = ScriptedModel::start(Script::new([
         Step::rate_limited(0),

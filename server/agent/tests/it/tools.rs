@@ -1,8 +1,10 @@
 //! The built-in tools called directly: ranges and caps, gitignore, regex errors,
 //! confinement, git, and edits that checkpoint so they can be undone.
 
+use lathe_agent::policy::{Policy, ReadGuard};
 use lathe_agent::sink::EventSink;
 use lathe_agent::tools::{CodeContext, ToolContext, ToolOutput, ToolRegistry, WorkspaceRoot};
+use lathe_protocol::config::{ApprovalMode, PolicyConfig};
 use lathe_protocol::{RunId, SessionId, ToolCallId};
 use lathe_store::Store;
 use pretty_assertions::assert_eq;
@@ -18,6 +20,7 @@ struct Bench {
     store: Store,
     tools: ToolRegistry,
     session: SessionId,
+    reads: ReadGuard,
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -68,6 +71,7 @@ impl Bench {
             store,
             tools,
             session: SessionId::new(),
+            reads: ReadGuard::default(),
         }
     }
 
@@ -79,6 +83,7 @@ impl Bench {
             tool_call_id: ToolCallId::from("call-1"),
             sink: EventSink::new(self.store.clone(), self.session.clone()),
             cancel: CancellationToken::new(),
+            reads: self.reads.clone(),
         };
         self.tools.get(name).unwrap().call(ctx, args).await
     }
@@ -126,6 +131,24 @@ async fn list_files_and_search_respect_gitignore() {
             "src/long.txt:1: line 1\nsrc/long.txt:2: line 2\n[stopped at 2 matches; narrow the \
              pattern or the path]"
         )
+    );
+    let mut guarded = Bench::new();
+    guarded.reads = Policy::from_config(&PolicyConfig {
+        mode: ApprovalMode::Ask,
+        allow: vec![],
+        ask: vec![],
+        deny: vec!["Read(./src/main.rs)".into()],
+        approval_timeout_secs: None,
+    })
+    .unwrap()
+    .read_guard();
+    let out = guarded
+        .call("search", json!({"pattern": "fn main|hi"}))
+        .await;
+    assert_eq!(
+        out,
+        ToolOutput::ok("no matches for \"fn main|hi\" under ."),
+        "a file denied to read_file is not searched"
     );
     let out = b.call("search", json!({"pattern": "("})).await;
     assert!(

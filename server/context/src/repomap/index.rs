@@ -208,7 +208,9 @@ impl RepoIndex {
                         let summary = if unchanged {
                             None
                         } else {
-                            Some(parsers.summarize(*language, &text))
+                            let language = Language::for_source(Path::new(&file.rel), &text)
+                                .unwrap_or(*language);
+                            Some(parsers.summarize(language, &text))
                         };
                         (
                             Work::Parse {

@@ -89,10 +89,7 @@ impl Parsers {
                     kind: d.kind,
                     line: first as u32,
                     sig: (first..=last)
-                        .map(|i| {
-                            let s = rope.line(i).to_string();
-                            s.trim_end_matches(['\n', '\r']).to_owned()
-                        })
+                        .map(|i| signature_line(rope.line(i)))
                         .collect(),
                     parent: d.parent.map(|p| p as u32),
                 }
@@ -108,5 +105,39 @@ impl Parsers {
             refs: counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
             syntax_errors: tree.root_node().has_error(),
         })
+    }
+}
+
+/// How much of one signature line the map keeps: a minified file's one line would
+/// otherwise be copied whole into every definition on it, and never fit a budget anyway.
+const MAX_SIGNATURE_CHARS: usize = 200;
+
+/// A signature line without its line break, cut to [`MAX_SIGNATURE_CHARS`] with `…`.
+fn signature_line(line: ropey::RopeSlice<'_>) -> String {
+    let mut out: String = line.chars().take(MAX_SIGNATURE_CHARS + 1).collect();
+    let trimmed = out.trim_end_matches(['\n', '\r']).len();
+    out.truncate(trimmed);
+    if out.chars().count() > MAX_SIGNATURE_CHARS {
+        out = out.chars().take(MAX_SIGNATURE_CHARS).collect();
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_lines_are_cut_without_their_line_break() {
+        let long = format!("function a(){{{}}}\n", "x;".repeat(500));
+        let rope = Rope::from_str(&format!("fn short() {{\r\n{long}"));
+        assert_eq!(signature_line(rope.line(0)), "fn short() {");
+        let cut = signature_line(rope.line(1));
+        assert_eq!(cut.chars().count(), MAX_SIGNATURE_CHARS + 1);
+        assert!(
+            cut.starts_with("function a(){x;x;") && cut.ends_with('…'),
+            "{cut}"
+        );
     }
 }

@@ -120,6 +120,13 @@ fn selection_outside_definitions_and_clamped_positions() {
     assert_eq!(ctx.focus.source, FocusSource::Selection);
     assert_eq!(ctx.focus.text, "x = 1\ny = 2");
     assert_eq!(ctx.clamps.len(), 1);
+    assert!(
+        ctx.render().contains(
+            "Note: line 3, column 100 is past the end of its line; line 3, column 6 is shown instead."
+        ),
+        "the model is told: {}",
+        ctx.render()
+    );
     assert_eq!(ctx.imports, vec!["import os".to_owned()]);
     let names: Vec<&str> = ctx.siblings.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, Vec::<&str>::new());

@@ -180,6 +180,38 @@ fn cpp_header() {
 }
 
 #[test]
+fn a_dot_h_header_is_cpp_when_it_reads_as_cpp() {
+    let cpp =
+        "#pragma once\nnamespace geo {\nclass Point {\npublic:\n    double x() const;\n};\n}\n";
+    let c =
+        "#ifndef LIST_H\nstruct list { int len; };\nint list_len(const struct list *l);\n#endif\n";
+    assert_eq!(
+        Language::for_source("geo.h".as_ref(), cpp),
+        Some(Language::Cpp)
+    );
+    assert_eq!(
+        Language::for_source("list.h".as_ref(), c),
+        Some(Language::C)
+    );
+    assert_eq!(
+        Language::for_source("list.c".as_ref(), cpp),
+        Some(Language::C)
+    );
+    let mut doc = Document::for_path("geo.h".as_ref(), cpp).unwrap();
+    let names: Vec<String> = doc
+        .outline(Encoding::Utf8)
+        .iter()
+        .flat_map(|s| {
+            std::iter::once(s.name.clone()).chain(s.children.iter().map(|c| c.name.clone()))
+        })
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "Point"),
+        "the class is in the outline: {names:?}"
+    );
+}
+
+#[test]
 fn every_query_compiles() {
     for lang in Language::ALL {
         Document::new("", Some(lang)).unwrap();

@@ -113,14 +113,26 @@ pub async fn run(args: RunArgs, paths: Paths) -> anyhow::Result<ExitCode> {
         },
         (None, None) => std::env::current_dir().context("reading the current directory")?,
     };
-    let is_undo = args.skill.as_deref().is_some_and(|name| {
-        lathe_skills::Registry::new(paths.skill_roots(Some(&workspace)))
-            .snapshot()
-            .get(name)
-            .is_some_and(|skill| {
-                skill.spec().kind == SkillKind::Action && skill.name() == lathe_agent::UNDO_SKILL
-            })
-    });
+    let snapshot = lathe_skills::Registry::new(paths.skill_roots(Some(&workspace))).snapshot();
+    let action = args
+        .skill
+        .as_deref()
+        .and_then(|name| snapshot.get(name))
+        .filter(|skill| skill.spec().kind == SkillKind::Action)
+        .map(|skill| skill.name().to_owned());
+    let is_undo = action.as_deref() == Some(lathe_agent::UNDO_SKILL);
+    if action.as_deref() == Some("help")
+        && args.prompt.as_deref().is_none_or(|p| p.trim().is_empty())
+    {
+        // `/help` without a question is the list of commands, not a question for the model.
+        let listing = snapshot.listing(None);
+        if args.json {
+            say!("{}", serde_json::to_string(&listing)?);
+        } else {
+            say_raw!("{}", listing.to_text());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(
         is_undo || !args.force,
         "--force only applies to `--skill undo`"

@@ -44,6 +44,23 @@ pub struct ServeOptions {
     pub port: Option<u16>,
 }
 
+/// The HTTP listener on loopback: the port asked for on the command line, else the
+/// configured one, or (when that one is taken by another program) a free one, so that a
+/// daemon started for an editor always comes up; `daemon.json` and the banner say where.
+async fn listen(asked: Option<u16>, configured: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    let port = asked.unwrap_or(configured);
+    match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if asked.is_none() && error.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!(port, "the configured port is in use; listening on a free one");
+            Ok(tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?)
+        }
+        Err(error) => Err(error).with_context(|| {
+            format!("cannot listen on 127.0.0.1:{port}; is the port in use? (`lathe serve --port 0` picks a free one)")
+        }),
+    }
+}
+
 /// Runs the daemon until it is told to stop.
 pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     paths
@@ -57,10 +74,7 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         tracing::warn!(%problem, "configuration problem; the rest of the configuration applies");
     }
     let store = lathe_store::Store::open(&paths.store_file())?;
-    let port = options.port.unwrap_or(loaded.config.daemon.port);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is the port in use? (`lathe serve --port 0` picks a free one)"))?;
+    let listener = listen(options.port, loaded.config.daemon.port).await?;
     let url = format!("http://{}", listener.local_addr()?);
     let socket = socket::bind(&paths.socket())?;
 
@@ -74,7 +88,6 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
     };
     let shutdown = CancellationToken::new();
     let sandboxes = Sandboxes::for_daemon(&paths);
-    sandboxes.reap_orphans(&loaded.config.sandbox).await;
     let workspaces = Arc::new(Workspaces::new(
         paths.clone(),
         store.clone(),
@@ -82,6 +95,12 @@ pub async fn serve(paths: Paths, options: ServeOptions) -> anyhow::Result<()> {
         sandboxes,
         shutdown.clone(),
     ));
+    // Containers of dead processes go in the background: a slow engine must not delay the
+    // first answer, and this daemon's own containers carry its pid, so none is taken.
+    tokio::spawn({
+        let (workspaces, config) = (workspaces.clone(), loaded.config.sandbox.clone());
+        async move { workspaces.sandboxes().reap_orphans(&config).await }
+    });
     recover_interrupted(&workspaces, &store).await;
     let default_workspace = std::env::current_dir().context("reading the current directory")?;
     let state = Arc::new(DaemonState {

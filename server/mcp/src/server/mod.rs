@@ -320,8 +320,8 @@ impl LatheServer {
         let timeout = args
             .get("timeoutSec")
             .and_then(Value::as_f64)
-            .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64);
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok());
         let isolated = self
             .services()
             .commands

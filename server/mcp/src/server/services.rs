@@ -95,7 +95,10 @@ impl AgentService for Agent {
             let mut request = RunRequest::new(task.prompt, "mcp");
             request.session = Some(task.session);
             request.skill = task.skill;
-            request.approval = task.approval;
+            // A client's model writes the arguments: it may tighten the user's mode, never
+            // loosen it.
+            let configured = agent.config().policy.mode;
+            request.approval = task.approval.map(|mode| mode.stricter(configured));
             request.cancel = task.cancel;
             let outcome = agent.run(request).await.map_err(|e| e.to_string())?;
             Ok(TaskOutcome {

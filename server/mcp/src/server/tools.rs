@@ -41,7 +41,7 @@ pub fn definitions() -> Vec<Tool> {
                 "skill": {"type": "string", "description": "A skill to run (see the prompts list), e.g. `fix`"},
                 "arguments": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The skill's arguments"},
                 "workspace": {"type": "string", "description": "The workspace root; must be the one this Lathe serves"},
-                "approval": {"type": "string", "enum": ["read-only", "ask", "auto"], "description": "Approval mode for this run"}
+                "approval": {"type": "string", "enum": ["read-only", "ask", "auto"], "description": "Approval mode for this run; it can only be stricter than the mode the user configured (read-only < ask < auto)"}
             }, "required": ["prompt"]},
             "outputSchema": turn_output,
             "annotations": {"title": "Run a coding task", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": false}

@@ -189,3 +189,26 @@ fn refuses_diffs_touching_dot_git_or_escaping() {
         "invalid path `../evil.txt`: `..` is not allowed; stay inside the workspace"
     );
 }
+
+#[test]
+fn deleting_or_moving_a_symbolic_link_keeps_the_file_it_points_to() {
+    let s = Scratch::new();
+    s.write("AGENTS.md", "# rules\n");
+    s.write("docs/guide.md", "guide\n");
+    let root = s.dir.path();
+    std::os::unix::fs::symlink("AGENTS.md", root.join("CLAUDE.md")).unwrap();
+    std::os::unix::fs::symlink("docs/guide.md", root.join("GUIDE.md")).unwrap();
+    let ws = s.workspace();
+    let patch = "*** Begin Patch\n*** Delete File: CLAUDE.md\n*** Update File: GUIDE.md\n*** Move to: HANDBOOK.md\n@@\n-guide\n+handbook\n*** End Patch\n";
+    ws.apply(&apply_patch(&ws, patch).unwrap().diff).unwrap();
+    assert!(std::fs::symlink_metadata(root.join("CLAUDE.md")).is_err());
+    assert!(std::fs::symlink_metadata(root.join("GUIDE.md")).is_err());
+    assert_eq!(
+        tree(root),
+        files(&[
+            ("AGENTS.md", "# rules\n"),
+            ("HANDBOOK.md", "handbook\n"),
+            ("docs/guide.md", "guide\n"),
+        ])
+    );
+}

@@ -322,3 +322,51 @@ fn files_as_the_run_left_them_or_already_restored_undo_without_asking() {
     assert_eq!(report.restored, ["src/lib.rs", "notes.txt"]);
     assert_eq!(s.read("src/lib.rs").unwrap(), "pub fn one() -> u32 { 1 }\n");
 }
+
+#[test]
+fn a_refused_edit_leaves_no_checkpoint_behind() {
+    let s = Scratch::new();
+    seed(&s);
+    let ws = s.workspace();
+    let write = |path: &str, content: &str| {
+        let args = WriteFileArgs {
+            path: path.into(),
+            content: content.into(),
+        };
+        write_file(&ws, &args).unwrap().diff
+    };
+    ws.apply_for_run("s", "run-1", &write("src/lib.rs", "v2\n"))
+        .unwrap();
+    let before = ws.checkpoints("s").unwrap();
+    // The user saves notes.txt between the diff and its apply: the apply is refused.
+    let stale = write("notes.txt", "from the run\n");
+    s.write("notes.txt", "the user's\n");
+    let refused = ws.apply_for_run("s", "run-1", &stale).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            WorkspaceError::Edit(lathe_edits::EditError::Stale { .. })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        ws.checkpoints("s").unwrap(),
+        before,
+        "the run's checkpoint as it was"
+    );
+    s.write("notes.txt", "edited again\n");
+    ws.undo("s").unwrap();
+    assert_eq!(
+        s.read("notes.txt").unwrap(),
+        "edited again\n",
+        "undo keeps the user's file"
+    );
+    assert_eq!(s.read("src/lib.rs").unwrap(), "pub fn one() -> u32 { 1 }\n");
+
+    let refused = ws.apply_for_run("s2", "run-1", &stale).unwrap_err();
+    assert!(matches!(refused, WorkspaceError::Edit(_)), "{refused:?}");
+    assert!(matches!(
+        ws.undo("s2"),
+        Err(WorkspaceError::NoCheckpoint(_))
+    ));
+}

@@ -70,7 +70,15 @@ fn refuses_writes_under_dot_git() {
     s.git(&["init", "-q"]);
     let ws = s.workspace();
     assert!(ws.resolve(".git/config").is_ok(), "reading is allowed");
-    for path in [".git/config", ".git/hooks/pre-commit", "sub/.GIT/x"] {
+    s.write("vendor/lib/.git/HEAD", "ref: refs/heads/main\n");
+    std::os::unix::fs::symlink("vendor/lib/.git", s.root().join("hooks-link")).unwrap();
+    for path in [
+        ".git/config",
+        ".git/hooks/pre-commit",
+        "sub/.GIT/x",
+        "vendor/lib/.git/hooks/pre-commit",
+        "hooks-link/hooks/pre-commit",
+    ] {
         assert!(
             matches!(
                 ws.resolve_for_write(path),
