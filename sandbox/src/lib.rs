@@ -33,7 +33,7 @@ pub use config::{
 pub use docker::DockerSandbox;
 pub use error::SandboxError;
 pub use exec::{ExecOutcome, ExecRequest, TIMEOUT_EXIT_CODE, Termination};
-pub use output::{Captured, OutputChunk, OutputStream};
+pub use output::{Captured, OutputChunk, OutputStream, Utf8Chunks};
 pub use policy::{SandboxPolicy, SessionSpec};
 pub use sandbox::{BackendKind, CheckStatus, HealthCheck, OutputSender, Sandbox};
 pub use select::{Selection, doctor, select};

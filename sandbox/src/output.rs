@@ -47,6 +47,45 @@ impl Captured {
     }
 }
 
+/// Text of one stream's chunks as they come, without breaking a UTF-8 character that spans
+/// two chunks: an incomplete sequence at a chunk's end waits for the next chunk (invalid
+/// bytes become U+FFFD).
+#[derive(Debug, Default)]
+pub struct Utf8Chunks {
+    pending: Vec<u8>,
+}
+
+impl Utf8Chunks {
+    /// The text of `bytes` and what was held back before them, minus an incomplete
+    /// character at the end.
+    pub fn decode(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let whole = self.pending.len() - incomplete_tail(&self.pending);
+        let text = String::from_utf8_lossy(&self.pending[..whole]).into_owned();
+        self.pending.drain(..whole);
+        text
+    }
+
+    /// What is still held back (a character the stream never finished).
+    pub fn finish(self) -> String {
+        String::from_utf8_lossy(&self.pending).into_owned()
+    }
+}
+
+/// How many bytes at the end of `bytes` start a character that is not complete yet.
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let start = bytes.len() - back;
+        if bytes[start] & 0xC0 != 0x80 {
+            return match std::str::from_utf8(&bytes[start..]) {
+                Err(error) if error.error_len().is_none() => back,
+                _ => 0,
+            };
+        }
+    }
+    0
+}
+
 /// The marker written between head and tail.
 pub fn truncation_marker(omitted: u64) -> String {
     format!("\n[... lathe: {omitted} bytes of output omitted ...]\n")
@@ -132,6 +171,22 @@ mod tests {
             streamed.extend_from_slice(&rest);
         }
         (streamed, captured)
+    }
+
+    #[test]
+    fn characters_split_across_chunks_decode_whole() {
+        let text = "é漢😀!";
+        let bytes = text.as_bytes();
+        for cut in 0..=bytes.len() {
+            let mut chunks = Utf8Chunks::default();
+            let mut out = chunks.decode(&bytes[..cut]);
+            out.push_str(&chunks.decode(&bytes[cut..]));
+            out.push_str(&chunks.finish());
+            assert_eq!(out, text, "cut at {cut}");
+        }
+        let mut chunks = Utf8Chunks::default();
+        assert_eq!(chunks.decode(b"a\xffb\xe6"), "a\u{fffd}b");
+        assert_eq!(chunks.finish(), "\u{fffd}");
     }
 
     #[test]

@@ -147,20 +147,26 @@ pub async fn append(
         let handle = documents.get(uri).ok_or_else(|| LspError::NotOpen {
             uri: uri.to_owned(),
         })?;
-        let edit = {
+        let (at, edit) = {
             let open = lock(&handle);
             let current = open.doc.text();
-            let end = LineIndex::new(&current).position(logical_end(&current), peer.encoding);
-            DocumentEdit {
+            let at = logical_end(&current);
+            let end = LineIndex::new(&current).position(at, peer.encoding);
+            let edit = DocumentEdit {
                 path: uri.to_owned(),
                 version: open.version,
                 edits: vec![TextEdit {
                     range: lathe_edits::Range { start: end, end },
                     new_text: text.to_owned(),
                 }],
-            }
+            };
+            (at, edit)
         };
-        match peer.apply_document_edit(uri, edit, "Lathe: chat").await {
+        let holds = |now: &str| now.get(at..at + text.len()) == Some(text);
+        match peer
+            .apply_document_edit(uri, edit, "Lathe: chat", &holds)
+            .await
+        {
             Ok(()) => return Ok(()),
             Err(error) => last_error = Some(error),
         }

@@ -12,7 +12,7 @@
 //! a refusal, an error or no answer within the timeout is an `Err` naming the editor and
 //! the reason, and the editor's user is told too; an applied edit returns only once the
 //! editor's `didChange` for it has arrived (or the echo timeout passed), so the next read
-//! sees the new text.
+//! sees the new text, and an echo without the edit in it is a refusal.
 
 use crate::documents::{Documents, lock};
 use crate::error::LspError;
@@ -74,12 +74,16 @@ impl std::fmt::Debug for Peer {
 }
 
 impl Peer {
-    /// Sends `edit` of the document at `uri` and waits for the answer and the echo.
+    /// Sends `edit` of the document at `uri` and waits for the answer and the echo; `holds`
+    /// tells whether the echoed text holds the edit. An editor may answer `applied` and
+    /// still skip the edit (Neovim does when its buffer is newer than the edit's version,
+    /// as when the user typed and the `didChange` is still debounced): that is a refusal.
     pub async fn apply_document_edit(
         &self,
         uri: &str,
         edit: DocumentEdit,
         label: &str,
+        holds: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<(), LspError> {
         if !self.caps.apply_edit {
             return Err(LspError::Client(format!(
@@ -111,8 +115,14 @@ impl Peer {
             ),
             Ok(Err(error)) => format!("failed the edit: {}", error.message),
             Ok(Ok(result)) if result.applied => {
-                self.wait_for_echo(uri, version, &mut echo).await;
-                return Ok(());
+                let echoed = self.wait_for_echo(uri, version, &mut echo).await;
+                let text = self.documents.get(uri).map(|h| lock(&h).doc.text());
+                if !echoed || text.is_none_or(|text| holds(&text)) {
+                    return Ok(());
+                }
+                "said it applied the edit, but the buffer does not hold it (it changed in \
+                 between); read the file again and redo the edit"
+                    .to_owned()
             }
             Ok(Ok(result)) => format!(
                 "refused the edit: {}",
@@ -129,13 +139,13 @@ impl Peer {
     }
 
     /// Waits until the document's version moved past `version` (the editor's `didChange`
-    /// for our edit), at most the echo timeout.
+    /// for our edit), at most the echo timeout; false when it did not.
     async fn wait_for_echo(
         &self,
         uri: &str,
         version: i32,
         echo: &mut tokio::sync::watch::Receiver<u64>,
-    ) {
+    ) -> bool {
         let moved = |docs: &Documents| {
             docs.get(uri)
                 .is_none_or(|handle| lock(&handle).version > version)
@@ -152,7 +162,9 @@ impl Peer {
             .is_err()
         {
             tracing::debug!(%uri, version, "no didChange echoed the applied edit in time");
+            return false;
         }
+        true
     }
 }
 
@@ -252,7 +264,9 @@ impl EditorHub {
     /// `workspace` is the root the diff's paths are relative to.
     pub async fn apply(&self, workspace: &Path, file: &FileDiff) -> Result<EditorApply, LspError> {
         let FileOp::Modify {
-            rename_to: None, ..
+            rename_to: None,
+            hunks,
+            ..
         } = &file.op
         else {
             return Ok(EditorApply::NotInEditor);
@@ -260,7 +274,7 @@ impl EditorHub {
         let Some((peer, handle)) = self.holder(&workspace.join(&file.path)) else {
             return Ok(EditorApply::NotInEditor);
         };
-        let (uri, edit) = {
+        let (uri, edit, expected) = {
             let open = lock(&handle);
             if let Some(reason) = &open.desynced {
                 return Err(LspError::Client(format!(
@@ -268,11 +282,13 @@ impl EditorHub {
                     peer.name, file.path
                 )));
             }
-            let edit =
-                lathe_edits::document_edit(&open.doc.text(), file, open.version, peer.encoding)?;
-            (open.uri.clone(), edit)
+            let base = open.doc.text();
+            let edit = lathe_edits::document_edit(&base, file, open.version, peer.encoding)?;
+            let expected = lathe_edits::apply_hunks(&file.path, &base, hunks)?;
+            (open.uri.clone(), edit, expected)
         };
-        peer.apply_document_edit(&uri, edit, &format!("Lathe: edit {}", file.path))
+        let label = format!("Lathe: edit {}", file.path);
+        peer.apply_document_edit(&uri, edit, &label, &|now| now == expected)
             .await?;
         Ok(EditorApply::Applied {
             editor: peer.name.clone(),

@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use lathe_protocol::event::{OutputStream as EventStream, SandboxExited, SandboxOutput};
 use lathe_protocol::{CustomEvent, EventPayload};
 use lathe_sandbox::{
-    ExecOutcome, ExecRequest, OutputStream, Sandbox, SessionSpec, WorkspaceAccess,
+    ExecOutcome, ExecRequest, OutputStream, Sandbox, SessionSpec, Utf8Chunks, WorkspaceAccess,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -120,18 +120,30 @@ impl Tool for RunCommand {
             let sink = ctx.sink.clone();
             let call_id = ctx.tool_call_id.clone();
             let forward = tokio::spawn(async move {
-                while let Some(chunk) = rx.recv().await {
-                    sink.emit(EventPayload::Custom(CustomEvent::SandboxOutput(
-                        SandboxOutput {
-                            tool_call_id: Some(call_id.clone()),
-                            stream: match chunk.stream {
-                                OutputStream::Stdout => EventStream::Stdout,
-                                OutputStream::Stderr => EventStream::Stderr,
+                let emit = |stream, text: String| {
+                    if !text.is_empty() {
+                        sink.emit(EventPayload::Custom(CustomEvent::SandboxOutput(
+                            SandboxOutput {
+                                tool_call_id: Some(call_id.clone()),
+                                stream,
+                                text,
                             },
-                            text: String::from_utf8_lossy(&chunk.bytes).into_owned(),
-                        },
-                    )));
+                        )));
+                    }
+                };
+                let (mut stdout, mut stderr) = (Utf8Chunks::default(), Utf8Chunks::default());
+                while let Some(chunk) = rx.recv().await {
+                    match chunk.stream {
+                        OutputStream::Stdout => {
+                            emit(EventStream::Stdout, stdout.decode(&chunk.bytes));
+                        }
+                        OutputStream::Stderr => {
+                            emit(EventStream::Stderr, stderr.decode(&chunk.bytes));
+                        }
+                    }
                 }
+                emit(EventStream::Stdout, stdout.finish());
+                emit(EventStream::Stderr, stderr.finish());
             });
             let outcome = tokio::select! {
                 outcome = sandbox.exec(&session, request, Some(tx)) => Some(outcome),

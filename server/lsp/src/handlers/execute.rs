@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower_lsp_server::gen_lsp_types as lsp;
 
-/// How long the user has to pick a skill for "Run skill…".
+/// How long the user has to pick a skill for "Run skill…" or answer "Undo anyway?".
 const PICK_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn args<T: DeserializeOwned>(command: &str, value: Value) -> Result<T, LspError> {
@@ -342,6 +342,15 @@ async fn chat_send(
     token: Option<lsp::ProgressToken>,
 ) -> Result<Value, LspError> {
     let uri = chat_uri(conn, uri)?;
+    if let Some(streaming) = conn.chat_session(&uri)
+        && conn.runs().iter().any(|run| run.session == streaming)
+    {
+        // A second answer heading would land inside the one still streaming.
+        return Err(LspError::Agent(format!(
+            "an answer is still streaming into {uri}; wait for it or cancel it ({})",
+            ext::RUN_CANCEL
+        )));
+    }
     let session = conn.session()?;
     let text = actions::with_document(&conn.documents, &uri, |open| Ok(open.doc.text()))?;
     let turn =
@@ -468,13 +477,18 @@ async fn undo(conn: &Arc<Conn>, session: &SessionId, force: bool) -> Result<Undo
             ext::UNDO
         )));
     }
-    let chosen = pick(
+    let asked = pick(
         &conn.client,
         lsp::MessageType::Warning,
         format!("Lathe: {refusal}"),
         &[UNDO_ANYWAY, KEEP_CHANGES],
-    )
-    .await;
+    );
+    // No answer in time, or an editor gone, keeps the changes.
+    let chosen = tokio::select! {
+        answer = asked => answer,
+        () = tokio::time::sleep(PICK_TIMEOUT) => None,
+        () = conn.closed.cancelled() => None,
+    };
     match chosen {
         Some(title) if title == UNDO_ANYWAY => {
             agent.undo(session, UndoMode::Anyway).await.map(Undo::Done)

@@ -89,6 +89,42 @@ async fn send_streams_the_answer_and_continues_the_session() {
 }
 
 #[tokio::test]
+async fn a_second_send_while_the_answer_streams_is_refused() {
+    let steps = vec![Step::reply(Reply {
+        content: Some("Four, as 2 + 2 = 4.".into()),
+        chunk_chars: Some(2),
+        token_delay_ms: 40,
+        ..Reply::default()
+    })];
+    let harness = Harness::new(steps, &[]).await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(&harness.root_uri(), modern_caps(), json!(null))
+        .await;
+    let uri = harness.uri(".lathe/chat.lathe.md");
+    editor
+        .open(&uri, "markdown", "## You\n\nWhat is 2+2?\n")
+        .await;
+    let send = json!({"command": "lathe.chat.send", "arguments": [{"uri": uri}]});
+    let started = editor.call("workspace/executeCommand", send.clone()).await;
+    let again = editor.request("workspace/executeCommand", send).await;
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("still streaming")),
+        "{again}"
+    );
+    editor.progress_until_end(&started["progressToken"]).await;
+    let text = editor.text(&uri);
+    assert_eq!(text.matches("## Lathe").count(), 1, "{text}");
+    assert!(
+        text.ends_with("Four, as 2 + 2 = 4.\n\n## You\n\n"),
+        "{text}"
+    );
+    harness.model.assert_played();
+}
+
+#[tokio::test]
 async fn slash_commands_complete_from_the_skills_and_help_answers_inline() {
     let harness = Harness::new(Vec::new(), &[]).await;
     let mut editor = harness.connect();

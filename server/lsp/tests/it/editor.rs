@@ -22,6 +22,10 @@ pub enum OnApplyEdit {
     Apply,
     Refuse(String),
     Ignore,
+    /// As Neovim while its user types with the `didChange` still debounced: the buffer is
+    /// newer than the edit, so the edit is skipped, yet answered `applied`; then the typing
+    /// (this text, appended) arrives as a `didChange`.
+    SkipWhileTyping(String),
 }
 
 /// How the editor behaves.
@@ -164,6 +168,24 @@ impl Shared {
         Ok(notifications)
     }
 
+    /// Appends `typed` to the first document `edit` names, as its user would.
+    fn type_at_end(&self, edit: &Value, typed: &str) -> Value {
+        let uri = edit["documentChanges"][0]["textDocument"]["uri"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| edit["changes"].as_object()?.keys().next().cloned())
+            .unwrap();
+        let mut docs = self.docs.lock().unwrap();
+        let doc = docs.get_mut(&uri).unwrap();
+        doc.text.push_str(typed);
+        doc.version += 1;
+        json!({
+            "jsonrpc": "2.0", "method": "textDocument/didChange",
+            "params": {"textDocument": {"uri": uri, "version": doc.version},
+                       "contentChanges": [{"text": doc.text}]}
+        })
+    }
+
     async fn answer(&self, request: &Value) {
         let id = request["id"].clone();
         let method = request["method"].as_str().unwrap_or_default();
@@ -171,6 +193,13 @@ impl Shared {
         let result = match method {
             "workspace/applyEdit" => match behaviour.on_apply_edit {
                 OnApplyEdit::Ignore => return,
+                OnApplyEdit::SkipWhileTyping(typed) => {
+                    self.send(json!({"jsonrpc": "2.0", "id": id, "result": {"applied": true}}))
+                        .await;
+                    let typing = self.type_at_end(&request["params"]["edit"], &typed);
+                    self.send(typing).await;
+                    return;
+                }
                 OnApplyEdit::Refuse(reason) => json!({"applied": false, "failureReason": reason}),
                 OnApplyEdit::Apply => match self.apply(&request["params"]["edit"]) {
                     Ok(notifications) => {

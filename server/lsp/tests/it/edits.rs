@@ -116,6 +116,31 @@ async fn a_refused_edit_is_reported_to_the_agent_and_the_user() {
 }
 
 #[tokio::test]
+async fn an_edit_the_editor_skipped_while_its_user_typed_is_not_taken_as_applied() {
+    let steps = vec![
+        edit_step("src/main.rs", "fn main", "fn start"),
+        answer_expecting("the buffer does not hold it"),
+    ];
+    let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(
+            &harness.root_uri(),
+            modern_caps(),
+            json!({"approval": "auto"}),
+        )
+        .await;
+    editor.behave(|b| b.on_apply_edit = OnApplyEdit::SkipWhileTyping("// typing\n".into()));
+    let uri = harness.uri("src/main.rs");
+    editor.open(&uri, "rust", MAIN).await;
+    let started = start(&mut editor, &uri, "refactor").await;
+    harness.run_end(&session_of(&started)).await;
+    harness.model.assert_played();
+    assert_eq!(editor.text(&uri), format!("{MAIN}// typing\n"));
+    assert_eq!(harness.read("src/main.rs"), MAIN, "nor written to disk");
+}
+
+#[tokio::test]
 async fn an_editor_that_never_answers_apply_edit_times_out() {
     let steps = vec![
         edit_step("src/main.rs", "fn main", "fn start"),

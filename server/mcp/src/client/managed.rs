@@ -245,7 +245,7 @@ impl ManagedServer {
                             state.peer = None;
                             state.pid = None;
                             state.status = Some(ServerStatus::Restarting);
-                            state.last_error.get_or_insert(reason);
+                            state.last_error = Some(reason);
                         }),
                     }
                 }
@@ -319,9 +319,12 @@ impl ManagedServer {
                     break None;
                 }
                 () = self.tools_changed.notified() => {
-                    match list_tools(&self.config, &peer).await {
-                        Ok(tools) => self.set(|state| state.tools = tools),
-                        Err(error) => tracing::warn!(server = %self.config.name, %error, "re-listing tools failed"),
+                    // Bounded, so that a server that hangs on the listing cannot keep this
+                    // loop from restarts and shutdown.
+                    match tokio::time::timeout(self.config.tool_timeout, list_tools(&self.config, &peer)).await {
+                        Ok(Ok(tools)) => self.set(|state| state.tools = tools),
+                        Ok(Err(error)) => tracing::warn!(server = %self.config.name, %error, "re-listing tools failed"),
+                        Err(_) => tracing::warn!(server = %self.config.name, "re-listing tools timed out (tool_timeout_sec)"),
                     }
                 }
             }

@@ -2,8 +2,9 @@
 //!
 //! rmcp ignores a line that is not JSON at all (its peers' SDKs do the same); Lathe answers
 //! it instead, as JSON-RPC asks: a Parse error (`-32700`, `id: null`) naming what is wrong,
-//! so a client with a broken encoder learns why nothing happens. A line longer than
-//! [`MAX_LINE`] is skipped with an Invalid Request error and blank lines are dropped. Every
+//! so a client with a broken encoder learns why nothing happens. A client's line longer
+//! than [`MAX_LINE`] is skipped with an Invalid Request error and blank lines are dropped;
+//! rmcp's answers go out whole, however long. Every
 //! other line reaches rmcp unchanged (rmcp answers well-formed JSON that is not a JSON-RPC message itself).
 //!
 //! Invariants: the client's writer has one owner, the writer task, which writes whole
@@ -47,7 +48,7 @@ where
     let reading = tokio::spawn(async move {
         let mut reader = BufReader::new(read);
         loop {
-            match read_line(&mut reader).await {
+            match read_line(&mut reader, MAX_LINE).await {
                 Ok(Line::Eof) | Err(_) => break,
                 Ok(Line::TooLong) => {
                     let message = format!("message longer than {MAX_LINE} bytes; skipped");
@@ -88,8 +89,9 @@ where
     });
 
     tokio::spawn(async move {
+        // rmcp's own answers are never cut: a large transcript resource is a whole line.
         let mut answers = BufReader::new(from_rmcp);
-        while let Ok(Line::Text(line)) = read_line(&mut answers).await {
+        while let Ok(Line::Text(line)) = read_line(&mut answers, usize::MAX).await {
             if lines.send(line).await.is_err() {
                 break;
             }
@@ -125,8 +127,8 @@ enum Line {
     Eof,
 }
 
-/// Reads one line of at most [`MAX_LINE`] bytes; a longer one is consumed and reported.
-async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Line> {
+/// Reads one line of at most `limit` bytes; a longer one is consumed and reported.
+async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R, limit: usize) -> std::io::Result<Line> {
     let mut line = Vec::new();
     let mut too_long = false;
     loop {
@@ -144,7 +146,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<L
         };
         let used = chunk.len();
         if !too_long {
-            if line.len() + used > MAX_LINE {
+            if line.len().saturating_add(used) > limit {
                 too_long = true;
                 line = Vec::new();
             } else {
@@ -172,7 +174,7 @@ mod tests {
         let mut input: &[u8] = b"{\"a\":1}\n\n{\"b\":2}";
         let mut seen = Vec::new();
         loop {
-            match read_line(&mut input).await.unwrap() {
+            match read_line(&mut input, MAX_LINE).await.unwrap() {
                 Line::Text(line) => seen.push(String::from_utf8(line).unwrap()),
                 Line::TooLong => seen.push("<too long>".into()),
                 Line::Eof => break,
@@ -184,9 +186,11 @@ mod tests {
         let mut input = [long.as_slice(), b"\n{}\n"].concat();
         let mut reader = input.as_mut_slice() as &[u8];
         assert!(matches!(
-            read_line(&mut reader).await.unwrap(),
+            read_line(&mut reader, MAX_LINE).await.unwrap(),
             Line::TooLong
         ));
-        assert!(matches!(read_line(&mut reader).await.unwrap(), Line::Text(l) if l == b"{}\n"));
+        assert!(
+            matches!(read_line(&mut reader, MAX_LINE).await.unwrap(), Line::Text(l) if l == b"{}\n")
+        );
     }
 }

@@ -14,7 +14,7 @@ use lathe_protocol::skill::RenderedSkill;
 use lathe_protocol::{
     ApprovalDecision, ApprovalId, ApprovalRequest, SessionId, SessionStatus, Surface,
 };
-use lathe_sandbox::{ExecRequest, OutputChunk, Sandbox, SessionSpec};
+use lathe_sandbox::{ExecRequest, OutputChunk, OutputStream, Sandbox, SessionSpec, Utf8Chunks};
 use lathe_store::Store;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -210,9 +210,11 @@ impl CommandRunner for SandboxRunner {
             request.timeout = timeout;
             let (chunks, mut received) = mpsc::channel::<OutputChunk>(64);
             let forward = tokio::spawn(async move {
+                let mut streams = [Utf8Chunks::default(), Utf8Chunks::default()];
                 while let Some(chunk) = received.recv().await {
-                    let text = String::from_utf8_lossy(&chunk.bytes).into_owned();
-                    if output.send(text).await.is_err() {
+                    let decoder = &mut streams[usize::from(chunk.stream == OutputStream::Stderr)];
+                    let text = decoder.decode(&chunk.bytes);
+                    if !text.is_empty() && output.send(text).await.is_err() {
                         break;
                     }
                 }
