@@ -27,6 +27,10 @@
 //! rules is asked about. Deny rules on commands are best effort (a shell can always spell
 //! a command another way): the sandbox, not the rules, is the boundary.
 //!
+//! An "allow for session" answer spares later questions about the same action (see
+//! [`grant_key`](crate::approval::grant_key)), but never one an ask rule asks
+//! ([`Policy::asked_by_rule`]): the user wrote it to be asked every time.
+//!
 //! Order (deny wins): a deny rule denies; read-only mode denies anything that is not
 //! read-only (MCP tools marked read-only are asked about); an ask rule asks; a command on
 //! the host (no isolating sandbox) asks, every time; an allow rule allows; then the mode
@@ -230,6 +234,11 @@ impl Policy {
 
     pub fn mode(&self) -> ApprovalMode {
         self.mode
+    }
+
+    /// Whether an ask rule covers the call (so that it is asked about every time).
+    pub fn asked_by_rule(&self, tool: &str, argument: Option<&str>) -> bool {
+        Parts::of(tool, argument).any_covered(&self.ask, tool)
     }
 
     /// The guard of this policy's `read_file` deny rules.

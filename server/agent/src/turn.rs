@@ -658,6 +658,9 @@ impl<'a> Run<'a> {
         let ask = match verdict {
             Verdict::Deny(reason) => return Ok(answered(call, format!("denied: {reason}"))),
             Verdict::Allow => false,
+            // An "allow for session" spares the question, except where the user's own ask
+            // rule wants to be asked every time.
+            Verdict::Ask if self.policy.asked_by_rule(&call.name, argument.as_deref()) => true,
             Verdict::Ask => {
                 let key = grant_key(&self.approval_request(&call, argument.as_deref()));
                 !self.agent.broker.granted(&self.session.id, &key)?

@@ -16,7 +16,7 @@ use anyhow::{Context, bail};
 use lathe_agent::model::{OpenAiClient, RetryPolicy};
 use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig};
-use lathe_lsp::{AgentBackend, EditorHub, FixedAgent, LspServices, register_editor_edit_tools};
+use lathe_lsp::{AgentBackend, EditorHub, FixedAgent, LspServices, register_editor_tools};
 use lathe_protocol::config::ModelConfig;
 use lathe_skills::SkillRoots;
 use lathe_store::Store;
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let root = WorkspaceRoot::new(&args.workspace, &args.state);
     let hub = EditorHub::new();
     let mut tools = ToolRegistry::with_file_tools();
-    register_editor_edit_tools(&mut tools, &root, &hub);
+    register_editor_tools(&mut tools, &root, &hub);
     let agent = Agent::new(
         store,
         Arc::new(client),

@@ -61,6 +61,6 @@ pub use services::{
     AgentProvider, AgentRun, AgentService, EditorOverrides, LspServices, RunSummary, SandboxChoice,
     Timeouts,
 };
-pub use tools::{EditorEditTool, register_editor_edit_tools};
+pub use tools::{EditorEditTool, register_editor_tools};
 pub use transport::serve_connection;
 pub use uri::{from_path as file_uri, to_path as uri_path};

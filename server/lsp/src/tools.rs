@@ -1,10 +1,11 @@
-//! Editor-aware edit tools for the agent: `edit_file`, `apply_patch` and `write_file` that
+//! Editor-aware tools for the agent: `edit_file`, `apply_patch` and `write_file` that
 //! read open files from the editors' buffers and apply changes to open files through the
 //! editor (`workspace/applyEdit`, so the editor's undo works), writing the other files
-//! through lathe-workspace (checkpoint, then atomic apply).
+//! through lathe-workspace (checkpoint, then atomic apply); and `read_file` and `search`
+//! reading open files from the buffers too, so that the agent sees what its edits did.
 //!
-//! The daemon registers them over the agent's own edit tools with
-//! [`register_editor_edit_tools`]; their names, schemas and descriptions are the same.
+//! The daemon registers them over the agent's own tools with [`register_editor_tools`];
+//! their names, schemas and descriptions are the same.
 //!
 //! Invariants: an edit is computed against exactly the text the editor shows (unsaved
 //! changes included) or the disk for files no editor has open; editor edits go first, so
@@ -16,7 +17,10 @@ use crate::hub::{EditorApply, EditorHub};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lathe_agent::model::ToolSpec;
-use lathe_agent::tools::{Tool, ToolContext, ToolKind, ToolOutput, ToolRegistry, WorkspaceRoot};
+use lathe_agent::tools::{
+    OpenBuffers, ReadFile, Search, Tool, ToolContext, ToolKind, ToolOutput, ToolRegistry,
+    WorkspaceRoot,
+};
 use lathe_edits::{
     ApplyPatchArgs, EditError, EditFileArgs, EditOutcome, FileDiff, FileOp, FileSource,
     WorkspaceDiff, WriteFileArgs, render_file_diff,
@@ -43,19 +47,24 @@ pub struct EditorEditTool {
     hub: EditorHub,
 }
 
-/// Registers `edit_file`, `apply_patch` and `write_file` over `hub`, replacing tools of
-/// the same names.
-pub fn register_editor_edit_tools(
-    tools: &mut ToolRegistry,
-    workspace: &WorkspaceRoot,
-    hub: &EditorHub,
-) {
+/// Registers `edit_file`, `apply_patch`, `write_file`, `read_file` and `search` over
+/// `hub`, replacing tools of the same names.
+pub fn register_editor_tools(tools: &mut ToolRegistry, workspace: &WorkspaceRoot, hub: &EditorHub) {
     for format in [Format::EditFile, Format::ApplyPatch, Format::WriteFile] {
         tools.register(Arc::new(EditorEditTool {
             format,
             workspace: workspace.clone(),
             hub: hub.clone(),
         }));
+    }
+    let buffers: Arc<dyn OpenBuffers> = Arc::new(hub.clone());
+    tools.register(Arc::new(ReadFile::over(buffers.clone())));
+    tools.register(Arc::new(Search::over(buffers)));
+}
+
+impl OpenBuffers for EditorHub {
+    fn text(&self, path: &std::path::Path) -> Option<String> {
+        self.open_text(path).map(|open| open.text)
     }
 }
 

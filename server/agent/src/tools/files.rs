@@ -1,11 +1,15 @@
-//! `read_file` (line ranges, size cap, numbered lines) and `list_files` (gitignore-aware).
+//! `read_file` (line ranges, size cap, numbered lines; an editor's unsaved buffer wins over
+//! the disk, and the model is told when the two differ) and `list_files` (gitignore-aware).
 
-use super::{Tool, ToolContext, ToolKind, ToolOutput, confine, relative, string_arg, usize_arg};
+use super::{
+    OpenBuffers, Tool, ToolContext, ToolKind, ToolOutput, confine, relative, string_arg, usize_arg,
+};
 use crate::model::ToolSpec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Lines `read_file` returns when no range is given.
 const DEFAULT_LINES: usize = 2000;
@@ -15,8 +19,19 @@ const MAX_READ_BYTES: usize = 256 * 1024;
 const MAX_LIST: usize = 1000;
 
 /// `read_file`: a file's lines, numbered, optionally a range.
-#[derive(Debug)]
-pub struct ReadFile;
+#[derive(Debug, Default)]
+pub struct ReadFile {
+    buffers: Option<Arc<dyn OpenBuffers>>,
+}
+
+impl ReadFile {
+    /// `read_file` reading open files from `buffers`.
+    pub fn over(buffers: Arc<dyn OpenBuffers>) -> Self {
+        Self {
+            buffers: Some(buffers),
+        }
+    }
+}
 
 impl Tool for ReadFile {
     fn spec(&self) -> ToolSpec {
@@ -49,8 +64,9 @@ impl Tool for ReadFile {
     }
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
+        let buffers = self.buffers.clone();
         async move {
-            match read(&ctx.workspace, &args).await {
+            match read(&ctx.workspace, buffers.as_deref(), &args).await {
                 Ok(text) => ToolOutput::ok(text),
                 Err(error) => ToolOutput::error(error),
             }
@@ -59,9 +75,14 @@ impl Tool for ReadFile {
     }
 }
 
-async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
+async fn read(
+    workspace: &Path,
+    buffers: Option<&dyn OpenBuffers>,
+    args: &Value,
+) -> Result<String, String> {
     let path_arg = string_arg(args, "path")?.to_owned();
     let path = confine(workspace, &path_arg)?;
+    let open = buffers.and_then(|b| b.text(&path));
     let start = usize_arg(args, "start_line")?.unwrap_or(1).max(1);
     let end = usize_arg(args, "end_line")?;
     if let Some(end) = end
@@ -71,14 +92,19 @@ async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
     }
     let last = end.unwrap_or(start + DEFAULT_LINES - 1);
     let read = tokio::task::spawn_blocking(move || {
+        if let Some(text) = open {
+            let unsaved = std::fs::read(&path).ok().as_deref() != Some(text.as_bytes());
+            let window = LineWindow::read(text.as_bytes(), start, last)?;
+            return Ok((window, text.len() as u64, unsaved));
+        }
         let file = std::fs::File::open(&path)?;
         let size = file.metadata()?.len();
         let window = LineWindow::read(std::io::BufReader::new(file), start, last)?;
-        Ok::<_, std::io::Error>((window, size))
+        Ok::<_, std::io::Error>((window, size, false))
     })
     .await
     .map_err(std::io::Error::other);
-    let (window, size) = read
+    let (window, size, unsaved) = read
         .and_then(|read| read)
         .map_err(|e| format!("cannot read {path_arg}: {e}"))?;
     if window.binary {
@@ -100,6 +126,11 @@ async fn read(workspace: &Path, args: &Value) -> Result<String, String> {
             "[showing lines {start}-{shown_last} of {total}; read more with start_line={}]\n",
             shown_last + 1
         ));
+    }
+    if unsaved {
+        out.push_str(
+            "[as open in the editor, with unsaved changes: commands see the saved file]\n",
+        );
     }
     Ok(out)
 }

@@ -109,6 +109,14 @@ pub trait Tool: Send + Sync + 'static {
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput>;
 }
 
+/// Files as the user's editors have them open, unsaved changes included (the LSP front end
+/// provides them): `read_file` and `search` read these, so that the agent sees the text its
+/// own edits to open buffers produced.
+pub trait OpenBuffers: Send + Sync + std::fmt::Debug + 'static {
+    /// The text of `path` (absolute, as [`confine`] gives it) in an editor that has it open.
+    fn text(&self, path: &Path) -> Option<String>;
+}
+
 /// A tool offered by a [`ToolSource`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExternalTool {
@@ -186,9 +194,9 @@ impl ToolRegistry {
     /// `search`, `code_context`.
     pub fn with_file_tools() -> Self {
         let mut registry = Self::new();
-        registry.register(Arc::new(ReadFile));
+        registry.register(Arc::new(ReadFile::default()));
         registry.register(Arc::new(ListFiles));
-        registry.register(Arc::new(Search));
+        registry.register(Arc::new(Search::default()));
         registry.register(Arc::new(CodeContext::file_only()));
         registry
     }

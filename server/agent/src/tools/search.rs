@@ -1,13 +1,17 @@
 //! `search`: a regex over the workspace's text files, gitignore-aware, with a result cap.
-//! Files the policy denies reading are skipped (see [`ReadGuard`]).
+//! Files the policy denies reading are skipped (see [`ReadGuard`]); a file open in an editor
+//! is searched as the editor has it ([`OpenBuffers`]).
 
-use super::{Tool, ToolContext, ToolKind, ToolOutput, confine, relative, string_arg, usize_arg};
+use super::{
+    OpenBuffers, Tool, ToolContext, ToolKind, ToolOutput, confine, relative, string_arg, usize_arg,
+};
 use crate::model::ToolSpec;
 use crate::policy::ReadGuard;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 
 const DEFAULT_MAX_RESULTS: usize = 200;
 /// Files larger than this are skipped.
@@ -16,8 +20,19 @@ const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 const MAX_LINE_CHARS: usize = 300;
 
 /// `search`: regex search over the workspace.
-#[derive(Debug)]
-pub struct Search;
+#[derive(Debug, Default)]
+pub struct Search {
+    buffers: Option<Arc<dyn OpenBuffers>>,
+}
+
+impl Search {
+    /// `search` reading open files from `buffers`.
+    pub fn over(buffers: Arc<dyn OpenBuffers>) -> Self {
+        Self {
+            buffers: Some(buffers),
+        }
+    }
+}
 
 impl Tool for Search {
     fn spec(&self) -> ToolSpec {
@@ -53,10 +68,12 @@ impl Tool for Search {
     }
 
     fn call(&self, ctx: ToolContext, args: Value) -> BoxFuture<'static, ToolOutput> {
+        let buffers = self.buffers.clone();
         async move {
-            let outcome =
-                tokio::task::spawn_blocking(move || search(&ctx.workspace, &ctx.reads, &args))
-                    .await;
+            let outcome = tokio::task::spawn_blocking(move || {
+                search(&ctx.workspace, &ctx.reads, buffers.as_deref(), &args)
+            })
+            .await;
             match outcome {
                 Ok(Ok(text)) => ToolOutput::ok(text),
                 Ok(Err(error)) => ToolOutput::error(error),
@@ -67,7 +84,12 @@ impl Tool for Search {
     }
 }
 
-fn search(workspace: &Path, reads: &ReadGuard, args: &Value) -> Result<String, String> {
+fn search(
+    workspace: &Path,
+    reads: &ReadGuard,
+    buffers: Option<&dyn OpenBuffers>,
+    args: &Value,
+) -> Result<String, String> {
     let pattern = string_arg(args, "pattern")?;
     let regex = regex::RegexBuilder::new(pattern)
         .case_insensitive(args.get("case_insensitive").and_then(Value::as_bool) == Some(true))
@@ -94,7 +116,11 @@ fn search(workspace: &Path, reads: &ReadGuard, args: &Value) -> Result<String, S
         if reads.hides(&shown) {
             continue;
         }
-        let Ok(bytes) = std::fs::read(entry.path()) else {
+        let open = buffers.and_then(|b| b.text(entry.path()));
+        let Some(bytes) = open
+            .map(String::into_bytes)
+            .or_else(|| std::fs::read(entry.path()).ok())
+        else {
             continue;
         };
         if bytes.iter().take(8192).any(|b| *b == 0) {

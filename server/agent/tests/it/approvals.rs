@@ -241,6 +241,42 @@ async fn allow_for_session_is_remembered_and_stored() {
 }
 
 #[tokio::test]
+async fn an_ask_rule_asks_every_time_despite_allow_for_session() {
+    let h = Harness::with(
+        Script::new([
+            Step::tool_calls([("write_file", json!({"path": "a.txt", "content": "a\n"}))]),
+            Step::tool_calls([("write_file", json!({"path": "b.txt", "content": "b\n"}))]),
+            Step::tool_calls([(
+                "write_file",
+                json!({"path": "Cargo.toml", "content": "[x]\n"}),
+            )]),
+            Step::text("wrote them"),
+        ]),
+        |config| {
+            config.policy.mode = ApprovalMode::Ask;
+            config.policy.ask = vec!["Write(Cargo.toml)".into()];
+            config.policy.approval_timeout_secs = Some(60);
+            config.sandbox_isolated = false;
+        },
+        tools,
+    )
+    .await;
+    let answering = surface(
+        &h.agent,
+        ApprovalDecision::AllowForSession,
+        Surface::Mcp,
+        "claude",
+    );
+    let outcome = h.agent.run(RunRequest::new("write", "cli")).await.unwrap();
+    assert_eq!(outcome.status, SessionStatus::Finished);
+    assert_eq!(
+        answering.await.unwrap(),
+        strings(&["write_file a.txt", "write_file Cargo.toml"]),
+        "b.txt is covered by the grant; Cargo.toml has its own ask rule"
+    );
+}
+
+#[tokio::test]
 async fn the_first_answer_wins() {
     let h = harness(
         Script::new([

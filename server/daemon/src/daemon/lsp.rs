@@ -16,7 +16,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use lathe_lsp::{
     AgentBackend, AgentProvider, AgentService, EditorHub, EditorOverrides, LspError, LspServices,
-    SandboxChoice, register_editor_edit_tools,
+    SandboxChoice, register_editor_tools,
 };
 use lathe_sandbox::BackendChoice;
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ impl Inner {
         let (mcp_hub, generation) = self.workspaces.hub(workspace)?;
         let editors = self.hub.clone();
         let hook: ToolHook = Arc::new(move |tools, root| {
-            register_editor_edit_tools(tools, root, &editors);
+            register_editor_tools(tools, root, &editors);
         });
         let paths = self.workspaces.paths();
         let prepared = agents::prepare(

@@ -141,6 +141,37 @@ async fn an_edit_the_editor_skipped_while_its_user_typed_is_not_taken_as_applied
 }
 
 #[tokio::test]
+async fn the_agent_reads_and_searches_open_files_as_the_editor_has_them() {
+    let unsaved = MAIN.replace("fn main", "fn unsaved_name");
+    let steps = vec![
+        Step::tool_calls([("read_file", json!({"path": "src/main.rs"}))]),
+        Step::tool_calls([("search", json!({"pattern": "unsaved_name"}))]).expecting(Expect {
+            tool_result_contains: Some(
+                "1\tfn unsaved_name() {\n2\t    let s = \"漢字😀e\u{301}x\";\n3\t}\n[as open in the \
+                 editor, with unsaved changes: commands see the saved file]"
+                    .into(),
+            ),
+            ..Expect::default()
+        }),
+        answer_expecting("src/main.rs:1: fn unsaved_name() {"),
+    ];
+    let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
+    let mut editor = harness.connect();
+    editor
+        .initialize(
+            &harness.root_uri(),
+            modern_caps(),
+            json!({"approval": "auto"}),
+        )
+        .await;
+    let uri = harness.uri("src/main.rs");
+    editor.open(&uri, "rust", &unsaved).await;
+    let started = start(&mut editor, &uri, "explain").await;
+    harness.run_end(&session_of(&started)).await;
+    harness.model.assert_played();
+}
+
+#[tokio::test]
 async fn an_editor_that_never_answers_apply_edit_times_out() {
     let steps = vec![
         edit_step("src/main.rs", "fn main", "fn start"),

@@ -5,7 +5,7 @@ use crate::editor::Editor;
 use lathe_agent::model::{OpenAiClient, RetryPolicy};
 use lathe_agent::tools::{ToolRegistry, WorkspaceRoot};
 use lathe_agent::{Agent, AgentConfig};
-use lathe_lsp::{AgentBackend, FixedAgent, LspServices, Timeouts, register_editor_edit_tools};
+use lathe_lsp::{AgentBackend, FixedAgent, LspServices, Timeouts, register_editor_tools};
 use lathe_protocol::config::ModelConfig;
 use lathe_protocol::{Event, EventPayload, SessionId};
 use lathe_skills::SkillRoots;
@@ -67,7 +67,7 @@ impl Harness {
         let root = WorkspaceRoot::new(workspace.path(), state.path());
         let hub = lathe_lsp::EditorHub::new();
         let mut tools = ToolRegistry::with_file_tools();
-        register_editor_edit_tools(&mut tools, &root, &hub);
+        register_editor_tools(&mut tools, &root, &hub);
         let mut config = AgentConfig::new(workspace.path().to_owned(), model_config);
         configure(&mut config);
         let agent = Agent::new(store.clone(), Arc::new(client), tools, config).unwrap();
