@@ -11,6 +11,7 @@
 pub mod assemble;
 mod catalog;
 mod documents;
+mod exec_asks;
 pub mod fixtures;
 mod http;
 mod lines;
@@ -52,6 +53,8 @@ use tracing::Instrument;
 pub struct Shared {
     pub(crate) services: Services,
     runs: Arc<Runs>,
+    /// `sandbox_exec` approvals waiting for a 2026-07-28 client's second call.
+    exec_asks: exec_asks::ExecAsks,
     /// Parsed files kept between `code_context` calls.
     documents: documents::Documents,
     /// The conformance suite's fixture set is served too (tests only).
@@ -74,6 +77,7 @@ impl Shared {
         Arc::new(Self {
             services,
             runs: Arc::default(),
+            exec_asks: exec_asks::ExecAsks::default(),
             documents: documents::Documents::default(),
             fixtures: false,
             response_streams: None,
@@ -92,6 +96,7 @@ impl Shared {
         Arc::new(Self {
             services,
             runs: Arc::default(),
+            exec_asks: exec_asks::ExecAsks::default(),
             documents: documents::Documents::default(),
             fixtures: true,
             response_streams: Some(Arc::default()),
@@ -311,6 +316,7 @@ impl LatheServer {
     async fn sandbox_exec(
         &self,
         args: Map<String, Value>,
+        request_state: Option<String>,
         responses: Map<String, Value>,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
@@ -332,18 +338,43 @@ impl LatheServer {
             Verdict::Deny(reason) => return Ok(tools::failure(reason).into()),
             Verdict::Ask => {
                 let who = caller(context);
-                let answer = if let Some(response) = responses.get("approval:exec") {
-                    run::decision_of_response(response)
+                let agent = self.services().agent.clone();
+                let asks = &self.shared.exec_asks;
+                let answer = if who.stateless && asks.is_parked(request_state.as_deref(), command) {
+                    let state = request_state.as_deref().unwrap_or_default();
+                    let response = responses.get("approval:exec");
+                    match asks
+                        .answer(agent.as_ref(), state, command, response, who.who.clone())
+                        .await
+                    {
+                        Ok(decision) => Some(decision),
+                        Err(e) => return Ok(tools::failure(e).into()),
+                    }
                 } else if who.elicits && who.stateless {
-                    let request = exec_approval(command, SessionId::from("mcp"), Duration::ZERO);
+                    let (request, kept_for) = match &agent {
+                        Some(agent) => {
+                            let session = match self.exec_session(agent, &who).await {
+                                Ok(session) => session,
+                                Err(e) => {
+                                    return Ok(tools::failure(format!(
+                                        "asking for approval failed: {e}"
+                                    ))
+                                    .into());
+                                }
+                            };
+                            let timeout = agent.approval_timeout();
+                            (exec_approval(command, session, timeout), timeout)
+                        }
+                        None => (
+                            exec_approval(command, SessionId::from("mcp"), Duration::ZERO),
+                            Duration::from_secs(300),
+                        ),
+                    };
                     let form = json!({"method": "elicitation/create", "params": run::approval_form(&request)});
                     let requests = from_json(json!({ "approval:exec": form }))?;
-                    return Ok(InputRequiredResult::new(
-                        Some(requests),
-                        Some("sandbox_exec".into()),
-                    )
-                    .into());
-                } else if let Some(agent) = self.services().agent.clone() {
+                    let state = asks.park(agent, command, request, kept_for);
+                    return Ok(InputRequiredResult::new(Some(requests), Some(state)).into());
+                } else if let Some(agent) = agent {
                     match self.ask_surfaces(agent, command, &who).await {
                         Ok(decision) => Some(decision),
                         Err(e) => {
@@ -396,6 +427,23 @@ impl LatheServer {
         Ok(result.into())
     }
 
+    /// The session this connection's `sandbox_exec` approvals are asked and remembered in.
+    async fn exec_session(
+        &self,
+        agent: &Arc<dyn AgentService>,
+        who: &Caller,
+    ) -> Result<SessionId, String> {
+        let title = match &who.who {
+            Some(client) => format!("sandbox_exec from {client}"),
+            None => "sandbox_exec".to_owned(),
+        };
+        self.scope
+            .exec_session
+            .get_or_try_init(|| agent.create_session(&title))
+            .await
+            .cloned()
+    }
+
     /// Asks about running `command` through the daemon's broker, in this connection's exec
     /// session: every surface sees the request (the dashboard, editors), this client by
     /// elicitation when it can answer; the first answer wins.
@@ -405,16 +453,7 @@ impl LatheServer {
         command: &str,
         who: &Caller,
     ) -> Result<lathe_protocol::ApprovalDecision, String> {
-        let title = match &who.who {
-            Some(client) => format!("sandbox_exec from {client}"),
-            None => "sandbox_exec".to_owned(),
-        };
-        let session = self
-            .scope
-            .exec_session
-            .get_or_try_init(|| agent.create_session(&title))
-            .await?
-            .clone();
+        let session = self.exec_session(&agent, who).await?;
         let request = exec_approval(command, session, agent.approval_timeout());
         let elicitation = who.elicits.then(|| {
             // Asked once the broker has the request pending (its event is on the bus).
@@ -620,7 +659,10 @@ impl ServerHandler for LatheServer {
                 }
                 "repo_map" => tools::repo_map(services, &args).await,
                 "list_sessions" => tools::list_sessions(services, &args),
-                "sandbox_exec" => return self.sandbox_exec(args, responses, &context).await,
+                "sandbox_exec" => {
+                    let state = request.request_state.clone();
+                    return self.sandbox_exec(args, state, responses, &context).await;
+                }
                 name if self.shared.fixtures && name.starts_with("test_") => {
                     let streams = self.shared.response_streams.as_deref();
                     return fixtures::call_tool(name, &args, &context, streams).await;

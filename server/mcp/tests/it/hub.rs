@@ -331,8 +331,8 @@ async fn a_server_killed_mid_call_is_reported_and_restarted() {
             .last_error
             .as_deref()
             .unwrap()
-            .contains("the connection failed during `block`"),
-        "{health:?}"
+            .contains("the process exited (signal: 9 (SIGKILL))"),
+        "the latest error, the crash itself: {health:?}"
     );
     assert_eq!(
         call(&hub, "mcp__blocking__echo", json!({"text": "back"})).await,

@@ -79,6 +79,21 @@ fn check(mut seen: Value, protocol: &str) {
             "{expected:?} not in:\n{transcript}"
         );
     }
+    let exec = object.remove("exec").unwrap();
+    let exec_asked = exec["asked"].as_array().unwrap();
+    assert!(
+        exec_asked.len() == 1
+            && exec_asked[0]
+                .as_str()
+                .unwrap()
+                .starts_with("Lathe asks to run_command(echo approved)"),
+        "sandbox_exec asks once, through the broker: {exec}"
+    );
+    assert_eq!(
+        exec["text"],
+        "no sandbox is available to this Lathe server; `lathe doctor` says how to set one up",
+        "approved, then run (where there is no sandbox, refused as such)"
+    );
     let asked = object.remove("asked").unwrap();
     assert_eq!(asked.as_array().unwrap().len(), 1, "{asked}");
     assert!(

@@ -6,7 +6,8 @@
 <mode> is the client's lifecycle: `legacy` (initialize; approvals by elicitation/create) or
 `auto` (server/discover, the 2026-07-28 revision; approvals by input_required rounds).
 The script runs a task whose tool call needs approval (answered "allow once" by the
-elicitation callback), replies in the session, and reads the transcript resource.
+elicitation callback), replies in the session, reads the transcript resource, and runs a
+command with `sandbox_exec` (asked about the same way).
 """
 
 import asyncio
@@ -73,7 +74,7 @@ async def main() -> None:
             "answer": structured.get("answer"),
             "diffSummary": structured.get("diffSummary"),
         }
-        out["asked"] = asked
+        out["asked"] = list(asked)
         out["progress"] = progress
         reply = await client.call_tool("reply", {"sessionId": session, "message": "Thanks"})
         out["reply"] = {"isError": reply.is_error, "answer": (reply.structured_content or {}).get("answer")}
@@ -101,6 +102,9 @@ async def main() -> None:
         out["cancel"] = done.structured_content
         missing = await client.call_tool("code_context", {"file": "missing.rs", "line": 1})
         out["missing_file_is_error"] = missing.is_error
+        asked_before = len(asked)
+        ran = await client.call_tool("sandbox_exec", {"command": "echo approved"})
+        out["exec"] = {"asked": asked[asked_before:], "text": ran.content[0].text}
     out["resource_list_changed"] = "ResourceListChangedNotification" in notified
     print(json.dumps(out))
 
