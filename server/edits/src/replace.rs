@@ -2,7 +2,8 @@
 //! (unless `replace_all`); matching falls back from exact substring search to line-based
 //! matching that ignores trailing whitespace, then indentation, then Unicode punctuation.
 //! An ambiguous match is refused with the candidates' line numbers; no match is refused
-//! with the most similar lines of the file.
+//! with the most similar lines of the file. After a fallback match, lines the edit leaves
+//! unchanged keep the file's own text.
 
 use crate::build::{Replacement, build_hunks};
 use crate::error::EditError;
@@ -12,6 +13,8 @@ use crate::source::FileSource;
 use crate::text::{Eol, LineSpan, decode, line_spans, line_starts, split_bom, split_lines, to_eol};
 use crate::{EditOutcome, FileDiff, FileOp, WorkspaceDiff};
 use serde::Deserialize;
+use similar::{Algorithm, DiffOp, capture_diff_slices_deadline};
+use std::time::{Duration, Instant};
 
 /// Arguments of the `edit_file` tool.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -159,20 +162,48 @@ fn locate(
             "{path}: old_string matched {level} at line {}",
             lines.join(", ")
         ));
+        let kept = unchanged_lines(&pattern, &new_lines);
         return Ok(starts
             .into_iter()
             .map(|start| {
                 let window = &hay.lines()[start..start + pattern.len()];
-                let replaced = if level.reindents() {
+                let mut replaced = if level.reindents() {
                     reindent(&new_lines, &pattern, window)
                 } else {
                     new_lines.iter().map(|l| (*l).to_owned()).collect()
                 };
+                // The lines the model left as they were stay as the file has them (its
+                // curly quotes, its trailing spaces), not as the model retyped them.
+                for (line, origin) in replaced.iter_mut().zip(&kept) {
+                    if let Some(actual) = origin.and_then(|k| window.get(k)) {
+                        *line = (*actual).to_owned();
+                    }
+                }
                 line_replacement(&spans, start, pattern.len(), &replaced, eol)
             })
             .collect());
     }
     Err(not_found(path, &hay, &pattern))
+}
+
+/// For each line of `new`, the line of `old` it leaves unchanged (the two are equal and
+/// aligned by a line diff), if any.
+fn unchanged_lines(old: &[&str], new: &[&str]) -> Vec<Option<usize>> {
+    let mut kept = vec![None; new.len()];
+    let deadline = Instant::now() + Duration::from_millis(200);
+    for op in capture_diff_slices_deadline(Algorithm::Myers, old, new, Some(deadline)) {
+        if let DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            for i in 0..len {
+                kept[new_index + i] = Some(old_index + i);
+            }
+        }
+    }
+    kept
 }
 
 /// Replaces lines `start..start + len` by `lines`, keeping the last line's terminator;

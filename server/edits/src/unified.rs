@@ -141,14 +141,59 @@ fn parse_error(line: usize, message: impl Into<String>) -> EditError {
     }
 }
 
-/// `a/x` and `b/x` lose their prefix; a tab-separated timestamp is dropped.
+/// `a/x` and `b/x` lose their prefix; a tab-separated timestamp is dropped; a path git
+/// quoted (`"a/caf\303\251.txt"`) is unquoted.
 fn header_path(raw: &str, prefix: &str) -> String {
     let raw = raw.split('\t').next().unwrap_or(raw).trim();
-    let raw = raw.trim_matches('"');
+    let raw = unquote(raw);
     if raw == DEV_NULL {
-        return raw.to_owned();
+        return raw;
     }
-    raw.strip_prefix(prefix).unwrap_or(raw).to_owned()
+    raw.strip_prefix(prefix).map(str::to_owned).unwrap_or(raw)
+}
+
+/// A path as git writes it: plain, or in double quotes with C escapes (`\"`, `\\`, `\t`,
+/// `\n`, and octal bytes for anything not printable ASCII).
+fn unquote(raw: &str) -> String {
+    let Some(inner) = raw
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    else {
+        return raw.to_owned();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut chars = inner.bytes().peekable();
+    while let Some(b) = chars.next() {
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match chars.next() {
+            Some(d @ b'0'..=b'7') => {
+                let mut value = u32::from(d - b'0');
+                for _ in 0..2 {
+                    match chars.peek() {
+                        Some(d @ b'0'..=b'7') => {
+                            value = value * 8 + u32::from(d - b'0');
+                            chars.next();
+                        }
+                        _ => break,
+                    }
+                }
+                bytes.push(u8::try_from(value).unwrap_or(b'?'));
+            }
+            Some(b'n') => bytes.push(b'\n'),
+            Some(b't') => bytes.push(b'\t'),
+            Some(b'r') => bytes.push(b'\r'),
+            Some(b'a') => bytes.push(0x07),
+            Some(b'b') => bytes.push(0x08),
+            Some(b'f') => bytes.push(0x0c),
+            Some(b'v') => bytes.push(0x0b),
+            Some(other) => bytes.push(other),
+            None => bytes.push(b'\\'),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Parses `@@ -a,b +c,d @@`; `None` counts for a bare `@@`.
@@ -236,9 +281,14 @@ fn parse(diff: &str) -> Result<Vec<FilePatch>, EditError> {
         } else {
             if let Some(file) = files.last_mut() {
                 if let Some(p) = line.strip_prefix("rename from ") {
-                    file.rename_from = Some(p.trim().to_owned());
+                    file.rename_from = Some(unquote(p.trim()));
                 } else if let Some(p) = line.strip_prefix("rename to ") {
-                    file.rename_to = Some(p.trim().to_owned());
+                    file.rename_to = Some(unquote(p.trim()));
+                } else if line.starts_with("copy from ") || line.starts_with("copy to ") {
+                    return Err(parse_error(
+                        no,
+                        "copies (`git diff -C`) are not supported; send the new file as an added file (`--- /dev/null`)",
+                    ));
                 } else if line.starts_with("new file mode") {
                     file.new_file = true;
                 } else if line.starts_with("deleted file mode") {

@@ -41,6 +41,10 @@ pub struct CheckpointFile {
     /// What the run left in the file, when the run recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left: Option<LeftByRun>,
+    /// For a file that did not exist: its ancestor directories that did not either,
+    /// deepest first (undo removes those it leaves empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_dirs: Vec<String>,
 }
 
 /// What a run left in a file after its last change to it.
@@ -216,6 +220,7 @@ impl Workspace {
                     existed: false,
                     mode: 0,
                     left: None,
+                    missing_dirs: missing_dirs(rel, &self.root),
                 });
                 continue;
             };
@@ -244,6 +249,7 @@ impl Workspace {
                 existed: true,
                 mode,
                 left: None,
+                missing_dirs: Vec::new(),
             });
         }
         let manifest = Manifest {
@@ -414,9 +420,17 @@ impl Workspace {
                 )
                 .map_err(|e| WorkspaceError::io(&file.path, e))?;
                 report.restored.push(file.path.clone());
-            } else if target.abs.exists() {
-                atomic::remove(&target.abs).map_err(|e| WorkspaceError::io(&file.path, e))?;
-                report.deleted.push(file.path.clone());
+            } else {
+                if target.abs.exists() {
+                    atomic::remove(&target.abs).map_err(|e| WorkspaceError::io(&file.path, e))?;
+                    report.deleted.push(file.path.clone());
+                }
+                for dir in &file.missing_dirs {
+                    // Only while empty: the user may have put files there since.
+                    if let Ok(dir) = self.resolve_for_write(dir) {
+                        let _ = std::fs::remove_dir(&dir.abs);
+                    }
+                }
             }
         }
         let current = PreviousValue::MustExistAndMatch(Target::Object(tip));
@@ -548,6 +562,18 @@ fn commit_manifest(
 
 fn oid(hex: &str) -> Result<gix::ObjectId, WorkspaceError> {
     gix::ObjectId::from_hex(hex.as_bytes()).map_err(WorkspaceError::git)
+}
+
+/// The ancestors of the workspace-relative `rel` that do not exist under `root`, deepest
+/// first.
+fn missing_dirs(rel: &str, root: &std::path::Path) -> Vec<String> {
+    std::path::Path::new(rel)
+        .ancestors()
+        .skip(1)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .take_while(|dir| !root.join(dir).exists())
+        .map(|dir| dir.to_string_lossy().replace('\\', "/"))
+        .collect()
 }
 
 fn tip(repo: &gix::Repository, name: &str) -> Result<Option<gix::ObjectId>, WorkspaceError> {

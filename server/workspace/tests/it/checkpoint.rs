@@ -52,18 +52,21 @@ fn undo_restores_modified_created_and_deleted_files_without_touching_git_state()
                 existed: true,
                 mode: 0o640,
                 left: None,
+                missing_dirs: vec![],
             },
             CheckpointFile {
                 path: "src/lib.rs".into(),
                 existed: true,
                 mode: 0o644,
                 left: None,
+                missing_dirs: vec![],
             },
             CheckpointFile {
                 path: "src/new.rs".into(),
                 existed: false,
                 mode: 0,
                 left: None,
+                missing_dirs: vec![],
             },
         ]
     );
@@ -369,4 +372,23 @@ fn a_refused_edit_leaves_no_checkpoint_behind() {
         ws.undo("s2"),
         Err(WorkspaceError::NoCheckpoint(_))
     ));
+}
+
+#[test]
+fn undo_removes_the_directories_a_run_created_for_its_new_files() {
+    let s = Scratch::new();
+    seed(&s);
+    let ws = s.workspace();
+    let patch = "*** Begin Patch\n*** Add File: newmod/deep/a.rs\n+pub fn a() {}\n*** Add File: src/b.rs\n+pub fn b() {}\n*** End Patch\n";
+    ws.apply_for_run("s", "run-1", &apply_patch(&ws, patch).unwrap().diff)
+        .unwrap();
+    let files = &ws.checkpoints("s").unwrap()[0].files;
+    assert_eq!(files[0].missing_dirs, ["newmod/deep", "newmod"]);
+    assert!(files[1].missing_dirs.is_empty(), "src/ was there");
+    ws.undo("s").unwrap();
+    assert!(
+        !s.dir.path().join("newmod").exists(),
+        "no empty newmod/ left behind"
+    );
+    assert!(s.dir.path().join("src").is_dir());
 }
