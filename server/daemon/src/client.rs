@@ -80,6 +80,9 @@ pub async fn connect_or_start(paths: &Paths, hello: &Hello) -> anyhow::Result<Un
     }
 }
 
+/// The size past which `daemon.out` is set aside at the next start.
+const MAX_DAEMON_OUT: u64 = 1024 * 1024;
+
 /// How many daemons a shim starts that exit on their own before it gives up.
 const MAX_STARTS: u32 = 3;
 
@@ -104,6 +107,10 @@ pub fn start_background(paths: &Paths, port: Option<u16>) -> anyhow::Result<toki
         .context("cannot create Lathe's directories")?;
     std::fs::create_dir_all(paths.log_dir())?;
     let log_path = paths.log_dir().join("daemon.out");
+    // What daemons printed before: one older file is kept, so it never grows without end.
+    if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > MAX_DAEMON_OUT) {
+        let _ = std::fs::rename(&log_path, paths.log_dir().join("daemon.out.1"));
+    }
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

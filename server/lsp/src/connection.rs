@@ -60,7 +60,10 @@ impl ClientCaps {
             show_document: window
                 .and_then(|w| w.show_document.as_ref())
                 .is_some_and(|d| d.support),
-            show_message_request: window.is_some_and(|w| w.show_message.is_some()),
+            // Every client must answer `window/showMessageRequest` (`window.showMessage`
+            // only refines it, and eglot omits it); one declaring no window capabilities
+            // at all is taken at its word.
+            show_message_request: window.is_some(),
             resolve_edit: code_action
                 .and_then(|c| c.resolve_support.as_ref())
                 .is_some_and(|r| r.properties.iter().any(|p| p == "edit")),

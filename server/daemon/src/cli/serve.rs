@@ -20,7 +20,10 @@ pub struct ServeArgs {
 
 pub async fn run(args: ServeArgs, paths: Paths) -> anyhow::Result<ExitCode> {
     if args.foreground {
-        let _logs = logging::init(Some(&paths.log_dir()), false);
+        // Everything goes to the rolling log; stderr repeats it for a person at a terminal,
+        // and only warnings when it is a file (`daemon.out` of an autostarted daemon).
+        let quiet = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let _logs = logging::init(Some(&paths.log_dir()), quiet);
         daemon::serve(paths, ServeOptions { port: args.port }).await?;
         return Ok(ExitCode::SUCCESS);
     }

@@ -47,5 +47,5 @@ fn real_clients_and_neovim_drive_the_server() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "the peer suite failed:\n{report}");
-    assert!(report.contains("5 passed"), "{report}");
+    assert!(report.contains("6 passed"), "{report}");
 }

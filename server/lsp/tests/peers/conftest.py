@@ -55,9 +55,15 @@ class Editor:
         return (self.workspace / relative).as_uri()
 
     async def initialize(self, spec: str, options=None) -> types.InitializeResult:
+        # `<client>@<version>/no-window`: that client's capabilities without any `window`
+        # capability (a client Lathe cannot prompt).
+        name, _, variant = spec.partition("/")
+        capabilities = client_capabilities(name)
+        if variant == "no-window":
+            capabilities.window = None
         result = await self.client.initialize_session(
             types.InitializeParams(
-                capabilities=client_capabilities(spec),
+                capabilities=capabilities,
                 root_uri=self.workspace.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=self.workspace.as_uri(), name="w")],
                 initialization_options=options,

@@ -455,18 +455,25 @@ impl LatheServer {
     ) -> Result<lathe_protocol::ApprovalDecision, String> {
         let session = self.exec_session(&agent, who).await?;
         let request = exec_approval(command, session, agent.approval_timeout());
-        let elicitation = who.elicits.then(|| {
+        let withdrawn = CancellationToken::new();
+        let _withdraw_when_decided = withdrawn.clone().drop_guard();
+        if who.elicits {
             // Asked once the broker has the request pending (its event is on the bus).
             let mut bus = self.services().store.subscribe();
-            let (agent, peer, request, who) = (
+            let (agent, peer, request, who, withdrawn) = (
                 agent.clone(),
                 who.peer.clone(),
                 request.clone(),
                 who.who.clone(),
+                withdrawn.clone(),
             );
             tokio::spawn(async move {
                 loop {
-                    let event = match bus.recv().await {
+                    let received = tokio::select! {
+                        received = bus.recv() => received,
+                        () = withdrawn.cancelled() => return,
+                    };
+                    let event = match received {
                         Ok(event) => event,
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
@@ -475,17 +482,13 @@ impl LatheServer {
                         &event.payload
                         && asked.id == request.id
                     {
-                        run::elicit_approval(Some(agent), peer, request, who).await;
+                        run::elicit_approval(Some(agent), peer, request, who, withdrawn).await;
                         return;
                     }
                 }
-            })
-        });
-        let decision = agent.ask(request, who.cancelled.clone()).await;
-        if let Some(task) = elicitation {
-            task.abort();
+            });
         }
-        decision
+        agent.ask(request, who.cancelled.clone()).await
     }
 }
 

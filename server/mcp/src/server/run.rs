@@ -24,8 +24,11 @@ use lathe_protocol::{
     SessionStatus,
 };
 use lathe_store::SessionEvents;
-use rmcp::model::{CallToolResult, ContentBlock, InputRequiredResult, ProgressToken};
-use rmcp::service::{Peer, RoleServer};
+use rmcp::model::{
+    CallToolResult, CancelledNotificationParam, ClientResult, ContentBlock, ElicitRequest,
+    ElicitRequestParams, InputRequiredResult, ProgressToken, ServerRequest,
+};
+use rmcp::service::{Peer, PeerRequestOptions, RoleServer};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -244,7 +247,7 @@ impl Runs {
         mut watch: RunWatch,
         caller: Caller,
     ) -> RunReply {
-        let mut asking: HashMap<ApprovalId, tokio::task::AbortHandle> = HashMap::new();
+        let mut asking: HashMap<ApprovalId, CancellationToken> = HashMap::new();
         let mut cancelled = false;
         let outcome = loop {
             let step = if cancelled {
@@ -290,25 +293,27 @@ impl Runs {
                     return RunReply::InputRequired(reply);
                 }
                 Step::Approval(request) if caller.elicits => {
-                    let task = tokio::spawn(elicit_approval(
+                    let withdrawn = CancellationToken::new();
+                    tokio::spawn(elicit_approval(
                         services.agent.clone(),
                         caller.peer.clone(),
                         request.clone(),
                         caller.who.clone(),
+                        withdrawn.clone(),
                     ));
-                    asking.insert(request.id, task.abort_handle());
+                    asking.insert(request.id, withdrawn);
                 }
                 Step::Approval(_) => {}
                 Step::Resolved(id) => {
-                    if let Some(task) = asking.remove(&id) {
-                        task.abort();
+                    if let Some(withdrawn) = asking.remove(&id) {
+                        withdrawn.cancel();
                     }
                 }
                 Step::Done(outcome) => break outcome,
             }
         };
-        for task in asking.values() {
-            task.abort();
+        for withdrawn in asking.values() {
+            withdrawn.cancel();
         }
         lock(&self.active).remove(&watch.session);
         RunReply::Complete(finished(services, &watch.session, watch.start_seq, outcome))
@@ -381,30 +386,60 @@ pub(crate) fn decision_of_response(result: &Value) -> Option<ApprovalDecision> {
     }
 }
 
+/// Asks the client about `request` by elicitation and passes its answer to the broker;
+/// when `withdrawn` is cancelled first (another surface answered, the run ended), the
+/// client is told the question is withdrawn, so its dialog closes.
 pub(crate) async fn elicit_approval(
     agent: Option<Arc<dyn super::services::AgentService>>,
     peer: Peer<RoleServer>,
     request: ApprovalRequest,
     who: Option<String>,
+    withdrawn: CancellationToken,
 ) {
     let Some(agent) = agent else { return };
-    let Ok(params) = serde_json::from_value(approval_form(&request)) else {
+    let Ok(params) = serde_json::from_value::<ElicitRequestParams>(approval_form(&request)) else {
         return;
     };
-    match peer.create_elicitation(params).await {
-        Ok(result) => {
-            let Some(decision) = serde_json::to_value(&result)
-                .ok()
-                .as_ref()
-                .and_then(decision_of_response)
-            else {
-                return;
-            };
-            if let Err(error) = agent.answer(&request.id, decision, who) {
-                tracing::info!(%error, "approval answered elsewhere first");
-            }
+    let asked = ServerRequest::ElicitRequest(ElicitRequest::new(params));
+    let handle = match peer
+        .send_cancellable_request(asked, PeerRequestOptions::no_options())
+        .await
+    {
+        Ok(handle) => handle,
+        Err(error) => {
+            tracing::warn!(%error, "elicitation for an approval failed");
+            return;
         }
-        Err(error) => tracing::warn!(%error, "elicitation for an approval failed"),
+    };
+    let id = handle.id.clone();
+    let response = tokio::select! {
+        response = handle.await_response() => response,
+        () = withdrawn.cancelled() => {
+            let reason = Some("answered elsewhere or no longer needed".to_owned());
+            let _ = peer.notify_cancelled(CancelledNotificationParam::new(Some(id), reason)).await;
+            return;
+        }
+    };
+    let result = match response {
+        Ok(ClientResult::ElicitResult(result)) => result,
+        Ok(other) => {
+            tracing::warn!(?other, "an elicitation for an approval got another answer");
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "elicitation for an approval failed");
+            return;
+        }
+    };
+    let Some(decision) = serde_json::to_value(&result)
+        .ok()
+        .as_ref()
+        .and_then(decision_of_response)
+    else {
+        return;
+    };
+    if let Err(error) = agent.answer(&request.id, decision, who) {
+        tracing::info!(%error, "approval answered elsewhere first");
     }
 }
 
