@@ -3,7 +3,8 @@
 //! calls its tool through the hub; two Python SDK clients are connected to Lathe's `/mcp`
 //! (`py/answer_elicitations.py`): one never answers, the one running the task fills the
 //! form. The first answer reaches the server and the question is withdrawn from the other;
-//! with no client connected the server's question is declined.
+//! with no client connected the server's question is declined. Lathe's own approval
+//! questions are withdrawn the same way when another surface answers them.
 
 use crate::support::{fixture, test_file, venv_bin};
 use lathe_mcp::config::ServerConfig;
@@ -147,6 +148,60 @@ async fn a_servers_form_is_answered_by_the_first_client_and_withdrawn_from_the_o
         .await
         .expect("a disconnected client leaves the relay")
         .unwrap();
+    shutdown.cancel();
+    built.hub.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_answered_elsewhere_is_withdrawn_from_the_client() {
+    let model = ScriptedModel::start(Script::new([])).await.unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let (built, url, shutdown) = serve(workspace.path(), home.path(), model.base_url()).await;
+    let mut client = tokio::process::Command::new(venv_bin("python"))
+        .arg(test_file("py/answer_elicitations.py"))
+        .args(["exec", &url, TOKEN, "echo hi"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = BufReader::new(client.stdout.take().unwrap()).lines();
+    let mut next = async || -> Value {
+        serde_json::from_str(&said.next_line().await.unwrap().expect("the client exited")).unwrap()
+    };
+    let asked = next().await;
+    assert!(
+        asked["asked"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Lathe asks to run_command(echo hi)")),
+        "{asked}"
+    );
+    let services = built.shared.services();
+    let pending = services.store.approvals(None).unwrap();
+    let pending = pending
+        .iter()
+        .find(|a| a.status == lathe_protocol::ApprovalStatus::Pending)
+        .expect("the approval is pending");
+    services
+        .agent
+        .as_ref()
+        .unwrap()
+        .answer(
+            &pending.request.id,
+            lathe_protocol::ApprovalDecision::AllowOnce,
+            Some("dashboard".into()),
+        )
+        .unwrap();
+    let mut rest = vec![next().await, next().await];
+    rest.sort_by_key(Value::to_string);
+    assert_eq!(
+        rest,
+        vec![
+            json!({"result": "no sandbox is available to this Lathe server; `lathe doctor` says how to set one up"}),
+            json!({"withdrawn": asked["asked"]}),
+        ],
+        "the client's dialog is withdrawn once the dashboard answered"
+    );
+    assert!(client.wait().await.unwrap().success());
     shutdown.cancel();
     built.hub.shutdown().await;
 }

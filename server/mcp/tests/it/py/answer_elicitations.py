@@ -4,6 +4,8 @@ lifecycle, form elicitation declared). Prints JSON lines.
     answer_elicitations.py watch <url> <token>   never answers: prints {"ready": true} once
         connected, {"asked": message} per question and {"withdrawn": message} when Lathe
         withdraws it; exits when stdin closes
+    answer_elicitations.py exec <url> <token> <command>   runs sandbox_exec and never answers
+        its approval (prints as `watch` does), then {"result": text}
     answer_elicitations.py run <url> <token> <prompt>   runs a task: allows Lathe's approvals
         once, answers other forms with {"seats": 3, "window": true}; prints what it was asked,
         the answer and the session's transcript
@@ -44,12 +46,16 @@ async def main() -> None:
     async with Client(
         streamable_http_client(url, http_client=http),
         mode="legacy",
-        elicitation_callback=never_answer if role == "watch" else answer,
+        elicitation_callback=answer if role == "run" else never_answer,
         read_timeout_seconds=120,
     ) as client:
         if role == "watch":
             say({"ready": True})
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+            return
+        if role == "exec":
+            ran = await client.call_tool("sandbox_exec", {"command": sys.argv[4]})
+            say({"result": ran.content[0].text})
             return
         run = await client.call_tool("run_task", {"prompt": sys.argv[4]})
         structured = run.structured_content or {}
