@@ -134,16 +134,24 @@ pub fn logical_end(text: &str) -> usize {
 }
 
 /// Appends `text` at the logical end of the document at `uri` (see [`logical_end`]),
-/// retrying on a newer version when the user typed in between.
+/// retrying on a newer version when the user typed in between (after their `didChange`
+/// arrived, or a moment). Written without a label: editors that show one (Neovim) would
+/// show it for every streamed chunk.
 pub async fn append(
     peer: &Peer,
     documents: &Documents,
     uri: &str,
     text: &str,
 ) -> Result<(), LspError> {
-    const ATTEMPTS: usize = 3;
+    const ATTEMPTS: usize = 5;
+    const SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
     let mut last_error = None;
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            let mut changed = documents.watch();
+            changed.mark_unchanged();
+            let _ = tokio::time::timeout(SETTLE, changed.changed()).await;
+        }
         let handle = documents.get(uri).ok_or_else(|| LspError::NotOpen {
             uri: uri.to_owned(),
         })?;
@@ -163,10 +171,7 @@ pub async fn append(
             (at, edit)
         };
         let holds = |now: &str| now.get(at..at + text.len()) == Some(text);
-        match peer
-            .apply_document_edit(uri, edit, "Lathe: chat", &holds)
-            .await
-        {
+        match peer.apply_document_edit(uri, edit, None, &holds).await {
             Ok(()) => return Ok(()),
             Err(error) => last_error = Some(error),
         }

@@ -82,7 +82,7 @@ impl Peer {
         &self,
         uri: &str,
         edit: DocumentEdit,
-        label: &str,
+        label: Option<&str>,
         holds: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<(), LspError> {
         if !self.caps.apply_edit {
@@ -95,7 +95,7 @@ impl Peer {
         let mut echo = self.documents.watch();
         echo.mark_unchanged();
         let params = lsp::ApplyWorkspaceEditParams {
-            label: Some(label.to_owned()),
+            label: label.map(str::to_owned),
             edit: to_proto::workspace_edit(
                 vec![(uri.to_owned(), edit)],
                 self.caps.document_changes,
@@ -288,7 +288,7 @@ impl EditorHub {
             (open.uri.clone(), edit, expected)
         };
         let label = format!("Lathe: edit {}", file.path);
-        peer.apply_document_edit(&uri, edit, &label, &|now| now == expected)
+        peer.apply_document_edit(&uri, edit, Some(&label), &|now| now == expected)
             .await?;
         Ok(EditorApply::Applied {
             editor: peer.name.clone(),

@@ -196,3 +196,17 @@ fn a_daemon_that_cannot_start_is_reported_with_its_last_words() {
         "the shim says why, not that it timed out: {stderr}"
     );
 }
+
+#[test]
+fn an_mcp_shim_started_in_the_root_directory_asks_for_a_workspace() {
+    let home = LatheHome::new().unwrap();
+    let output = home.command().arg("mcp").current_dir("/").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("`lathe mcp` started in / with no project to serve")
+            && stderr.contains("\"--workspace\""),
+        "{stderr}"
+    );
+    assert!(home.daemon_info().is_none(), "no daemon started for it");
+}

@@ -11,7 +11,7 @@ use crate::daemon::{Hello, SurfaceKind};
 use crate::logging;
 use crate::paths::Paths;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio::io::{AsyncWriteExt, BufReader};
 
@@ -52,8 +52,11 @@ pub async fn run(args: ShimArgs, kind: SurfaceKind, paths: Paths) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-/// The workspace an MCP shim serves: `--workspace`, else the current directory.
+/// The workspace an MCP shim serves: `--workspace`, else the current directory, unless
+/// that is `/` or the home directory, where MCP clients (Claude Desktop among them) start
+/// their servers: serving it would have the agent index and edit the whole disk.
 fn mcp_workspace(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let explicit = given.is_some();
     let workspace = match given {
         Some(dir) => dir,
         None => std::env::current_dir().context("reading the current directory")?,
@@ -61,6 +64,12 @@ fn mcp_workspace(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let workspace = workspace
         .canonicalize()
         .with_context(|| format!("workspace {}", workspace.display()))?;
+    let home = std::env::var_os("HOME").and_then(|h| PathBuf::from(h).canonicalize().ok());
+    anyhow::ensure!(
+        explicit || (workspace != Path::new("/") && Some(&workspace) != home.as_ref()),
+        "`lathe mcp` started in {} with no project to serve: add `\"--workspace\", \"/path/to/project\"` to its args in the MCP client's configuration",
+        workspace.display()
+    );
     anyhow::ensure!(
         !workspace.as_os_str().as_encoded_bytes().contains(&b'\n'),
         "the workspace path {} contains a line break",
