@@ -11,10 +11,12 @@
 //!
 //! Invariants: the callback sees every event of the run exactly once, in `seq` order (the
 //! store's bus only wakes the runner; events are read back from the log, so a lagging bus
-//! loses nothing); the callback has seen the last event before `run_headless` returns.
+//! loses nothing); the callback has seen the last event before `run_headless` returns; a
+//! line typed at the terminal answers only the question showing when it was typed.
 
 use crate::agent::{Agent, RunOutcome, RunRequest};
 use crate::approval::Answer;
+use crate::approval::ApprovalBroker;
 use crate::error::AgentError;
 use lathe_protocol::config::ApprovalMode;
 use lathe_protocol::skill::RenderedSkill;
@@ -23,6 +25,9 @@ use lathe_protocol::{
     Surface,
 };
 use std::io::BufRead;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Who answers approvals during a headless run.
@@ -83,31 +88,90 @@ pub fn exit_code(outcome: &RunOutcome) -> u8 {
     }
 }
 
-/// Asks on the terminal. Blocking: call from a blocking thread.
-fn ask_terminal(request: &ApprovalRequest) -> Answer {
-    eprint!(
-        "\nlathe wants to {}\n  allow? [y] once  [s] for this session  [N] deny: ",
-        request.summary
-    );
-    let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
-    let decision = match (read, line.trim().to_ascii_lowercase().as_str()) {
-        (Ok(_), "y" | "yes") => ApprovalDecision::AllowOnce,
-        (Ok(_), "s" | "session") => ApprovalDecision::AllowForSession,
-        _ => ApprovalDecision::Deny,
-    };
-    Answer {
-        decision,
-        by: Surface::Cli,
-        who: std::env::var("USER").ok(),
+/// The terminal's answers. One reader thread, for the whole run, passes lines to the
+/// prompt showing; prompts take turns. A prompt gives up (saying so) once its request is
+/// no longer pending (answered elsewhere or timed out), and the next prompt ignores what
+/// was typed after that, so a late answer can never answer the next question (a line
+/// typed ahead of the first prompt still answers it).
+#[derive(Clone)]
+struct Terminal {
+    lines: Arc<tokio::sync::Mutex<Lines>>,
+}
+
+struct Lines {
+    typed: mpsc::UnboundedReceiver<String>,
+    /// A prompt gave up: what is typed until the next prompt shows was meant for it.
+    stale: bool,
+}
+
+impl Terminal {
+    fn start() -> Self {
+        let (send, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            lines: Arc::new(tokio::sync::Mutex::new(Lines {
+                typed: lines,
+                stale: false,
+            })),
+        }
+    }
+
+    /// The answer typed for `request`; `None` when it stopped being pending first.
+    async fn ask(&self, broker: &ApprovalBroker, request: &ApprovalRequest) -> Option<Answer> {
+        let pending = || broker.pending().iter().any(|p| p.id == request.id);
+        let mut lines = self.lines.lock().await;
+        if !pending() {
+            return None;
+        }
+        if std::mem::take(&mut lines.stale) {
+            while lines.typed.try_recv().is_ok() {}
+        }
+        eprint!(
+            "\nlathe wants to {}\n  allow? [y] once  [s] for this session  [N] deny: ",
+            request.summary
+        );
+        let line = loop {
+            tokio::select! {
+                line = lines.typed.recv() => break line.unwrap_or_default(),
+                () = tokio::time::sleep(Duration::from_millis(200)) => {
+                    if !pending() {
+                        eprintln!("\n  (no longer asked: answered elsewhere or timed out)");
+                        lines.stale = true;
+                        return None;
+                    }
+                }
+            }
+        };
+        let decision = match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => ApprovalDecision::AllowOnce,
+            "s" | "session" => ApprovalDecision::AllowForSession,
+            _ => ApprovalDecision::Deny,
+        };
+        Some(Answer {
+            decision,
+            by: Surface::Cli,
+            who: std::env::var("USER").ok(),
+        })
     }
 }
 
-fn answer(agent: &Agent, approver: Approver, request: ApprovalRequest) {
+fn answer(
+    agent: &Agent,
+    approver: Approver,
+    terminal: Option<&Terminal>,
+    request: ApprovalRequest,
+) {
     let broker = agent.broker().clone();
-    match approver {
-        Approver::Others => {}
-        Approver::Deny => {
+    match (approver, terminal) {
+        (Approver::Others, _) => {}
+        (Approver::Deny, _) | (Approver::Terminal, None) => {
             eprintln!(
                 "lathe: denied `{}`: no terminal to ask (run it on a terminal, use --approval \
                  auto, or add an allow rule such as `allow = [\"run_command(cargo test:*)\"]` \
@@ -123,14 +187,12 @@ fn answer(agent: &Agent, approver: Approver, request: ApprovalRequest) {
                 },
             );
         }
-        Approver::Terminal => {
+        (Approver::Terminal, Some(terminal)) => {
+            let terminal = terminal.clone();
             tokio::spawn(async move {
-                let id = request.id.clone();
-                if let Ok(answer) =
-                    tokio::task::spawn_blocking(move || ask_terminal(&request)).await
-                {
+                if let Some(answer) = terminal.ask(&broker, &request).await {
                     // Another surface may have answered first; that answer stands.
-                    let _ = broker.answer(&id, answer);
+                    let _ = broker.answer(&request.id, answer);
                 }
             });
         }
@@ -163,6 +225,7 @@ pub async fn run_headless(
         origin: "cli".into(),
         cancel: options.cancel,
     };
+    let terminal = (options.approver == Approver::Terminal).then(Terminal::start);
     let runner = agent.clone();
     let mut run = tokio::spawn(async move { runner.run(request).await });
     loop {
@@ -182,7 +245,7 @@ pub async fn run_headless(
                 if let EventPayload::Custom(CustomEvent::ApprovalRequested(request)) =
                     &event.payload
                 {
-                    answer(agent, options.approver, request.clone());
+                    answer(agent, options.approver, terminal.as_ref(), request.clone());
                 }
             }
         }

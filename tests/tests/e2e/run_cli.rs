@@ -720,3 +720,69 @@ async fn on_a_terminal_ask_prompts_and_allow_for_session_is_remembered() {
         "b\n"
     );
 }
+
+/// A terminal prompt that timed out says so, and what is typed afterwards answers only the
+/// next prompt once it shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prompt_that_timed_out_leaves_the_terminal_to_the_next_one() {
+    let model = ScriptedModel::start(Script::new([
+        Step::tool_calls([("write_file", json!({"path": "a.txt", "content": "a\n"}))]),
+        Step::tool_calls([("write_file", json!({"path": "b.txt", "content": "b\n"}))]),
+        Step::text("Wrote b."),
+    ]))
+    .await
+    .unwrap();
+    let home = LatheHome::new().unwrap();
+    home.write_user_config("[policy]\napproval_timeout_secs = 1\n")
+        .unwrap();
+    let dir = workspace();
+    let lathe = lathe_tests::daemon::lathe_bin().display().to_string();
+    let mut script = home.command_of("script");
+    script
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(dir.path())
+        .args([
+            "-qec",
+            &format!("{lathe} run --approval ask 'write a and b'"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = script.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let shown = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut shown = String::new();
+        let mut buffer = [0u8; 4096];
+        let mut answered = false;
+        loop {
+            let n = stdout.read(&mut buffer).unwrap();
+            if n == 0 {
+                return shown;
+            }
+            shown.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            if !answered && shown.matches("allow? [y] once").count() == 2 {
+                stdin.write_all(b"y\n").unwrap();
+                answered = true;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{shown}");
+    let first = shown.find("no longer asked").expect(&shown);
+    assert!(first < shown.rfind("allow? [y] once").unwrap(), "{shown}");
+    assert!(
+        !dir.path().join("a.txt").exists(),
+        "the first write timed out: {shown}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.txt")).unwrap(),
+        "b\n"
+    );
+    assert!(shown.contains("Wrote b."), "{shown}");
+}
