@@ -92,6 +92,10 @@ struct Inner {
     sessions: Mutex<HashMap<String, Slot>>,
     stale: Mutex<Vec<String>>,
     execs: AtomicU64,
+    /// Held (shared) while a session's container is created and stored in its slot, and
+    /// (exclusive) while reaping containers under this backend's label, so that reaping
+    /// never mistakes one being created for a dead daemon's.
+    creating: tokio::sync::RwLock<()>,
 }
 
 /// The Docker backend. Cheap to share (`Arc` inside).
@@ -148,6 +152,7 @@ impl DockerSandbox {
             sessions: Mutex::new(HashMap::new()),
             stale: Mutex::new(Vec::new()),
             execs: AtomicU64::new(0),
+            creating: tokio::sync::RwLock::new(()),
         });
         tokio::spawn(idle_reaper(Arc::downgrade(&inner), idle));
         Ok(Self { inner })
@@ -168,9 +173,10 @@ impl DockerSandbox {
     /// Removes every container labelled with this daemon's id that this instance does not
     /// own (the leftovers of a daemon that died), and every container of this home whose
     /// owning process is gone (a killed `lathe run` or `lathe sandbox exec`). Call once at
-    /// daemon start. Returns the removed container ids.
+    /// daemon start (the idle reaper removes dead processes' containers on its rounds).
+    /// Returns the removed container ids.
     pub async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
-        self.inner.reap_orphans().await
+        self.inner.reap_orphans(true).await
     }
 
     /// Removes the containers of sessions idle for at least `max_idle` (no command running).
@@ -191,6 +197,17 @@ async fn idle_reaper(inner: Weak<Inner>, idle: Duration) {
         let removed = inner.remove_idle(idle).await;
         if !removed.is_empty() {
             tracing::info!(?removed, "sandbox: removed idle session containers");
+        }
+        // A `lathe run` or `lathe sandbox exec` of this home killed meanwhile: its
+        // containers need not wait for the next daemon start.
+        match inner.reap_orphans(false).await {
+            Ok(reaped) if !reaped.is_empty() => {
+                tracing::info!(?reaped, "sandbox: removed containers of dead processes");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::debug!(%error, "sandbox: reaping dead processes' containers failed")
+            }
         }
     }
 }
@@ -327,6 +344,8 @@ impl Inner {
     /// The session's container, created (or re-created when the policy changed) on demand.
     async fn ensure(&self, session: &SessionSpec) -> Result<Arc<Container>, SandboxError> {
         let policy = SandboxPolicy::resolve(&self.config, &self.daemon, session)?;
+        // Before the slot's lock, as reaping takes them in this order.
+        let _creating = self.creating.read().await;
         let slot = self.slot(&session.id);
         let mut guard = slot.lock().await;
         if let Some(existing) = guard.as_ref() {
@@ -578,7 +597,15 @@ impl Inner {
         removed
     }
 
-    async fn reap_orphans(&self) -> Result<Vec<String>, SandboxError> {
+    /// Removes the containers of dead processes of this home, and with `own_label` those
+    /// under this backend's label that it does not hold (a dead daemon's), with creation
+    /// paused meanwhile.
+    async fn reap_orphans(&self, own_label: bool) -> Result<Vec<String>, SandboxError> {
+        let _paused = if own_label {
+            Some(self.creating.write().await)
+        } else {
+            None
+        };
         let mut owned = Vec::new();
         for slot in self.owned_ids() {
             if let Some(c) = slot.lock().await.as_ref() {
@@ -611,7 +638,7 @@ impl Inner {
             let owner_gone = label(PID_LABEL)
                 .and_then(|pid| pid.parse::<u32>().ok())
                 .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
-            if owned.contains(&id) || reaped.contains(&id) || !(mine || owner_gone) {
+            if owned.contains(&id) || reaped.contains(&id) || !((own_label && mine) || owner_gone) {
                 continue;
             }
             let session = c
@@ -714,6 +741,6 @@ impl Sandbox for DockerSandbox {
     }
 
     fn reap_orphans(&self) -> BoxFuture<'_, Result<Vec<String>, SandboxError>> {
-        self.inner.reap_orphans().boxed()
+        self.inner.reap_orphans(true).boxed()
     }
 }

@@ -271,6 +271,46 @@ async fn containers_left_by_a_dead_daemon_are_reaped_at_start() {
 }
 
 #[tokio::test]
+async fn containers_of_processes_that_died_meanwhile_are_reaped_while_running() {
+    let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = finished.id();
+    finished.wait().unwrap();
+    let created = std::process::Command::new("docker")
+        .args([
+            "create",
+            "--label",
+            "lathe.daemon=1111111111111111",
+            "--label",
+        ])
+        .arg(format!("lathe.home={}", fx.daemon.home()))
+        .arg("--label")
+        .arg(format!("lathe.pid={dead_pid}"))
+        .args([config().image.as_str(), "true"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let left = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    // No start-up reaping is asked of this backend: only its idle reaper's round can.
+    let _running = docker(
+        SandboxConfig {
+            idle_timeout_secs: 1,
+            ..config()
+        },
+        &fx.daemon,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while exists(&left).await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dead process's container is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
 async fn a_missing_image_gives_the_doctor_advice() {
     let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
     let config = SandboxConfig {
