@@ -92,10 +92,6 @@ struct Inner {
     sessions: Mutex<HashMap<String, Slot>>,
     stale: Mutex<Vec<String>>,
     execs: AtomicU64,
-    /// Held (shared) while a session's container is created and stored in its slot, and
-    /// (exclusive) while reaping containers under this backend's label, so that reaping
-    /// never mistakes one being created for a dead daemon's.
-    creating: tokio::sync::RwLock<()>,
 }
 
 /// The Docker backend. Cheap to share (`Arc` inside).
@@ -152,7 +148,6 @@ impl DockerSandbox {
             sessions: Mutex::new(HashMap::new()),
             stale: Mutex::new(Vec::new()),
             execs: AtomicU64::new(0),
-            creating: tokio::sync::RwLock::new(()),
         });
         tokio::spawn(idle_reaper(Arc::downgrade(&inner), idle));
         Ok(Self { inner })
@@ -344,8 +339,6 @@ impl Inner {
     /// The session's container, created (or re-created when the policy changed) on demand.
     async fn ensure(&self, session: &SessionSpec) -> Result<Arc<Container>, SandboxError> {
         let policy = SandboxPolicy::resolve(&self.config, &self.daemon, session)?;
-        // Before the slot's lock, as reaping takes them in this order.
-        let _creating = self.creating.read().await;
         let slot = self.slot(&session.id);
         let mut guard = slot.lock().await;
         if let Some(existing) = guard.as_ref() {
@@ -598,14 +591,10 @@ impl Inner {
     }
 
     /// Removes the containers of dead processes of this home, and with `own_label` those
-    /// under this backend's label that it does not hold (a dead daemon's), with creation
-    /// paused meanwhile.
+    /// under this backend's label that another process left (a dead daemon's): every
+    /// container this process creates, through any backend, carries its pid, so one being
+    /// created meanwhile is never taken.
     async fn reap_orphans(&self, own_label: bool) -> Result<Vec<String>, SandboxError> {
-        let _paused = if own_label {
-            Some(self.creating.write().await)
-        } else {
-            None
-        };
         let mut owned = Vec::new();
         for slot in self.owned_ids() {
             if let Some(c) = slot.lock().await.as_ref() {
@@ -633,7 +622,8 @@ impl Inner {
         for c in listed {
             let Some(id) = c.id else { continue };
             let label = |name: &str| c.labels.as_ref().and_then(|l| l.get(name).cloned());
-            let mine = label(DAEMON_LABEL).as_deref() == Some(self.daemon.as_str());
+            let ours = label(PID_LABEL) == Some(self.daemon.pid().to_string());
+            let mine = label(DAEMON_LABEL).as_deref() == Some(self.daemon.as_str()) && !ours;
             // Another process of this home: left alone while it lives.
             let owner_gone = label(PID_LABEL)
                 .and_then(|pid| pid.parse::<u32>().ok())

@@ -14,6 +14,30 @@ use crate::support::{
     wait_for_processes,
 };
 
+/// The pid of a process that has exited.
+fn dead_pid() -> u32 {
+    let mut finished = std::process::Command::new("true").spawn().unwrap();
+    let pid = finished.id();
+    finished.wait().unwrap();
+    pid
+}
+
+/// A container of the default image with `labels`, created by the docker CLI (as another
+/// process would have); its id.
+fn create_labelled(labels: &[String]) -> String {
+    let mut create = std::process::Command::new("docker");
+    create.arg("create");
+    for label in labels {
+        create.args(["--label", label]);
+    }
+    let created = create
+        .args([config().image.as_str(), "true"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    String::from_utf8(created.stdout).unwrap().trim().to_owned()
+}
+
 async fn exists(container: &str) -> bool {
     let engine = bollard::Docker::connect_with_defaults()
         .unwrap()
@@ -234,10 +258,12 @@ async fn idle_sessions_lose_their_container_and_get_a_fresh_one() {
 #[tokio::test]
 async fn containers_left_by_a_dead_daemon_are_reaped_at_start() {
     let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
-    let dead = docker(config(), &fx.daemon).await;
-    dead.prepare(&fx.session).await.unwrap();
-    let left = dead.session_container(&fx.session.id).await.unwrap();
-    drop(dead);
+    // What a daemon of this home left when it died: its label, its (now gone) pid.
+    let left = create_labelled(&[
+        format!("lathe.daemon={}", fx.daemon.as_str()),
+        format!("lathe.home={}", fx.daemon.home()),
+        format!("lathe.pid={}", dead_pid()),
+    ]);
     let other = Fixture::new(WorkspaceAccess::WorkspaceWrite);
     let unrelated = docker(config(), &other.daemon).await;
     unrelated.prepare(&other.session).await.unwrap();
@@ -273,24 +299,11 @@ async fn containers_left_by_a_dead_daemon_are_reaped_at_start() {
 #[tokio::test]
 async fn containers_of_processes_that_died_meanwhile_are_reaped_while_running() {
     let fx = Fixture::new(WorkspaceAccess::WorkspaceWrite);
-    let mut finished = std::process::Command::new("true").spawn().unwrap();
-    let dead_pid = finished.id();
-    finished.wait().unwrap();
-    let created = std::process::Command::new("docker")
-        .args([
-            "create",
-            "--label",
-            "lathe.daemon=1111111111111111",
-            "--label",
-        ])
-        .arg(format!("lathe.home={}", fx.daemon.home()))
-        .arg("--label")
-        .arg(format!("lathe.pid={dead_pid}"))
-        .args([config().image.as_str(), "true"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let left = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let left = create_labelled(&[
+        "lathe.daemon=1111111111111111".to_owned(),
+        format!("lathe.home={}", fx.daemon.home()),
+        format!("lathe.pid={}", dead_pid()),
+    ]);
     // No start-up reaping is asked of this backend: only its idle reaper's round can.
     let _running = docker(
         SandboxConfig {

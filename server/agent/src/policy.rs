@@ -281,7 +281,9 @@ impl Policy {
         }
         // Deny and ask rules for this tool cannot see inside an opaque call: the user is.
         let judged = |rules: &[Rule]| rules.iter().any(|r| r.names(tool));
-        if parts.opaque && (judged(&self.deny) || judged(&self.ask)) {
+        let read_judged =
+            SHOWS_CONTENTS.contains(&tool) && self.deny.iter().any(|r| r.names("read_file"));
+        if parts.opaque && (judged(&self.deny) || judged(&self.ask) || read_judged) {
             return Verdict::Ask;
         }
         if kind == ToolKind::Command && !isolated {
@@ -559,6 +561,16 @@ mod tests {
             ),
             Verdict::Deny(_)
         ));
+        assert_eq!(
+            p.decide(
+                "code_context",
+                ToolKind::ReadOnly,
+                Some("/ws/secrets/a.rs"),
+                true
+            ),
+            Verdict::Ask,
+            "an absolute path read_file rules cannot see is asked about"
+        );
         let write = |arg: &str| p.decide("write_file", ToolKind::WorkspaceWrite, Some(arg), true);
         assert!(matches!(write("deploy/tls/site.pem"), Verdict::Deny(_)));
         let ask = policy(ApprovalMode::Ask, &["Edit(src/**)"], &[], &[]);

@@ -38,7 +38,13 @@ pub async fn connect_or_start(paths: &Paths, hello: &Hello) -> anyhow::Result<Un
         return Ok(stream);
     }
     let out = paths.log_dir().join("daemon.out");
-    let mut output_from = std::fs::metadata(&out).map_or(0, |m| m.len());
+    // Where a daemon's words will start: the end of `daemon.out`, or its start when the
+    // daemon's start sets the file aside for its size.
+    let written = || {
+        let len = std::fs::metadata(&out).map_or(0, |m| m.len());
+        if len > MAX_DAEMON_OUT { 0 } else { len }
+    };
+    let mut output_from = written();
     let mut child = Some(start_background(paths, None)?);
     let mut failed_starts = 0;
     let deadline = Instant::now() + START_TIMEOUT;
@@ -65,7 +71,7 @@ pub async fn connect_or_start(paths: &Paths, hello: &Hello) -> anyhow::Result<Un
                     );
                 }
             }
-            output_from = std::fs::metadata(&out).map_or(0, |m| m.len());
+            output_from = written();
             child = Some(start_background(paths, None)?);
         }
         if Instant::now() > deadline {

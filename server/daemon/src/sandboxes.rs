@@ -3,9 +3,9 @@
 //! of warm session containers, one idle reaper).
 //!
 //! Invariants: a process labels its containers with its own [`DaemonId`] (the daemon's
-//! comes from the home, `lathe run`'s from the home and its pid), so reaping a dead
-//! daemon's leftovers never touches a live process's containers; the daemon reaps before
-//! it serves anything; [`Sandboxes::shutdown`] releases every session sandbox the process
+//! comes from the home, `lathe run`'s from the home and its pid) and its pid, so reaping a
+//! dead daemon's leftovers never touches a live process's containers, nor this process's
+//! own (so the daemon reaps in the background while it serves); [`Sandboxes::shutdown`] releases every session sandbox the process
 //! created; a backend that cannot be chosen is an error for the caller, never cached; an
 //! `auto` choice that fell back from docker is tried again after [`RETRY_FALLBACK`], so a
 //! Docker engine that was down when the daemon started is used once it answers.
@@ -140,8 +140,8 @@ impl Sandboxes {
     }
 
     /// Removes what a dead daemon of the same home left behind (its labelled containers),
-    /// through the backend of `config`. Call once, before serving, so no other backend of
-    /// this process has containers yet; gives up after [`REAP_TIMEOUT`].
+    /// through the backend of `config`. Call once, at start (this process's own containers
+    /// carry its pid and are left alone); gives up after [`REAP_TIMEOUT`].
     pub async fn reap_orphans(&self, config: &SandboxConfig) {
         if tokio::time::timeout(REAP_TIMEOUT, self.reap(config))
             .await

@@ -170,7 +170,11 @@ pub async fn append(
             };
             (at, edit)
         };
-        let holds = |now: &str| now.get(at..at + text.len()) == Some(text);
+        // At the append point or after it (the user may have typed above meanwhile).
+        let holds = |now: &str| {
+            now.get(at.min(now.len())..)
+                .is_some_and(|rest| rest.contains(text))
+        };
         match peer.apply_document_edit(uri, edit, None, &holds).await {
             Ok(()) => return Ok(()),
             Err(error) => last_error = Some(error),

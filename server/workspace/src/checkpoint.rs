@@ -328,7 +328,12 @@ impl Workspace {
             Err(error) => {
                 // Nothing changed (the apply rolled back): the checkpoint taken for this
                 // diff would have a later undo restore files the run never changed.
-                let untouched = !matches!(&error, WorkspaceError::Write { unrestored, .. } if !unrestored.is_empty());
+                let untouched = !matches!(
+                    &error,
+                    WorkspaceError::Write { unrestored, .. }
+                        | WorkspaceError::PartlyApplied { unrestored, .. }
+                        if !unrestored.is_empty()
+                );
                 if untouched && let Err(reset) = self.reset_tip(session, &taken.id, before) {
                     tracing::warn!(%session, error = %reset, "could not drop the checkpoint of a refused edit");
                 }
@@ -362,10 +367,15 @@ impl Workspace {
                 .reference(name.as_str(), before, current, "lathe: edit refused")
                 .map(drop)
                 .map_err(WorkspaceError::git),
-            None => repo
-                .find_reference(name.as_str())
-                .and_then(|r| r.delete())
-                .map_err(WorkspaceError::git),
+            None => {
+                let reference = repo
+                    .find_reference(name.as_str())
+                    .map_err(WorkspaceError::git)?;
+                if reference.id().detach() != taken {
+                    return Ok(());
+                }
+                reference.delete().map_err(WorkspaceError::git)
+            }
         }
     }
 
@@ -401,6 +411,7 @@ impl Workspace {
             checkpoint: info.id.clone(),
             ..UndoReport::default()
         };
+        let mut created_dirs: Vec<String> = Vec::new();
         for file in &info.files {
             let target = self.resolve_for_write(&file.path)?;
             if file.existed {
@@ -425,12 +436,16 @@ impl Workspace {
                     atomic::remove(&target.abs).map_err(|e| WorkspaceError::io(&file.path, e))?;
                     report.deleted.push(file.path.clone());
                 }
-                for dir in &file.missing_dirs {
-                    // Only while empty: the user may have put files there since.
-                    if let Ok(dir) = self.resolve_for_write(dir) {
-                        let _ = std::fs::remove_dir(&dir.abs);
-                    }
-                }
+                created_dirs.extend(file.missing_dirs.iter().cloned());
+            }
+        }
+        // Deepest first, once every file is gone, and only while empty: the user may have
+        // put files there since.
+        created_dirs.sort_by_key(|dir| std::cmp::Reverse(dir.matches('/').count()));
+        created_dirs.dedup();
+        for dir in &created_dirs {
+            if let Ok(dir) = self.resolve_for_write(dir) {
+                let _ = std::fs::remove_dir(&dir.abs);
             }
         }
         let current = PreviousValue::MustExistAndMatch(Target::Object(tip));

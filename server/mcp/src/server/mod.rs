@@ -55,6 +55,9 @@ pub struct Shared {
     runs: Arc<Runs>,
     /// `sandbox_exec` approvals waiting for a 2026-07-28 client's second call.
     exec_asks: exec_asks::ExecAsks,
+    /// The exec sessions of 2026-07-28 clients, by client name: their requests share no
+    /// connection to keep one in.
+    stateless_exec_sessions: std::sync::Mutex<std::collections::HashMap<String, SessionId>>,
     /// Parsed files kept between `code_context` calls.
     documents: documents::Documents,
     /// The conformance suite's fixture set is served too (tests only).
@@ -78,6 +81,7 @@ impl Shared {
             services,
             runs: Arc::default(),
             exec_asks: exec_asks::ExecAsks::default(),
+            stateless_exec_sessions: std::sync::Mutex::default(),
             documents: documents::Documents::default(),
             fixtures: false,
             response_streams: None,
@@ -97,6 +101,7 @@ impl Shared {
             services,
             runs: Arc::default(),
             exec_asks: exec_asks::ExecAsks::default(),
+            stateless_exec_sessions: std::sync::Mutex::default(),
             documents: documents::Documents::default(),
             fixtures: true,
             response_streams: Some(Arc::default()),
@@ -370,10 +375,14 @@ impl LatheServer {
                             Duration::from_secs(300),
                         ),
                     };
-                    let form = json!({"method": "elicitation/create", "params": run::approval_form(&request)});
-                    let requests = from_json(json!({ "approval:exec": form }))?;
-                    let state = asks.park(agent, command, request, kept_for);
-                    return Ok(InputRequiredResult::new(Some(requests), Some(state)).into());
+                    if agent.as_ref().is_some_and(|agent| agent.granted(&request)) {
+                        Some(lathe_protocol::ApprovalDecision::AllowForSession)
+                    } else {
+                        let form = json!({"method": "elicitation/create", "params": run::approval_form(&request)});
+                        let requests = from_json(json!({ "approval:exec": form }))?;
+                        let state = asks.park(agent, command, request, kept_for);
+                        return Ok(InputRequiredResult::new(Some(requests), Some(state)).into());
+                    }
                 } else if let Some(agent) = agent {
                     match self.ask_surfaces(agent, command, &who).await {
                         Ok(decision) => Some(decision),
@@ -437,11 +446,31 @@ impl LatheServer {
             Some(client) => format!("sandbox_exec from {client}"),
             None => "sandbox_exec".to_owned(),
         };
-        self.scope
-            .exec_session
-            .get_or_try_init(|| agent.create_session(&title))
-            .await
-            .cloned()
+        if !who.stateless {
+            return self
+                .scope
+                .exec_session
+                .get_or_try_init(|| agent.create_session(&title))
+                .await
+                .cloned();
+        }
+        let sessions = &self.shared.stateless_exec_sessions;
+        let key = who.who.clone().unwrap_or_default();
+        let known = sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(session) = known {
+            return Ok(session);
+        }
+        let session = agent.create_session(&title).await?;
+        Ok(sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(key)
+            .or_insert(session)
+            .clone())
     }
 
     /// Asks about running `command` through the daemon's broker, in this connection's exec

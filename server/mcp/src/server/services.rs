@@ -7,6 +7,7 @@
 use super::relay::ElicitationRelay;
 use futures::future::BoxFuture;
 use lathe_agent::approval::grant_key;
+use lathe_agent::policy::Policy;
 use lathe_agent::sink::EventSink;
 use lathe_agent::{Agent, Answer, RunRequest};
 use lathe_protocol::config::{ApprovalMode, PolicyConfig};
@@ -64,9 +65,13 @@ pub trait AgentService: Send + Sync + 'static {
     /// Cancels the run going on in `session`, whichever surface started it; false when
     /// there is none.
     fn cancel_run(&self, session: &SessionId) -> bool;
+    /// Whether an "allow for session" granted in `request`'s session answers it (never
+    /// when an ask rule covers it: those ask every time).
+    fn granted(&self, request: &ApprovalRequest) -> bool;
     /// Asks every surface about `request` (of an existing session) through the approval
     /// broker and waits for the first answer, the timeout or `cancel` (both a deny). An
-    /// "allow for session" already granted in the session answers at once.
+    /// "allow for session" already granted in the session answers at once (see
+    /// [`AgentService::granted`]).
     fn ask(
         &self,
         request: ApprovalRequest,
@@ -135,6 +140,20 @@ impl AgentService for Agent {
         self.runs().cancel(session)
     }
 
+    fn granted(&self, request: &ApprovalRequest) -> bool {
+        let argument = request
+            .action
+            .strip_prefix(&format!("{}(", request.tool))
+            .and_then(|rest| rest.strip_suffix(')'));
+        let asks_every_time = Policy::from_config(&self.config().policy)
+            .is_ok_and(|policy| policy.asked_by_rule(&request.tool, argument));
+        !asks_every_time
+            && self
+                .broker()
+                .granted(&request.session_id, &grant_key(request))
+                .unwrap_or(false)
+    }
+
     fn ask(
         &self,
         request: ApprovalRequest,
@@ -142,10 +161,8 @@ impl AgentService for Agent {
     ) -> BoxFuture<'static, Result<ApprovalDecision, String>> {
         let broker = self.broker().clone();
         let sink = EventSink::new(self.store().clone(), request.session_id.clone());
+        let granted = self.granted(&request);
         Box::pin(async move {
-            let granted = broker
-                .granted(&request.session_id, &grant_key(&request))
-                .map_err(|e| e.to_string())?;
             if granted {
                 return Ok(ApprovalDecision::AllowForSession);
             }
@@ -215,7 +232,13 @@ impl CommandRunner for SandboxRunner {
                     let decoder = &mut streams[usize::from(chunk.stream == OutputStream::Stderr)];
                     let text = decoder.decode(&chunk.bytes);
                     if !text.is_empty() && output.send(text).await.is_err() {
-                        break;
+                        return;
+                    }
+                }
+                for decoder in streams {
+                    let rest = decoder.finish();
+                    if !rest.is_empty() && output.send(rest).await.is_err() {
+                        return;
                     }
                 }
             });
