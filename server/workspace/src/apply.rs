@@ -160,7 +160,7 @@ impl Workspace {
     }
 
     /// The ancestors of `abs` inside the root that do not exist yet, deepest first.
-    fn missing_dirs(&self, abs: &Path) -> Vec<PathBuf> {
+    pub(crate) fn missing_dirs(&self, abs: &Path) -> Vec<PathBuf> {
         abs.ancestors()
             .skip(1)
             .take_while(|dir| dir.starts_with(&self.root) && *dir != self.root)

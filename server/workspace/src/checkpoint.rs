@@ -220,7 +220,12 @@ impl Workspace {
                     existed: false,
                     mode: 0,
                     left: None,
-                    missing_dirs: missing_dirs(rel, &self.root),
+                    missing_dirs: self
+                        .missing_dirs(&resolved.abs)
+                        .iter()
+                        .filter_map(|dir| dir.strip_prefix(&self.root).ok())
+                        .map(|dir| dir.to_string_lossy().replace('\\', "/"))
+                        .collect(),
                 });
                 continue;
             };
@@ -577,18 +582,6 @@ fn commit_manifest(
 
 fn oid(hex: &str) -> Result<gix::ObjectId, WorkspaceError> {
     gix::ObjectId::from_hex(hex.as_bytes()).map_err(WorkspaceError::git)
-}
-
-/// The ancestors of the workspace-relative `rel` that do not exist under `root`, deepest
-/// first.
-fn missing_dirs(rel: &str, root: &std::path::Path) -> Vec<String> {
-    std::path::Path::new(rel)
-        .ancestors()
-        .skip(1)
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .take_while(|dir| !root.join(dir).exists())
-        .map(|dir| dir.to_string_lossy().replace('\\', "/"))
-        .collect()
 }
 
 fn tip(repo: &gix::Repository, name: &str) -> Result<Option<gix::ObjectId>, WorkspaceError> {
