@@ -13,8 +13,9 @@
 //! segment, `**` spans segments; `dir:*` is `dir*`), and a pattern that covers a directory
 //! covers everything under it: `Read(./secrets)`, `Read(secrets/*)` and `Read(secrets/**)`
 //! all cover `secrets/keys/prod.pem`; `**/.env` covers a `.env` at any depth. Deny rules of
-//! `read_file` also hold for the other tools that show file contents: `code_context` is
-//! judged by them, and `search` skips the files they cover ([`ReadGuard`]).
+//! `read_file` also hold for the other tools that show a file's contents: `code_context` is
+//! judged by them (and asked about when its path cannot be compared), and `search` skips
+//! the files they cover ([`ReadGuard`]). The repo map's signatures are not filtered.
 //!
 //! A call is judged by its parts: each simple command of a compound shell command
 //! (`cargo test && rm -rf ~` is `cargo test` and `rm -rf ~`, see `shell.rs`), each path of
