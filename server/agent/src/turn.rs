@@ -29,7 +29,7 @@ use crate::approval::{grant_key, now_ms};
 use crate::error::AgentError;
 use crate::history::{conversation, conversation_with_seqs};
 use crate::model::{AssembledReply, Assembler, ModelError, ModelEvent, ModelRequest, ToolSpec};
-use crate::policy::{Policy, Verdict, action};
+use crate::policy::{Policy, ReadGuard, Verdict, action};
 use crate::sink::EventSink;
 use crate::tools::{Tool, ToolContext, ToolOutput};
 use crate::window::{Budget, Fit, TokenCounter, fit};
@@ -143,6 +143,8 @@ struct Run<'a> {
     system_prompt: String,
     skill: Option<RenderedSkill>,
     policy: Policy,
+    /// What the policy's `read_file` denials hide from the tools, made once per run.
+    reads: ReadGuard,
     model_name: String,
     counter: TokenCounter,
     cancel: CancellationToken,
@@ -225,6 +227,7 @@ impl<'a> Run<'a> {
             system_prompt,
             skill: request.skill,
             policy: agent.policy.clone().with_mode(mode),
+            reads: agent.policy.read_guard(),
             counter: TokenCounter::for_model(&model_name),
             model_name,
             cancel: request.cancel,
@@ -793,7 +796,7 @@ impl<'a> Run<'a> {
             tool_call_id: call.id.clone(),
             sink: self.sink.clone(),
             cancel: self.cancel.child_token(),
-            reads: self.policy.read_guard(),
+            reads: self.reads.clone(),
         };
         let task = tokio::spawn(tool.call(ctx, args));
         let output = match task.await {

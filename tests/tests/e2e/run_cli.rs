@@ -674,6 +674,31 @@ async fn kill_9_loses_no_finished_tool_result_and_the_session_resumes() {
     assert_eq!(roles, ["system", "user", "assistant", "tool", "user"]);
 }
 
+/// `lathe run --approval ask PROMPT` on a terminal (a real pty from util-linux `script`),
+/// its input and output piped.
+fn on_a_terminal(
+    home: &LatheHome,
+    model: &ScriptedModel,
+    workspace: &std::path::Path,
+    prompt: &str,
+) -> std::process::Child {
+    let lathe = lathe_tests::daemon::lathe_bin().display().to_string();
+    home.command_of("script")
+        .env("LATHE_BASE_URL", model.base_url())
+        .env("LATHE_MODEL", "gpt-4o")
+        .env("LATHE_SANDBOX", "none")
+        .current_dir(workspace)
+        .args([
+            "-qec",
+            &format!("{lathe} run --approval ask '{prompt}'"),
+            "/dev/null",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// On a terminal (a real pty from util-linux `script`), `--approval ask` asks; "s" allows
 /// the tool for the rest of the session, so the second write is not asked again.
 #[tokio::test(flavor = "multi_thread")]
@@ -687,21 +712,7 @@ async fn on_a_terminal_ask_prompts_and_allow_for_session_is_remembered() {
     .unwrap();
     let home = LatheHome::new().unwrap();
     let dir = workspace();
-    let lathe = lathe_tests::daemon::lathe_bin().display().to_string();
-    let mut script = home.command_of("script");
-    script
-        .env("LATHE_BASE_URL", model.base_url())
-        .env("LATHE_MODEL", "gpt-4o")
-        .env("LATHE_SANDBOX", "none")
-        .current_dir(dir.path())
-        .args([
-            "-qec",
-            &format!("{lathe} run --approval ask 'write a and b'"),
-            "/dev/null",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
-    let mut child = script.spawn().unwrap();
+    let mut child = on_a_terminal(&home, &model, dir.path(), "write a and b");
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
@@ -736,21 +747,7 @@ async fn a_prompt_that_timed_out_leaves_the_terminal_to_the_next_one() {
     home.write_user_config("[policy]\napproval_timeout_secs = 1\n")
         .unwrap();
     let dir = workspace();
-    let lathe = lathe_tests::daemon::lathe_bin().display().to_string();
-    let mut script = home.command_of("script");
-    script
-        .env("LATHE_BASE_URL", model.base_url())
-        .env("LATHE_MODEL", "gpt-4o")
-        .env("LATHE_SANDBOX", "none")
-        .current_dir(dir.path())
-        .args([
-            "-qec",
-            &format!("{lathe} run --approval ask 'write a and b'"),
-            "/dev/null",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
-    let mut child = script.spawn().unwrap();
+    let mut child = on_a_terminal(&home, &model, dir.path(), "write a and b");
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let shown = tokio::task::spawn_blocking(move || {

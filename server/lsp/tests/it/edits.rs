@@ -30,6 +30,19 @@ fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
 }
 
+/// An editor with today's capabilities whose runs need no approval.
+async fn auto_editor(harness: &Harness) -> crate::editor::Editor {
+    let mut editor = harness.connect();
+    editor
+        .initialize(
+            &harness.root_uri(),
+            modern_caps(),
+            json!({"approval": "auto"}),
+        )
+        .await;
+    editor
+}
+
 async fn start(editor: &mut crate::editor::Editor, uri: &str, action: &str) -> Value {
     editor
         .call(
@@ -84,14 +97,7 @@ async fn a_refused_edit_is_reported_to_the_agent_and_the_user() {
         answer_expecting("refused the edit: read-only buffer"),
     ];
     let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
-    let mut editor = harness.connect();
-    editor
-        .initialize(
-            &harness.root_uri(),
-            modern_caps(),
-            json!({"approval": "auto"}),
-        )
-        .await;
+    let mut editor = auto_editor(&harness).await;
     editor.behave(|b| b.on_apply_edit = OnApplyEdit::Refuse("read-only buffer".into()));
     let uri = harness.uri("src/main.rs");
     editor.open(&uri, "rust", MAIN).await;
@@ -122,14 +128,7 @@ async fn an_edit_the_editor_skipped_while_its_user_typed_is_not_taken_as_applied
         answer_expecting("the buffer does not hold it"),
     ];
     let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
-    let mut editor = harness.connect();
-    editor
-        .initialize(
-            &harness.root_uri(),
-            modern_caps(),
-            json!({"approval": "auto"}),
-        )
-        .await;
+    let mut editor = auto_editor(&harness).await;
     editor.behave(|b| b.on_apply_edit = OnApplyEdit::SkipWhileTyping("// typing\n".into()));
     let uri = harness.uri("src/main.rs");
     editor.open(&uri, "rust", MAIN).await;
@@ -156,14 +155,7 @@ async fn the_agent_reads_and_searches_open_files_as_the_editor_has_them() {
         answer_expecting("src/main.rs:1: fn unsaved_name() {"),
     ];
     let harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
-    let mut editor = harness.connect();
-    editor
-        .initialize(
-            &harness.root_uri(),
-            modern_caps(),
-            json!({"approval": "auto"}),
-        )
-        .await;
+    let mut editor = auto_editor(&harness).await;
     let uri = harness.uri("src/main.rs");
     editor.open(&uri, "rust", &unsaved).await;
     let started = start(&mut editor, &uri, "explain").await;
@@ -179,14 +171,7 @@ async fn an_editor_that_never_answers_apply_edit_times_out() {
     ];
     let mut harness = Harness::new(steps, &[("src/main.rs", MAIN)]).await;
     harness.services.timeouts.apply_edit = Duration::from_secs(1);
-    let mut editor = harness.connect();
-    editor
-        .initialize(
-            &harness.root_uri(),
-            modern_caps(),
-            json!({"approval": "auto"}),
-        )
-        .await;
+    let mut editor = auto_editor(&harness).await;
     editor.behave(|b| b.on_apply_edit = OnApplyEdit::Ignore);
     let uri = harness.uri("src/main.rs");
     editor.open(&uri, "rust", MAIN).await;
